@@ -1,0 +1,265 @@
+// Package command is the command table: for every command its name, arity,
+// flags and key positions. It is the single source that routing, queue-time
+// validation (EXECABORT), locking and COMMAND INFO read; nothing else knows
+// which arguments are keys or whether a command writes.
+package command
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Flag describes a property of a command.
+type Flag uint32
+
+// Command flags. The first group mirrors Redis's own COMMAND INFO flags; the
+// second group is how schemaproxy routes a command.
+const (
+	Write Flag = 1 << iota
+	ReadOnly
+	DenyOOM
+	Admin
+	PubSub
+	NoScript
+	Random
+	Loading
+	Stale
+	SkipMonitor
+	Fast
+	NoAuth
+	NoMulti // refused inside MULTI (WATCH)
+	Blocking
+
+	// Conn commands act on the client connection, not on data (PING,
+	// SELECT, MULTI...). The proxy handles them.
+	Conn
+	// Global commands act on whole databases, every shard (DBSIZE, KEYS,
+	// FLUSHDB, SWAPDB...).
+	Global
+	// Server commands are answered by the proxy from its own state (INFO,
+	// TIME, CONFIG, COMMAND).
+	Server
+	// Unsupported commands exist in Redis but not here yet; they answer a
+	// clear error rather than "unknown command".
+	Unsupported
+)
+
+var flagNames = []struct {
+	f    Flag
+	name string
+}{
+	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
+	{PubSub, "pubsub"}, {NoScript, "noscript"}, {Random, "random"}, {Loading, "loading"},
+	{Stale, "stale"}, {SkipMonitor, "skip_monitor"}, {Fast, "fast"}, {NoAuth, "no_auth"},
+	{NoMulti, "no_multi"}, {Blocking, "blocking"},
+}
+
+// Names returns the Redis names of the flags set in f, for COMMAND INFO.
+func (f Flag) Names() []string {
+	var out []string
+	for _, n := range flagNames {
+		if f&n.f != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// KeysFunc returns the indexes of the key arguments of args (args[0] is the
+// command name) for commands whose keys are not a fixed range, or ok=false
+// when the arguments are malformed (the command itself reports the error).
+type KeysFunc func(args [][]byte) (idx []int, ok bool)
+
+// Command is one entry of the table.
+type Command struct {
+	// Name is lower case, as COMMAND INFO reports it.
+	Name string
+	// ID indexes per-command arrays (handlers, statistics).
+	ID int
+	// Arity is Redis's: N means exactly N arguments including the name, -N
+	// at least N.
+	Arity int
+	Flags Flag
+	// FirstKey, LastKey and Step locate the keys as in COMMAND INFO; LastKey
+	// -1 means the last argument, -2 the one before. FirstKey 0: no keys.
+	FirstKey, LastKey, Step int
+	// Keys, when set, overrides FirstKey/LastKey/Step.
+	Keys KeysFunc
+	// Group is the Redis documentation group (string, list, generic, ...).
+	Group string
+	// ACL categories, for COMMAND INFO.
+	Categories []string
+}
+
+// Is reports whether c has every flag in f.
+func (c *Command) Is(f Flag) bool { return c.Flags&f == f }
+
+// CheckArity reports whether n arguments (including the name) suit c.
+func (c *Command) CheckArity(n int) bool {
+	if c.Arity >= 0 {
+		return n == c.Arity
+	}
+	return n >= -c.Arity
+}
+
+// KeyIndexes appends to dst the positions of the key arguments in args.
+// ok is false when the arguments do not let the keys be found (a bad
+// numkeys, say); the command then reports its own error.
+func (c *Command) KeyIndexes(dst []int, args [][]byte) ([]int, bool) {
+	if c.Keys != nil {
+		idx, ok := c.Keys(args)
+		return append(dst, idx...), ok
+	}
+	if c.FirstKey <= 0 {
+		return dst, true
+	}
+	last := c.LastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	if last >= len(args) {
+		last = len(args) - 1
+	}
+	for i := c.FirstKey; i <= last; i += c.Step {
+		dst = append(dst, i)
+	}
+	return dst, true
+}
+
+// Table is an immutable set of commands indexed by name.
+type Table struct {
+	byName map[string]*Command
+	all    []*Command
+}
+
+// Lookup finds a command by name, in any case, without allocating.
+func (t *Table) Lookup(name []byte) *Command {
+	if c, ok := t.byName[string(name)]; ok {
+		return c
+	}
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return nil
+	}
+	low := buf[:len(name)]
+	for i, ch := range name {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		low[i] = ch
+	}
+	return t.byName[string(low)]
+}
+
+// All returns every command in ID order.
+func (t *Table) All() []*Command { return t.all }
+
+// Len is the number of commands.
+func (t *Table) Len() int { return len(t.all) }
+
+// Default is the table of every command schemaproxy knows. It is built once
+// and never changed.
+var Default = build(specs)
+
+func build(specs []spec) *Table {
+	t := &Table{byName: make(map[string]*Command, len(specs))}
+	for _, s := range specs {
+		c := &Command{
+			Name: s.name, ID: len(t.all), Arity: s.arity,
+			FirstKey: s.first, LastKey: s.last, Step: s.step,
+			Keys: s.keys, Group: s.group,
+		}
+		if c.Step == 0 {
+			c.Step = 1
+		}
+		for _, f := range strings.Fields(s.flags) {
+			c.Flags |= parseFlag(f)
+		}
+		c.Categories = categories(c)
+		if _, dup := t.byName[c.Name]; dup {
+			panic("command: duplicate entry " + c.Name)
+		}
+		t.byName[c.Name] = c
+		t.all = append(t.all, c)
+	}
+	return t
+}
+
+func parseFlag(name string) Flag {
+	switch name {
+	case "conn":
+		return Conn
+	case "global":
+		return Global
+	case "server":
+		return Server
+	case "unsupported":
+		return Unsupported
+	}
+	for _, n := range flagNames {
+		if n.name == name {
+			return n.f
+		}
+	}
+	panic("command: unknown flag " + name)
+}
+
+func categories(c *Command) []string {
+	var cats []string
+	if c.Group != "" && c.Group != "server" && c.Group != "connection" && c.Group != "transactions" {
+		cats = append(cats, "@"+c.Group)
+	}
+	if c.Is(Write) {
+		cats = append(cats, "@write")
+	}
+	if c.Is(ReadOnly) {
+		cats = append(cats, "@read")
+	}
+	if c.Is(Fast) {
+		cats = append(cats, "@fast")
+	} else {
+		cats = append(cats, "@slow")
+	}
+	if c.Is(Admin) {
+		cats = append(cats, "@admin", "@dangerous")
+	}
+	if c.Is(Blocking) {
+		cats = append(cats, "@blocking")
+	}
+	switch c.Group {
+	case "connection":
+		cats = append(cats, "@connection")
+	case "transactions":
+		cats = append(cats, "@transaction")
+	}
+	return cats
+}
+
+// numKeysAt returns a KeysFunc for commands whose argument at pos is a key
+// count followed by that many keys (ZUNION, LMPOP, SINTERCARD...); extra
+// names fixed key positions before it (ZUNIONSTORE's destination).
+func numKeysAt(pos int, extra ...int) KeysFunc {
+	return func(args [][]byte) ([]int, bool) {
+		if pos >= len(args) {
+			return nil, false
+		}
+		n, err := strconv.Atoi(string(args[pos]))
+		if err != nil || n <= 0 || pos+n >= len(args) {
+			return nil, false
+		}
+		idx := append([]int(nil), extra...)
+		for i := 0; i < n; i++ {
+			idx = append(idx, pos+1+i)
+		}
+		return idx, true
+	}
+}
+
+// twoKeys is for commands whose first two arguments are keys and whose
+// other arguments are not (COPY, LCS).
+func twoKeys(args [][]byte) ([]int, bool) {
+	if len(args) < 3 {
+		return nil, false
+	}
+	return []int{1, 2}, true
+}

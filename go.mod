@@ -1,0 +1,3 @@
+module github.com/schemaproxy/schemaproxy
+
+go 1.26.8

@@ -1,0 +1,98 @@
+package keyspace
+
+import (
+	"math/rand/v2"
+
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+)
+
+// Ctx is what a handler runs with. The executor fills it per command.
+type Ctx struct {
+	Store *Store
+	// DBIndex is the database the command runs in; DB is Store.DB(DBIndex).
+	DBIndex int
+	DB      *DB
+	// Args are the command's arguments; Args[0] is its name.
+	Args [][]byte
+	// W receives the reply.
+	W *resp.Writer
+	// Now is the command's time in unix milliseconds: one value for the
+	// whole command, as Redis uses, and the logged time on replay.
+	Now int64
+	// Rand is the source for random commands.
+	Rand *rand.Rand
+	// Dirty counts the changes the command made; a command with Dirty 0 is
+	// not logged.
+	Dirty int
+	// Propagate, when set, is logged instead of Args, for commands whose
+	// effect is not a function of their arguments (SPOP logs SREM).
+	Propagate [][]byte
+}
+
+// Handler executes one command.
+type Handler func(c *Ctx)
+
+// Handlers maps lower-case command names to their handlers.
+func Handlers() map[string]Handler {
+	all := map[string]Handler{}
+	for _, fam := range []map[string]Handler{
+		genericCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands,
+	} {
+		for name, h := range fam {
+			if _, dup := all[name]; dup {
+				panic("keyspace: handler registered twice: " + name)
+			}
+			all[name] = h
+		}
+	}
+	return all
+}
+
+// Key returns argument i as a key.
+func (c *Ctx) Key(i int) []byte { return c.Args[i] }
+
+// Get returns the live entry of key.
+func (c *Ctx) Get(key []byte) *Entry { return c.DB.Get(key, c.Now) }
+
+// lookup returns the live entry of key if it has kind k. wrong is set (and
+// the WRONGTYPE error written) when the key holds another kind.
+func (c *Ctx) lookup(key []byte, k Kind) (e *Entry, wrong bool) {
+	e = c.DB.Get(key, c.Now)
+	if e == nil {
+		return nil, false
+	}
+	if e.Kind != k {
+		c.W.Error(ErrWrongType)
+		return nil, true
+	}
+	return e, false
+}
+
+// Modified records an in-place change of e.
+func (c *Ctx) Modified(e *Entry) {
+	c.DB.Touch(e)
+	c.Dirty++
+}
+
+// Put stores a new value under key (replacing any) and counts the change.
+func (c *Ctx) Put(key []byte, e *Entry, keepTTL bool) *Entry {
+	c.Dirty++
+	return c.DB.Set(key, e, keepTTL)
+}
+
+// Del deletes key and counts the change; it reports whether key existed.
+func (c *Ctx) Del(key []byte) bool {
+	if c.DB.Delete(key, c.Now) {
+		c.Dirty++
+		return true
+	}
+	return false
+}
+
+// DeleteIfEmpty deletes key when its collection has no elements left, as
+// Redis does after the last element is removed.
+func (c *Ctx) DeleteIfEmpty(key []byte, e *Entry) {
+	if e.Coll != nil && e.Coll.Len() == 0 {
+		c.Del(key)
+	}
+}

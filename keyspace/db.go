@@ -1,0 +1,320 @@
+// Package keyspace holds Redis data types and command semantics in Go: what
+// an embedded shard executes. It knows nothing of shards, transactions or
+// connections: a handler reads its arguments from a Ctx, changes a DB and
+// writes its reply with a resp.Writer.
+//
+// Versions: every modification of a key gives it a new version from the
+// store's clock (Touch), and a deleted key leaves its version behind as a
+// tombstone, so WATCH sees delete-and-recreate. A key that expires keeps its
+// version: WATCH notices expiry because the key's liveness changed.
+package keyspace
+
+import (
+	"math/rand/v2"
+)
+
+// Kind is the Redis type of a value.
+type Kind uint8
+
+// The value kinds, in TYPE's names.
+const (
+	KindNone Kind = iota
+	KindString
+	KindList
+	KindHash
+	KindSet
+	KindZSet
+)
+
+var kindNames = [...]string{"none", "string", "list", "hash", "set", "zset"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Collection is implemented by every non-string value.
+type Collection interface {
+	// Len is the number of elements; a collection at 0 must be deleted.
+	Len() int
+	// Clone returns a deep copy.
+	Clone() Collection
+}
+
+// Entry is one key's value. Exactly one of Str (KindString) and Coll
+// (other kinds) is meaningful.
+type Entry struct {
+	Kind Kind
+	Str  []byte
+	Coll Collection
+	// ExpireAt is the expiry as unix milliseconds; 0 means none.
+	ExpireAt int64
+	// Version is the key's last modification version.
+	Version uint64
+}
+
+// Clone returns a deep copy of e.
+func (e *Entry) Clone() *Entry {
+	c := *e
+	if e.Str != nil {
+		c.Str = append([]byte(nil), e.Str...)
+	}
+	if e.Coll != nil {
+		c.Coll = e.Coll.Clone()
+	}
+	return &c
+}
+
+// Store is the data of one shard: its databases and the version clock they
+// share.
+type Store struct {
+	dbs   []*DB
+	clock uint64
+	// Now returns the current unix time in milliseconds; injectable for
+	// tests and for log replay.
+	Now func() int64
+}
+
+// NewStore returns a store of n empty databases.
+func NewStore(n int, now func() int64) *Store {
+	s := &Store{Now: now}
+	s.dbs = make([]*DB, n)
+	for i := range s.dbs {
+		s.dbs[i] = newDB(s)
+	}
+	return s
+}
+
+// DB returns database i.
+func (s *Store) DB(i int) *DB { return s.dbs[i] }
+
+// NumDBs is the number of databases.
+func (s *Store) NumDBs() int { return len(s.dbs) }
+
+// Swap exchanges databases a and b (SWAPDB).
+func (s *Store) Swap(a, b int) { s.dbs[a], s.dbs[b] = s.dbs[b], s.dbs[a] }
+
+// NextVersion returns a version greater than every one handed out before,
+// and at least now*1024, so versions keep growing across restarts.
+func (s *Store) NextVersion() uint64 {
+	v := s.clock + 1
+	if t := uint64(s.Now()) * 1024; t > v {
+		v = t
+	}
+	s.clock = v
+	return v
+}
+
+// DB is one numbered database of a shard.
+type DB struct {
+	store   *Store
+	keys    map[string]*Entry
+	expires int // keys with a TTL
+	// tombs holds the versions of deleted keys; floor is the version every
+	// key without a tombstone reports (raised when tombstones are dropped).
+	tombs map[string]uint64
+	floor uint64
+}
+
+func newDB(s *Store) *DB {
+	return &DB{store: s, keys: make(map[string]*Entry), tombs: make(map[string]uint64)}
+}
+
+// Len is the number of keys, expired ones not yet removed included.
+func (db *DB) Len() int { return len(db.keys) }
+
+// Expires is the number of keys with a TTL.
+func (db *DB) Expires() int { return db.expires }
+
+// Get returns the live entry of key, removing it if it has expired.
+func (db *DB) Get(key []byte, now int64) *Entry {
+	e, ok := db.keys[string(key)]
+	if !ok {
+		return nil
+	}
+	if e.ExpireAt != 0 && e.ExpireAt <= now {
+		db.expire(string(key), e)
+		return nil
+	}
+	return e
+}
+
+// Peek returns the entry of key without expiring it (for persistence).
+func (db *DB) Peek(key string) *Entry { return db.keys[key] }
+
+func (db *DB) expire(key string, e *Entry) {
+	// Expiry keeps the version: liveness changing is what WATCH checks.
+	db.remove(key, e, e.Version)
+}
+
+func (db *DB) remove(key string, e *Entry, version uint64) {
+	delete(db.keys, key)
+	if e.ExpireAt != 0 {
+		db.expires--
+	}
+	db.tombs[key] = version
+}
+
+// Set stores e under key, replacing any value, and gives it a new version.
+// keepTTL keeps the expiry of the value it replaces. The database keeps e;
+// when key existed its entry is updated in place instead.
+func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
+	e.Version = db.store.NextVersion()
+	if old, ok := db.keys[string(key)]; ok {
+		if keepTTL {
+			e.ExpireAt = old.ExpireAt
+		}
+		if old.ExpireAt != 0 {
+			db.expires--
+		}
+		if e.ExpireAt != 0 {
+			db.expires++
+		}
+		*old = *e
+		return old
+	}
+	if keepTTL {
+		e.ExpireAt = 0
+	}
+	if e.ExpireAt != 0 {
+		db.expires++
+	}
+	k := string(key)
+	delete(db.tombs, k)
+	db.keys[k] = e
+	return e
+}
+
+// Delete removes key and reports whether it existed (and was live).
+func (db *DB) Delete(key []byte, now int64) bool {
+	e := db.Get(key, now)
+	if e == nil {
+		return false
+	}
+	db.remove(string(key), e, db.store.NextVersion())
+	return true
+}
+
+// Touch records that the value of key changed in place.
+func (db *DB) Touch(e *Entry) { e.Version = db.store.NextVersion() }
+
+// SetExpire changes the expiry of a live entry (0 removes it).
+func (db *DB) SetExpire(e *Entry, at int64) {
+	if e.ExpireAt != 0 {
+		db.expires--
+	}
+	if at != 0 {
+		db.expires++
+	}
+	e.ExpireAt = at
+	db.Touch(e)
+}
+
+// Version reports key's version and whether it is live: the pair WATCH
+// records and EXEC compares.
+func (db *DB) Version(key []byte, now int64) (uint64, bool) {
+	if e := db.Get(key, now); e != nil {
+		return e.Version, true
+	}
+	if v, ok := db.tombs[string(key)]; ok {
+		return v, false
+	}
+	return db.floor, false
+}
+
+// Flush deletes every key. Live keys leave tombstones so that their
+// watchers notice; old tombstones are dropped behind a raised floor.
+func (db *DB) Flush(now int64) {
+	v := db.store.NextVersion()
+	tombs := make(map[string]uint64, len(db.keys))
+	for k, e := range db.keys {
+		if e.ExpireAt == 0 || e.ExpireAt > now {
+			tombs[k] = v
+		} else {
+			tombs[k] = e.Version
+		}
+	}
+	db.floor = v
+	db.keys = make(map[string]*Entry)
+	db.tombs = tombs
+	db.expires = 0
+}
+
+// SweepTombstones drops tombstones older than version before, raising the
+// floor so that a watcher of such a key sees a change rather than a version
+// that could repeat.
+func (db *DB) SweepTombstones(before uint64) {
+	for k, v := range db.tombs {
+		if v < before {
+			if v > db.floor {
+				db.floor = v
+			}
+			delete(db.tombs, k)
+		}
+	}
+}
+
+// ActiveExpire removes up to limit expired keys, sampled as Redis does, and
+// returns how many it removed.
+func (db *DB) ActiveExpire(now int64, limit int) int {
+	if db.expires == 0 {
+		return 0
+	}
+	n := 0
+	for k, e := range db.keys {
+		if limit <= 0 {
+			break
+		}
+		limit--
+		if e.ExpireAt != 0 && e.ExpireAt <= now {
+			db.expire(k, e)
+			n++
+		}
+	}
+	return n
+}
+
+// RandomKey returns a live key chosen at random, or "" and false.
+func (db *DB) RandomKey(now int64, rnd *rand.Rand) (string, bool) {
+	for tries := 0; tries < 100 && len(db.keys) > 0; tries++ {
+		skip := rnd.IntN(min(len(db.keys), 64))
+		for k, e := range db.keys {
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if e.ExpireAt != 0 && e.ExpireAt <= now {
+				db.expire(k, e)
+				break
+			}
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Range calls fn for every live key until fn returns false. fn must not
+// change the database.
+func (db *DB) Range(now int64, fn func(key string, e *Entry) bool) {
+	for k, e := range db.keys {
+		if e.ExpireAt != 0 && e.ExpireAt <= now {
+			continue
+		}
+		if !fn(k, e) {
+			return
+		}
+	}
+}
+
+// Put installs e under key as recovery and cross-shard commits do: e keeps
+// the version it is given unless it is zero.
+func (db *DB) Put(key string, e *Entry) {
+	if old, ok := db.keys[key]; ok && old.ExpireAt != 0 {
+		db.expires--
+	}
+	if e.ExpireAt != 0 {
+		db.expires++
+	}
+	if e.Version == 0 {
+		e.Version = db.store.NextVersion()
+	}
+	delete(db.tombs, key)
+	db.keys[key] = e
+}
