@@ -184,7 +184,7 @@ func (l *List) Clone() Collection {
 	slab := make([]byte, 0, size)
 	c := &List{}
 	if l.n > 0 {
-		c.buf = make([][]byte, max(listMinCap, ceilPow2(l.n)))
+		c.buf = make([][]byte, max(listMinCap, listCap(l.n)))
 	}
 	for i := 0; i < l.n; i++ {
 		start := len(slab)
@@ -195,8 +195,8 @@ func (l *List) Clone() Collection {
 	return c
 }
 
-// ceilPow2 is the least power of two >= n (n >= 1).
-func ceilPow2(n int) int {
+// listCap is the least power of two >= n (n >= 1).
+func listCap(n int) int {
 	c := 1
 	for c < n {
 		c <<= 1
@@ -222,7 +222,7 @@ func decodeList(b []byte) (*List, error) {
 	slab := make([]byte, 0, len(rest))
 	l := &List{}
 	if n > 0 {
-		l.buf = make([][]byte, max(listMinCap, ceilPow2(n)))
+		l.buf = make([][]byte, max(listMinCap, listCap(n)))
 	}
 	for i := 0; i < n; i++ {
 		var x []byte
@@ -269,9 +269,9 @@ const (
 	listRight listEnd = true
 )
 
-// copyArg returns a copy of x that the list may keep: the caller reuses
+// listCopy returns a copy of x that the list may keep: the caller reuses
 // the argument buffers after the command.
-func copyArg(x []byte) []byte { return append(make([]byte, 0, len(x)), x...) }
+func listCopy(x []byte) []byte { return append(make([]byte, 0, len(x)), x...) }
 
 func (l *List) push(end listEnd, x []byte) {
 	if end == listLeft {
@@ -310,10 +310,10 @@ func (c *Ctx) listEndArg(i int) (listEnd, bool) {
 	return listLeft, false
 }
 
-// positiveArg parses argument i as an integer >= 0, writing msg for
+// listNonNegArg parses argument i as an integer >= 0, writing msg for
 // anything else, as Redis's getPositiveLongFromObjectOrReply does (the same
 // message for a non-number and for a negative one).
-func (c *Ctx) positiveArg(i int, msg string) (int64, bool) {
+func (c *Ctx) listNonNegArg(i int, msg string) (int64, bool) {
 	n, ok := ParseInt(c.Args[i])
 	if !ok || n < 0 {
 		c.W.Error(msg)
@@ -322,13 +322,13 @@ func (c *Ctx) positiveArg(i int, msg string) (int64, bool) {
 	return n, true
 }
 
-func lpush(c *Ctx)  { pushGeneric(c, listLeft, false) }
-func rpush(c *Ctx)  { pushGeneric(c, listRight, false) }
-func lpushx(c *Ctx) { pushGeneric(c, listLeft, true) }
-func rpushx(c *Ctx) { pushGeneric(c, listRight, true) }
+func lpush(c *Ctx)  { listPushCmd(c, listLeft, false) }
+func rpush(c *Ctx)  { listPushCmd(c, listRight, false) }
+func lpushx(c *Ctx) { listPushCmd(c, listLeft, true) }
+func rpushx(c *Ctx) { listPushCmd(c, listRight, true) }
 
-// pushGeneric is [LR]PUSH[X] key element [element ...].
-func pushGeneric(c *Ctx, end listEnd, onlyExisting bool) {
+// listPushCmd is [LR]PUSH[X] key element [element ...].
+func listPushCmd(c *Ctx, end listEnd, onlyExisting bool) {
 	key := c.Key(1)
 	e, wrong := c.lookup(key, KindList)
 	if wrong {
@@ -345,7 +345,7 @@ func pushGeneric(c *Ctx, end listEnd, onlyExisting bool) {
 		l = e.Coll.(*List)
 	}
 	for _, x := range c.Args[2:] {
-		l.push(end, copyArg(x))
+		l.push(end, listCopy(x))
 	}
 	if e == nil {
 		c.Put(key, &Entry{Kind: KindList, Coll: l}, false)
@@ -355,12 +355,12 @@ func pushGeneric(c *Ctx, end listEnd, onlyExisting bool) {
 	c.W.Int(int64(l.Len()))
 }
 
-func lpop(c *Ctx) { popGeneric(c, "lpop", listLeft) }
-func rpop(c *Ctx) { popGeneric(c, "rpop", listRight) }
+func lpop(c *Ctx) { listPopCmd(c, "lpop", listLeft) }
+func rpop(c *Ctx) { listPopCmd(c, "rpop", listRight) }
 
-// popGeneric is [LR]POP key [count]: a bulk string without count, an array
+// listPopCmd is [LR]POP key [count]: a bulk string without count, an array
 // with it (nil array for a missing key, empty array for count 0).
-func popGeneric(c *Ctx, name string, end listEnd) {
+func listPopCmd(c *Ctx, name string, end listEnd) {
 	if len(c.Args) > 3 {
 		c.W.Error(ErrArity(name))
 		return
@@ -369,7 +369,7 @@ func popGeneric(c *Ctx, name string, end listEnd) {
 	var count int64
 	if hasCount {
 		var ok bool
-		if count, ok = c.positiveArg(2, ErrNotPositive); !ok {
+		if count, ok = c.listNonNegArg(2, ErrNotPositive); !ok {
 			return
 		}
 	}
@@ -396,13 +396,13 @@ func popGeneric(c *Ctx, name string, end listEnd) {
 		c.W.Array(0)
 		return
 	}
-	popRangeReply(c, l, end, count)
+	listPopReply(c, l, end, count)
 	c.listChanged(key, e)
 }
 
-// popRangeReply pops up to count elements from end, replying with them in
+// listPopReply pops up to count elements from end, replying with them in
 // the order they were popped.
-func popRangeReply(c *Ctx, l *List, end listEnd, count int64) {
+func listPopReply(c *Ctx, l *List, end listEnd, count int64) {
 	n := int(min(count, int64(l.Len())))
 	c.W.Array(n)
 	for range n {
@@ -479,7 +479,7 @@ func lset(c *Ctx) {
 		c.W.Error(ErrIndexRange)
 		return
 	}
-	l.Set(i, copyArg(c.Args[3]))
+	l.Set(i, listCopy(c.Args[3]))
 	c.Modified(e)
 	c.W.OK()
 }
@@ -631,7 +631,7 @@ func linsert(c *Ctx) {
 		if after {
 			i++
 		}
-		l.Insert(i, copyArg(c.Args[4]))
+		l.Insert(i, listCopy(c.Args[4]))
 		c.Modified(e)
 		c.W.Int(int64(l.Len()))
 		return
@@ -659,14 +659,14 @@ func lpos(c *Ctx) {
 			rank = r
 		case equalFold(opt, "count") && more:
 			j++
-			n, ok := c.positiveArg(j, ErrCountNegative)
+			n, ok := c.listNonNegArg(j, ErrCountNegative)
 			if !ok {
 				return
 			}
 			count = n
 		case equalFold(opt, "maxlen") && more:
 			j++
-			n, ok := c.positiveArg(j, ErrMaxLenNegative)
+			n, ok := c.listNonNegArg(j, ErrMaxLenNegative)
 			if !ok {
 				return
 			}
@@ -736,7 +736,7 @@ func lpos(c *Ctx) {
 }
 
 // rpoplpush is RPOPLPUSH source destination.
-func rpoplpush(c *Ctx) { moveGeneric(c, listRight, listLeft) }
+func rpoplpush(c *Ctx) { listMoveCmd(c, listRight, listLeft) }
 
 // lmove is LMOVE source destination LEFT|RIGHT LEFT|RIGHT.
 func lmove(c *Ctx) {
@@ -748,13 +748,13 @@ func lmove(c *Ctx) {
 	if !ok {
 		return
 	}
-	moveGeneric(c, from, to)
+	listMoveCmd(c, from, to)
 }
 
-// moveGeneric pops from one end of the source and pushes on one end of the
+// listMoveCmd pops from one end of the source and pushes on one end of the
 // destination, which may be the same key (a rotation). The destination's
 // type is checked before anything is popped.
-func moveGeneric(c *Ctx, from, to listEnd) {
+func listMoveCmd(c *Ctx, from, to listEnd) {
 	src, dst := c.Key(1), c.Key(2)
 	se, wrong := c.lookup(src, KindList)
 	if wrong {
@@ -829,7 +829,7 @@ func lmpop(c *Ctx) {
 		}
 		c.W.Array(2)
 		c.W.Bulk(key)
-		popRangeReply(c, e.Coll.(*List), end, count)
+		listPopReply(c, e.Coll.(*List), end, count)
 		c.listChanged(key, e)
 		return
 	}
