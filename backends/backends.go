@@ -1,0 +1,118 @@
+// Package backends defines what the transaction coordinator asks of a shard
+// (the Shard contract, its requests and sentinel errors); implementations
+// live in sub-packages (memory: the embedded, persistent default).
+//
+// The contract, which every implementation keeps:
+//   - Exec runs a batch atomically: guards are checked first and, if one
+//     fails, nothing runs; keys locked by a cross-shard transaction are
+//     waited for, never read or written under the lock.
+//   - Lock, then Commit on the primary, then Apply (or Unlock) on the other
+//     participants is the cross-shard protocol: Lock checks guards, locks
+//     every key read or written and returns copies of their values; Commit
+//     on the primary is the commit point (durable before it returns);
+//     Apply installs a participant's writes and releases its locks.
+package backends
+
+import (
+	"context"
+	"errors"
+
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+)
+
+// Sentinel errors of the Shard contract.
+var (
+	// ErrGuard means a guard (a WATCHed key) changed; nothing was run.
+	ErrGuard = errors.New("backends: watched key changed")
+	// ErrClosed means the shard is shut down.
+	ErrClosed = errors.New("backends: shard closed")
+)
+
+// Op is one command to run in one database.
+type Op struct {
+	Cmd  *command.Command
+	Args [][]byte
+	DB   int
+	// Reply, when not nil, is written as this op's reply instead of running
+	// it: commands the proxy answers itself inside a transaction (PING,
+	// SELECT...) keep their place in the EXEC reply this way.
+	Reply []byte
+}
+
+// Guard is a WATCHed key: the transaction runs only if the key still has
+// this version and liveness.
+type Guard struct {
+	DB      int
+	Key     string
+	Version uint64
+	Live    bool
+}
+
+// Batch is what Exec runs: ops in order, after checking guards, with replies
+// appended to W in the writer's protocol.
+type Batch struct {
+	Ops    []Op
+	Guards []Guard
+	W      *resp.Writer
+}
+
+// KeyRef names a key in a database.
+type KeyRef struct {
+	DB  int
+	Key string
+}
+
+// KeyState is a key's value in a cross-shard transaction: what Lock read or
+// what Commit/Apply installs. Entry nil means the key does not exist.
+type KeyState struct {
+	KeyRef
+	Entry *keyspace.Entry
+}
+
+// TxID identifies a cross-shard transaction.
+type TxID uint64
+
+// Shard is one backend store. Every method is safe for concurrent use.
+type Shard interface {
+	// Exec runs b atomically. It returns ErrGuard (and runs nothing) when a
+	// guard fails.
+	Exec(ctx context.Context, b *Batch) error
+	// Version returns the version and liveness of a key, for WATCH.
+	Version(ctx context.Context, db int, key []byte) (version uint64, live bool, err error)
+	// Lock waits until no other transaction holds any of keys, checks the
+	// guards, locks keys for tx and returns copies of their current states.
+	Lock(ctx context.Context, tx TxID, keys []KeyRef, guards []Guard) ([]KeyState, error)
+	// Commit installs writes, makes them durable and releases tx's locks:
+	// the commit point of a cross-shard transaction when sent to its
+	// primary. record describes the whole transaction (every participant's
+	// writes) so that recovery can finish it.
+	Commit(ctx context.Context, tx TxID, writes []KeyState, record *TxRecord) error
+	// Apply installs a participant's writes and releases tx's locks.
+	Apply(ctx context.Context, tx TxID, writes []KeyState) error
+	// Unlock releases tx's locks without writing.
+	Unlock(ctx context.Context, tx TxID) error
+	// Exclusive runs fn once no cross-shard transaction holds locks here,
+	// keeping all other work out until fn returns. Exclusive sections of
+	// several shards nest, lowest index first, for commands over whole
+	// databases (FLUSHALL, SWAPDB, KEYS) and transactions that contain them.
+	Exclusive(ctx context.Context, fn func(x Locked) error) error
+}
+
+// Locked is a shard held by an Exclusive section: the same operations as
+// Shard, run without waiting (nothing else runs meanwhile).
+type Locked interface {
+	Run(b *Batch) error
+	Read(keys []KeyRef) []KeyState
+	// Install writes states; record, when not nil, is logged with them as a
+	// commit record (this shard is the primary).
+	Install(tx TxID, writes []KeyState, record *TxRecord)
+}
+
+// TxRecord is the commit record a primary keeps for a cross-shard
+// transaction: the writes of every participant, by shard index.
+type TxRecord struct {
+	ID     TxID
+	Writes map[int][]KeyState
+}

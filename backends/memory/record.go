@@ -1,0 +1,158 @@
+package memory
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+)
+
+// Log record kinds. An ops record is one atomic batch of commands, replayed
+// with the time it ran at; commit and apply records carry the resulting
+// key states of a cross-shard transaction.
+const (
+	recOps    byte = 1
+	recCommit byte = 2
+	recApply  byte = 3
+)
+
+var errBadRecord = errors.New("memory: malformed log record")
+
+func beginOps(b []byte, now int64) []byte {
+	b = append(b, recOps)
+	return binary.AppendVarint(b, now)
+}
+
+func appendOp(b []byte, db int, args [][]byte) []byte {
+	b = binary.AppendUvarint(b, uint64(db))
+	b = binary.AppendUvarint(b, uint64(len(args)))
+	for _, a := range args {
+		b = binary.AppendUvarint(b, uint64(len(a)))
+		b = append(b, a...)
+	}
+	return b
+}
+
+func endOps(b []byte, _ int) []byte { return b }
+
+func appendStates(b []byte, states []backends.KeyState) []byte {
+	b = binary.AppendUvarint(b, uint64(len(states)))
+	for _, st := range states {
+		b = binary.AppendUvarint(b, uint64(st.DB))
+		b = binary.AppendUvarint(b, uint64(len(st.Key)))
+		b = append(b, st.Key...)
+		if st.Entry == nil {
+			b = append(b, 0)
+			continue
+		}
+		b = append(b, 1)
+		b = binary.AppendVarint(b, st.Entry.ExpireAt)
+		start := len(b)
+		b = append(b, 0, 0, 0, 0) // length of the value, filled below
+		b = keyspace.EncodeValue(b, st.Entry)
+		binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	}
+	return b
+}
+
+func appendCommit(b []byte, rec *backends.TxRecord) []byte {
+	b = append(b, recCommit)
+	b = binary.AppendUvarint(b, uint64(rec.ID))
+	b = binary.AppendUvarint(b, uint64(len(rec.Writes)))
+	for shard, states := range rec.Writes {
+		b = binary.AppendUvarint(b, uint64(shard))
+		b = appendStates(b, states)
+	}
+	return b
+}
+
+func appendApply(b []byte, tx backends.TxID, states []backends.KeyState) []byte {
+	b = append(b, recApply)
+	b = binary.AppendUvarint(b, uint64(tx))
+	return appendStates(b, states)
+}
+
+// decoder reads the fields of one record.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errBadRecord
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errBadRecord
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes(n uint64) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errBadRecord
+		return nil
+	}
+	out := d.b[:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *decoder) states() []backends.KeyState {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errBadRecord
+		return nil
+	}
+	out := make([]backends.KeyState, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		var st backends.KeyState
+		st.DB = int(d.uvarint())
+		st.Key = string(d.bytes(d.uvarint()))
+		flag := d.bytes(1)
+		if d.err != nil {
+			break
+		}
+		if flag[0] == 1 {
+			expire := d.varint()
+			lenb := d.bytes(4)
+			if d.err != nil {
+				break
+			}
+			val := d.bytes(uint64(binary.LittleEndian.Uint32(lenb)))
+			if d.err != nil {
+				break
+			}
+			e, err := keyspace.DecodeValue(val)
+			if err != nil {
+				d.err = fmt.Errorf("%w: %w", errBadRecord, err)
+				break
+			}
+			e.ExpireAt = expire
+			st.Entry = e
+		}
+		out = append(out, st)
+	}
+	return out
+}

@@ -1,0 +1,432 @@
+package memory
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/backends/memory/aof"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+)
+
+// Options configures the embedded store.
+type Options struct {
+	// Shards is the number of shards (>= 1).
+	Shards int
+	// Databases is the number of numbered databases per shard.
+	Databases int
+	// Dir is the data directory; empty means no persistence.
+	Dir string
+	// Fsync is the appendfsync policy.
+	Fsync aof.Policy
+	// SnapshotBytes is the log size (bytes, all shards) past which a
+	// snapshot is taken; 0 means 64 MiB.
+	SnapshotBytes int64
+	// Logf receives warnings; nil discards them.
+	Logf func(format string, args ...any)
+	// Now returns unix milliseconds; nil means the wall clock.
+	Now func() int64
+}
+
+// Store is the set of embedded shards and their background work.
+type Store struct {
+	opts   Options
+	shards []*Shard
+	logs   []*aof.Log
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	snapMu sync.Mutex // serialises snapshots
+}
+
+// Open creates the shards, loads their data from Dir and starts the
+// background jobs (active expiry, tombstone sweeping, snapshots).
+func Open(opts Options, exec *keyspace.Executor) (*Store, error) {
+	if opts.Shards < 1 {
+		return nil, fmt.Errorf("memory: shards must be at least 1, got %d", opts.Shards)
+	}
+	if opts.Databases < 1 {
+		return nil, fmt.Errorf("memory: databases must be at least 1, got %d", opts.Databases)
+	}
+	if opts.Now == nil {
+		opts.Now = func() int64 { return time.Now().UnixMilli() }
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if opts.SnapshotBytes == 0 {
+		opts.SnapshotBytes = 64 << 20
+	}
+	st := &Store{opts: opts, stop: make(chan struct{})}
+	for i := 0; i < opts.Shards; i++ {
+		st.shards = append(st.shards, newShard(i, opts.Databases, exec, opts.Now))
+	}
+	if opts.Dir != "" {
+		if err := st.load(exec); err != nil {
+			st.closeLogs()
+			return nil, err
+		}
+	}
+	st.wg.Add(1)
+	go st.background()
+	return st, nil
+}
+
+// Shards returns the shards as the coordinator sees them.
+func (st *Store) Shards() []backends.Shard {
+	out := make([]backends.Shard, len(st.shards))
+	for i, s := range st.shards {
+		out[i] = s
+	}
+	return out
+}
+
+// load opens every shard's log, replays it, then finishes cross-shard
+// transactions whose commit record survived but whose apply record on a
+// participant did not.
+func (st *Store) load(exec *keyspace.Executor) error {
+	commits := map[backends.TxID]map[int][]backends.KeyState{}
+	applied := make([]map[backends.TxID]bool, len(st.shards))
+	for i, s := range st.shards {
+		log, err := aof.Open(aof.Options{
+			Dir: st.opts.Dir, Name: fmt.Sprintf("shard-%d", i), Policy: st.opts.Fsync, Logf: st.opts.Logf,
+		})
+		if err != nil {
+			return err
+		}
+		st.logs = append(st.logs, log)
+		applied[i] = map[backends.TxID]bool{}
+		r := &replayer{shard: s, exec: exec, commits: commits, applied: applied[i]}
+		if err := log.Load(s.loadSnapshot, r.replay); err != nil {
+			return fmt.Errorf("shard %d: %w", i, err)
+		}
+		s.log = log
+	}
+	for tx, writes := range commits {
+		for shard, states := range writes {
+			if applied[shard][tx] || shard >= len(st.shards) {
+				continue
+			}
+			s := st.shards[shard]
+			s.mu.Lock()
+			s.installLocked(states, s.now())
+			s.logPos = s.log.Append(appendApply(nil, tx, states))
+			s.mu.Unlock()
+			st.opts.Logf("recovery: rolled cross-shard transaction %d forward on shard %d", tx, shard)
+		}
+	}
+	for _, l := range st.logs {
+		if err := l.Sync(context.Background()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type replayer struct {
+	shard   *Shard
+	exec    *keyspace.Executor
+	commits map[backends.TxID]map[int][]backends.KeyState
+	applied map[backends.TxID]bool
+}
+
+func (r *replayer) replay(rec []byte) error {
+	if len(rec) == 0 {
+		return errBadRecord
+	}
+	d := &decoder{b: rec[1:]}
+	s := r.shard
+	switch rec[0] {
+	case recOps:
+		now := d.varint()
+		w := resp.NewWriter(2)
+		c := &keyspace.Ctx{Store: s.store, W: w, Now: now, Rand: s.rnd}
+		for len(d.b) > 0 && d.err == nil {
+			db := int(d.uvarint())
+			argc := d.uvarint()
+			if argc == 0 || argc > uint64(len(d.b))+1 || db >= s.store.NumDBs() {
+				return errBadRecord
+			}
+			args := make([][]byte, argc)
+			for i := range args {
+				args[i] = d.bytes(d.uvarint())
+			}
+			if d.err != nil {
+				return d.err
+			}
+			cmd := r.exec.Table().Lookup(args[0])
+			if cmd == nil {
+				return fmt.Errorf("%w: unknown command %q", errBadRecord, args[0])
+			}
+			w.Reset()
+			c.DBIndex, c.DB, c.Args = db, s.store.DB(db), args
+			r.exec.Run(c, cmd)
+		}
+		return d.err
+	case recCommit:
+		tx := backends.TxID(d.uvarint())
+		n := d.uvarint()
+		writes := map[int][]backends.KeyState{}
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			shard := int(d.uvarint())
+			writes[shard] = d.states()
+		}
+		if d.err != nil {
+			return d.err
+		}
+		r.commits[tx] = writes
+		s.installLocked(writes[s.index], s.now())
+		r.applied[tx] = true
+		return nil
+	case recApply:
+		tx := backends.TxID(d.uvarint())
+		states := d.states()
+		if d.err != nil {
+			return d.err
+		}
+		s.installLocked(states, s.now())
+		r.applied[tx] = true
+		return nil
+	}
+	return fmt.Errorf("%w: kind %d", errBadRecord, rec[0])
+}
+
+// Snapshot format: per database, a count of keys then each key with its
+// expiry and encoded value.
+
+func (s *Shard) loadSnapshot(r io.Reader) error {
+	br := bufio.NewReader(r)
+	readU := func() (uint64, error) { return binary.ReadUvarint(br) }
+	ndb, err := readU()
+	if err != nil {
+		return err
+	}
+	for i := uint64(0); i < ndb; i++ {
+		n, err := readU()
+		if err != nil {
+			return err
+		}
+		if int(i) >= s.store.NumDBs() {
+			if n > 0 {
+				return fmt.Errorf("memory: snapshot has keys in database %d, only %d configured", i, s.store.NumDBs())
+			}
+			continue
+		}
+		db := s.store.DB(int(i))
+		for j := uint64(0); j < n; j++ {
+			klen, err := readU()
+			if err != nil {
+				return err
+			}
+			key := make([]byte, klen)
+			if _, err := io.ReadFull(br, key); err != nil {
+				return err
+			}
+			expire, err := binary.ReadVarint(br)
+			if err != nil {
+				return err
+			}
+			vlen, err := readU()
+			if err != nil {
+				return err
+			}
+			val := make([]byte, vlen)
+			if _, err := io.ReadFull(br, val); err != nil {
+				return err
+			}
+			e, err := keyspace.DecodeValue(val)
+			if err != nil {
+				return err
+			}
+			e.ExpireAt = expire
+			db.Put(string(key), e)
+		}
+	}
+	return nil
+}
+
+// writeSnapshotLocked serialises the shard's data; s.mu is held.
+func (s *Shard) encodeSnapshotLocked() []byte {
+	now := s.now()
+	b := binary.AppendUvarint(nil, uint64(s.store.NumDBs()))
+	for i := 0; i < s.store.NumDBs(); i++ {
+		db := s.store.DB(i)
+		var body []byte
+		n := 0
+		db.Range(now, func(key string, e *keyspace.Entry) bool {
+			body = binary.AppendUvarint(body, uint64(len(key)))
+			body = append(body, key...)
+			body = binary.AppendVarint(body, e.ExpireAt)
+			v := keyspace.EncodeValue(nil, e)
+			body = binary.AppendUvarint(body, uint64(len(v)))
+			body = append(body, v...)
+			n++
+			return true
+		})
+		b = binary.AppendUvarint(b, uint64(n))
+		b = append(b, body...)
+	}
+	return b
+}
+
+// Snapshot writes a snapshot of every shard at one cut: no cross-shard
+// transaction is in flight and every log is synced, so a commit record and
+// its apply records are either all before the cut or all after it.
+func (st *Store) Snapshot(ctx context.Context) error {
+	if st.logs == nil {
+		return nil
+	}
+	st.snapMu.Lock()
+	defer st.snapMu.Unlock()
+	images := make([][]byte, len(st.shards))
+	gens := make([]aof.Generation, len(st.shards))
+	err := st.exclusiveAll(ctx, 0, func() error {
+		for i, s := range st.shards {
+			if err := st.logs[i].Sync(ctx); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			gen, err := st.logs[i].Rotate()
+			if err == nil {
+				images[i] = s.encodeSnapshotLocked()
+			}
+			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			gens[i] = gen
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, img := range images {
+		if err := st.logs[i].WriteSnapshot(gens[i], func(w io.Writer) error {
+			_, err := w.Write(img)
+			return err
+		}); err != nil {
+			return fmt.Errorf("shard %d snapshot: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (st *Store) exclusiveAll(ctx context.Context, i int, fn func() error) error {
+	if i == len(st.shards) {
+		return fn()
+	}
+	return st.shards[i].Exclusive(ctx, func(func(*backends.Batch) error) error {
+		return st.exclusiveAll(ctx, i+1, fn)
+	})
+}
+
+func (st *Store) logSize() int64 {
+	var n int64
+	for _, l := range st.logs {
+		n += l.Size()
+	}
+	return n
+}
+
+// background runs active expiry every 100 ms, sweeps tombstones older than
+// a minute every 10 s, and snapshots when the logs have grown.
+func (st *Store) background() {
+	defer st.wg.Done()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	n := 0
+	for {
+		select {
+		case <-st.stop:
+			return
+		case <-tick.C:
+		}
+		n++
+		for _, s := range st.shards {
+			s.activeExpire()
+		}
+		if n%100 == 0 {
+			before := uint64(st.opts.Now()-60_000) * 1024
+			for _, s := range st.shards {
+				s.sweepTombstones(before)
+			}
+		}
+		if st.logs != nil && st.logSize() > st.opts.SnapshotBytes {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := st.Snapshot(ctx); err != nil {
+				st.opts.Logf("snapshot failed: %v", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Close stops background work, refuses new requests and closes the logs
+// after syncing them.
+func (st *Store) Close() error {
+	select {
+	case <-st.stop:
+		return nil
+	default:
+	}
+	close(st.stop)
+	st.wg.Wait()
+	for _, s := range st.shards {
+		s.mu.Lock()
+		s.closed = true
+		s.broadcastLocked()
+		s.mu.Unlock()
+	}
+	return st.closeLogs()
+}
+
+func (st *Store) closeLogs() error {
+	var errs []error
+	for _, l := range st.logs {
+		errs = append(errs, l.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Info returns INFO fields for section: "persistence" or "keyspace".
+func (st *Store) Info(section string) [][2]string {
+	switch section {
+	case "persistence":
+		enabled := "0"
+		if st.logs != nil {
+			enabled = "1"
+		}
+		return [][2]string{
+			{"loading", "0"},
+			{"aof_enabled", enabled},
+			{"aof_current_size", fmt.Sprint(st.logSize())},
+			{"appendfsync", st.opts.Fsync.String()},
+		}
+	case "keyspace":
+		var out [][2]string
+		for db := 0; db < st.opts.Databases; db++ {
+			keys, expires := 0, 0
+			for _, s := range st.shards {
+				s.mu.Lock()
+				keys += s.store.DB(db).Len()
+				expires += s.store.DB(db).Expires()
+				s.mu.Unlock()
+			}
+			if keys > 0 {
+				out = append(out, [2]string{fmt.Sprintf("db%d", db),
+					fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+// Command schemaproxy is a Redis-protocol server that runs every command and
+// transaction as a strictly serializable transaction over sharded stores;
+// with no backend flags it serves from embedded, persistent shards.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/schemaproxy/schemaproxy/backends/memory"
+	"github.com/schemaproxy/schemaproxy/backends/memory/aof"
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/config"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proxy"
+	"github.com/schemaproxy/schemaproxy/txn"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "schemaproxy:", err)
+		os.Exit(1)
+	}
+}
+
+var errHelp = errors.New("help requested")
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	if cfg.Version {
+		fmt.Fprintf(stdout, "schemaproxy %s (Redis %s compatible)\n", proxy.Version, proxy.RedisVersion)
+		return nil
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}))
+
+	policy, err := aof.ParsePolicy(cfg.AppendFsync)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+
+	exec := keyspace.NewExecutor(command.Default)
+	began := time.Now()
+	store, err := memory.Open(memory.Options{
+		Shards: cfg.Shards, Databases: cfg.Databases, Dir: cfg.DataDir, Fsync: policy,
+		Logf: func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...)) },
+	}, exec)
+	if err != nil {
+		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
+	}
+	defer store.Close()
+
+	coord := txn.New(txn.Config{
+		Shards: store.Shards(), Exec: exec, Databases: cfg.Databases,
+		Now: func() int64 { return time.Now().UnixMilli() },
+	})
+	srv := proxy.New(proxy.Config{
+		RequirePass: cfg.RequirePass,
+		Databases:   cfg.Databases,
+		Logger:      log,
+		Settings: map[string]string{
+			"bind":             hostOf(cfg.Listen),
+			"port":             portOf(cfg.Listen),
+			"databases":        strconv.Itoa(cfg.Databases),
+			"appendonly":       "yes",
+			"appendfsync":      cfg.AppendFsync,
+			"dir":              cfg.DataDir,
+			"requirepass":      cfg.RequirePass,
+			"maxmemory":        "0",
+			"maxmemory-policy": "noeviction",
+			"save":             "",
+		},
+		Info: store.Info,
+	}, coord)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("ready to accept connections", "addr", ln.Addr().String(), "shards", cfg.Shards,
+		"databases", cfg.Databases, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync,
+		"load_time", time.Since(began).Round(time.Millisecond).String())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	_ = srv.Close()
+	<-served
+	return store.Close()
+}
+
+func parseLevel(s string) slog.Level {
+	switch s {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+func hostOf(addr string) string {
+	h, _, _ := net.SplitHostPort(addr)
+	return h
+}
+
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}

@@ -1,0 +1,195 @@
+// Package config is schemaproxy's configuration: one struct with defaults,
+// filled from a config file, then the environment (SCHEMAPROXY_*), then
+// command-line flags, each overriding the one before.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is everything the server is told at start.
+type Config struct {
+	// Listen is the client address, host:port.
+	Listen string
+	// Shards is the number of embedded shards.
+	Shards int
+	// Databases is the number of numbered databases (SELECT 0..n-1).
+	Databases int
+	// DataDir is where the embedded shards persist.
+	DataDir string
+	// AppendFsync is always, everysec or no, as Redis's appendfsync.
+	AppendFsync string
+	// RequirePass, when set, makes clients AUTH first.
+	RequirePass string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// ConfigFile is the file the settings were read from, if any.
+	ConfigFile string
+	// Version asks only for the version to be printed.
+	Version bool
+}
+
+// Default returns the settings used when nothing is given.
+func Default() Config {
+	return Config{
+		Listen:      "127.0.0.1:6379", // Redis's port: clients work unchanged
+		Shards:      4,                // several, so cross-shard paths are real
+		Databases:   16,               // Redis's default
+		DataDir:     "./data",
+		AppendFsync: "everysec", // Redis's default trade-off
+		LogLevel:    "info",
+	}
+}
+
+// setting is one option: its name in flags, files and the environment.
+type setting struct {
+	name  string
+	usage string
+	str   *string
+	num   *int
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{name: "listen", usage: "client address host:port", str: &c.Listen},
+		{name: "shards", usage: "number of embedded shards", num: &c.Shards},
+		{name: "databases", usage: "number of databases", num: &c.Databases},
+		{name: "data-dir", usage: "data directory of the embedded shards", str: &c.DataDir},
+		{name: "appendfsync", usage: "always|everysec|no", str: &c.AppendFsync},
+		{name: "requirepass", usage: "password clients must AUTH with", str: &c.RequirePass},
+		{name: "log-level", usage: "debug|info|warn|error", str: &c.LogLevel},
+	}
+}
+
+func (s setting) set(v string) error {
+	if s.str != nil {
+		*s.str = v
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%s: not a number: %q", s.name, v)
+	}
+	*s.num = n
+	return nil
+}
+
+func envName(name string) string {
+	return "SCHEMAPROXY_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Load builds the configuration from args (without the program name), the
+// environment lookup and the config file named by --config or
+// SCHEMAPROXY_CONFIG. Help output goes to out.
+func Load(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	cfg := Default()
+	fs := flag.NewFlagSet("schemaproxy", flag.ContinueOnError)
+	fs.SetOutput(out)
+	vals := map[string]*string{}
+	for _, s := range cfg.settings() {
+		vals[s.name] = fs.String(s.name, "", s.usage+" (env "+envName(s.name)+")")
+	}
+	configFile := fs.String("config", "", "config file of 'name value' lines (env SCHEMAPROXY_CONFIG)")
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg.Version = *version
+	cfg.ConfigFile = *configFile
+	if cfg.ConfigFile == "" {
+		cfg.ConfigFile = getenv("SCHEMAPROXY_CONFIG")
+	}
+	if cfg.ConfigFile != "" {
+		if err := cfg.loadFile(cfg.ConfigFile); err != nil {
+			return cfg, err
+		}
+	}
+	for _, s := range cfg.settings() {
+		if v := getenv(envName(s.name)); v != "" {
+			if err := s.set(v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", envName(s.name), err)
+			}
+		}
+	}
+	var flagErr error
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range cfg.settings() {
+			if s.name == f.Name {
+				if err := s.set(*vals[s.name]); err != nil && flagErr == nil {
+					flagErr = fmt.Errorf("--%w", err)
+				}
+			}
+		}
+	})
+	if flagErr != nil {
+		return cfg, flagErr
+	}
+	return cfg, cfg.Validate()
+}
+
+func (c *Config) loadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		name, value, _ := strings.Cut(text, " ")
+		value = strings.Trim(strings.TrimSpace(value), `"`)
+		found := false
+		for _, s := range c.settings() {
+			if s.name == strings.ToLower(name) {
+				if err := s.set(value); err != nil {
+					return fmt.Errorf("%s:%d: %w", path, line, err)
+				}
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("%s:%d: unknown setting %q", path, line, name)
+		}
+	}
+	return sc.Err()
+}
+
+// Validate checks ranges and enumerations.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Shards < 1 || c.Shards > 1024 {
+		errs = append(errs, fmt.Errorf("shards must be between 1 and 1024, got %d", c.Shards))
+	}
+	if c.Databases < 1 || c.Databases > 1<<20 {
+		errs = append(errs, fmt.Errorf("databases must be at least 1, got %d", c.Databases))
+	}
+	switch c.AppendFsync {
+	case "always", "everysec", "no":
+	default:
+		errs = append(errs, fmt.Errorf("appendfsync must be always, everysec or no, got %q", c.AppendFsync))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log-level must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen address is empty"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,478 @@
+package proxy
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+	"github.com/schemaproxy/schemaproxy/txn"
+)
+
+// connCommand runs a command the proxy answers itself.
+func (s *session) connCommand(ctx context.Context, cmd *command.Command, args [][]byte) {
+	w := &s.w
+	switch cmd.Name {
+	case "ping":
+		switch len(args) {
+		case 1:
+			w.Status("PONG")
+		case 2:
+			w.Bulk(args[1])
+		default:
+			w.Error(keyspace.ErrArity("ping"))
+		}
+	case "echo":
+		w.Bulk(args[1])
+	case "quit":
+		w.OK()
+		s.closing = true
+	case "reset":
+		s.resetState()
+		w.Status("RESET")
+	case "auth":
+		s.auth(args)
+	case "hello":
+		s.hello(args)
+	case "select":
+		s.selectDB(args[1])
+	case "client":
+		s.client(args)
+	case "multi":
+		if s.multi {
+			w.Error(errMultiNested)
+			return
+		}
+		s.multi, s.multiErr, s.queue = true, false, s.queue[:0]
+		w.OK()
+	case "discard":
+		if !s.multi {
+			w.Error(errDiscardNoMult)
+			return
+		}
+		s.endMulti()
+		w.OK()
+	case "exec":
+		s.exec(ctx)
+	case "watch":
+		if s.multi {
+			w.Error(errWatchInMulti)
+			return
+		}
+		s.watch(ctx, args[1:])
+	case "unwatch":
+		s.watches = s.watches[:0]
+		w.OK()
+	default:
+		s.serverCommand(cmd, args)
+	}
+}
+
+func (s *session) resetState() {
+	s.endMulti()
+	s.db = 0
+	s.proto, s.w.Proto = 2, 2
+	s.name = ""
+	s.authed = s.srv.cfg.RequirePass == ""
+}
+
+func (s *session) endMulti() {
+	s.multi, s.multiErr = false, false
+	s.queue = s.queue[:0]
+	s.watches = s.watches[:0]
+}
+
+func (s *session) auth(args [][]byte) {
+	var user, pass []byte
+	if len(args) == 2 {
+		pass = args[1]
+	} else if len(args) == 3 {
+		user, pass = args[1], args[2]
+	} else {
+		s.w.Error(keyspace.ErrSyntax)
+		return
+	}
+	if !s.checkPass(user, pass) {
+		return
+	}
+	s.w.OK()
+}
+
+// checkPass authenticates the session or writes the error Redis gives.
+func (s *session) checkPass(user, pass []byte) bool {
+	want := s.srv.cfg.RequirePass
+	if want == "" && user == nil {
+		s.w.Error(errNoPassword)
+		return false
+	}
+	if (user != nil && string(user) != "default") || (want != "" && string(pass) != want) {
+		s.w.Error(errWrongPass)
+		return false
+	}
+	s.authed = true
+	return true
+}
+
+func (s *session) hello(args [][]byte) {
+	w := &s.w
+	proto := s.proto
+	i := 1
+	if len(args) > 1 {
+		v, ok := keyspace.ParseInt(args[1])
+		if !ok {
+			w.Error("ERR Protocol version is not an integer or out of range")
+			return
+		}
+		if v != 2 && v != 3 {
+			w.Error(errNoProto)
+			return
+		}
+		proto = int(v)
+		i = 2
+	}
+	var name []byte
+	for ; i < len(args); i++ {
+		more := len(args) - i - 1
+		switch {
+		case equalFold(args[i], "auth") && more >= 2:
+			if !s.checkPass(args[i+1], args[i+2]) {
+				return
+			}
+			i += 2
+		case equalFold(args[i], "setname") && more >= 1:
+			if !validClientName(args[i+1]) {
+				w.Error(errClientName)
+				return
+			}
+			name = args[i+1]
+			i++
+		default:
+			w.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
+			return
+		}
+	}
+	if !s.authed {
+		w.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+		return
+	}
+	if name != nil {
+		s.name = string(name)
+	}
+	s.proto, w.Proto = proto, proto
+	w.Map(7)
+	w.BulkString("server")
+	w.BulkString("redis")
+	w.BulkString("version")
+	w.BulkString(RedisVersion)
+	w.BulkString("proto")
+	w.Int(int64(proto))
+	w.BulkString("id")
+	w.Int(s.id)
+	w.BulkString("mode")
+	w.BulkString("standalone")
+	w.BulkString("role")
+	w.BulkString("master")
+	w.BulkString("modules")
+	w.Array(0)
+}
+
+func (s *session) selectDB(arg []byte) {
+	n, ok := keyspace.ParseInt(arg)
+	if !ok {
+		s.w.Error(keyspace.ErrNotInt)
+		return
+	}
+	if n < 0 || n >= int64(s.srv.cfg.Databases) {
+		s.w.Error(keyspace.ErrDBIndexRange)
+		return
+	}
+	s.db = int(n)
+	s.w.OK()
+}
+
+func (s *session) watch(ctx context.Context, keys [][]byte) {
+	for _, k := range keys {
+		g, err := s.srv.coord.Watch(ctx, s.db, k)
+		if err != nil {
+			s.backendError(err)
+			return
+		}
+		s.watches = append(s.watches, g)
+	}
+	s.w.OK()
+}
+
+// exec runs the queued commands as one transaction.
+func (s *session) exec(ctx context.Context) {
+	w := &s.w
+	if !s.multi {
+		w.Error(errExecNoMulti)
+		return
+	}
+	if s.multiErr {
+		s.endMulti()
+		w.Error(errExecAbort)
+		return
+	}
+	// Commands the proxy answers (PING, SELECT, ...) run now, in order, so
+	// their replies and effects (SELECT's database) land where they belong.
+	ops := s.queue
+	for i := range ops {
+		op := &ops[i]
+		if op.Cmd.Is(command.Conn) || op.Cmd.Is(command.Server) {
+			saved := s.w
+			s.w = resp.Writer{Proto: s.proto}
+			s.connCommand(ctx, op.Cmd, op.Args)
+			op.Reply = s.w.B
+			s.w = saved
+			if op.Reply == nil {
+				op.Reply = []byte{}
+			}
+			continue
+		}
+		op.DB = s.db
+	}
+	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true}
+	err := s.srv.coord.Run(ctx, &s.req)
+	s.multi, s.multiErr = false, false
+	s.queue = s.queue[:0]
+	s.watches = s.watches[:0]
+	if err != nil {
+		s.backendError(err)
+	}
+}
+
+const errClientName = "ERR Client names cannot contain spaces, newlines or special characters."
+
+func validClientName(b []byte) bool {
+	for _, c := range b {
+		if c < '!' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *session) client(args [][]byte) {
+	w := &s.w
+	sub := strings.ToLower(string(args[1]))
+	switch {
+	case sub == "id" && len(args) == 2:
+		w.Int(s.id)
+	case sub == "setname" && len(args) == 3:
+		if !validClientName(args[2]) {
+			w.Error(errClientName)
+			return
+		}
+		s.name = string(args[2])
+		w.OK()
+	case sub == "getname" && len(args) == 2:
+		if s.name == "" {
+			w.Null()
+		} else {
+			w.BulkString(s.name)
+		}
+	case sub == "info" && len(args) == 2:
+		w.Verbatim("txt", s.describe()+"\n")
+	case sub == "list":
+		s.clientList(args[2:])
+	case sub == "kill" && len(args) >= 3:
+		s.clientKill(args[2:])
+	case sub == "help" && len(args) == 2:
+		lines := []string{
+			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"ID", "    Return the ID of the current connection.",
+			"GETNAME", "    Return the name of the current connection.",
+			"SETNAME <name>", "    Assign the name <name> to the current connection.",
+			"INFO", "    Return information about the current client connection.",
+			"LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
+			"KILL <ip:port> | ID <id> | ADDR <ip:port> | LADDR <ip:port> | SKIPME yes|no", "    Kill connections.",
+			"HELP", "    Print this help.",
+		}
+		w.Array(len(lines))
+		for _, l := range lines {
+			w.Status(l)
+		}
+	case sub == "id" || sub == "setname" || sub == "getname" || sub == "info" || sub == "kill" || sub == "help":
+		w.Error("ERR wrong number of arguments for 'client|" + sub + "' command")
+	default:
+		w.Error(errUnknownSubcommand(args[1], "CLIENT"))
+	}
+}
+
+// describe is the session's CLIENT LIST line.
+func (s *session) describe() string {
+	now := time.Now()
+	flags := "N"
+	if s.multi {
+		flags = "x"
+	}
+	multi := -1
+	if s.multi {
+		multi = len(s.queue)
+	}
+	cmd := s.lastCmd
+	if cmd == "" {
+		cmd = "NULL"
+	} else if cmd == "client" {
+		cmd = "client|list"
+	}
+	return "id=" + strconv.FormatInt(s.id, 10) +
+		" addr=" + s.addr + " laddr=" + s.laddr + " fd=-1 name=" + s.name +
+		" age=" + strconv.FormatInt(int64(now.Sub(s.created)/time.Second), 10) +
+		" idle=" + strconv.FormatInt(int64(now.Sub(s.lastActive)/time.Second), 10) +
+		" flags=" + flags + " db=" + strconv.Itoa(s.db) + " sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
+		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
+		" cmd=" + cmd + " user=default redir=-1 resp=" + strconv.Itoa(s.proto)
+}
+
+func (s *session) clientList(opts [][]byte) {
+	var ids map[int64]bool
+	for i := 0; i < len(opts); i++ {
+		switch {
+		case equalFold(opts[i], "type") && i+1 < len(opts):
+			t := strings.ToLower(string(opts[i+1]))
+			if t != "normal" && t != "master" && t != "replica" && t != "pubsub" {
+				s.w.Error("ERR Unknown client type '" + string(opts[i+1]) + "'")
+				return
+			}
+			if t != "normal" {
+				ids = map[int64]bool{}
+			}
+			i++
+		case equalFold(opts[i], "id") && i+1 < len(opts):
+			if ids == nil {
+				ids = map[int64]bool{}
+			}
+			for i++; i < len(opts); i++ {
+				n, ok := keyspace.ParseInt(opts[i])
+				if !ok || n <= 0 {
+					s.w.Error("ERR Invalid client ID")
+					return
+				}
+				ids[n] = true
+			}
+		default:
+			s.w.Error(keyspace.ErrSyntax)
+			return
+		}
+	}
+	var b strings.Builder
+	for _, c := range s.srv.sessions() {
+		if ids != nil && !ids[c.id] {
+			continue
+		}
+		if c == s {
+			b.WriteString(s.describe())
+		} else {
+			b.WriteString(c.snapshotLine())
+		}
+		b.WriteByte('\n')
+	}
+	s.w.Verbatim("txt", b.String())
+}
+
+// snapshotLine describes another client from fields set at accept time
+// (the rest belong to its goroutine).
+func (s *session) snapshotLine() string {
+	return "id=" + strconv.FormatInt(s.id, 10) + " addr=" + s.addr + " laddr=" + s.laddr +
+		" fd=-1 name= age=" + strconv.FormatInt(int64(time.Since(s.created)/time.Second), 10) +
+		" idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0" +
+		" rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=2"
+}
+
+func (s *session) clientKill(opts [][]byte) {
+	if len(opts) == 1 {
+		// Old form: CLIENT KILL addr.
+		for _, c := range s.srv.sessions() {
+			if c.addr == string(opts[0]) {
+				s.kill(c)
+				s.w.OK()
+				return
+			}
+		}
+		s.w.Error("ERR No such client")
+		return
+	}
+	skipme := true
+	var match []*session
+	filtered := false
+	for i := 0; i+1 < len(opts); i += 2 {
+		val := string(opts[i+1])
+		var keep func(c *session) bool
+		switch {
+		case equalFold(opts[i], "id"):
+			n, ok := keyspace.ParseInt(opts[i+1])
+			if !ok || n <= 0 {
+				s.w.Error("ERR client-id should be greater than 0")
+				return
+			}
+			keep = func(c *session) bool { return c.id == n }
+		case equalFold(opts[i], "addr"):
+			keep = func(c *session) bool { return c.addr == val }
+		case equalFold(opts[i], "laddr"):
+			keep = func(c *session) bool { return c.laddr == val }
+		case equalFold(opts[i], "type"):
+			keep = func(c *session) bool { return strings.EqualFold(val, "normal") }
+		case equalFold(opts[i], "user"):
+			keep = func(c *session) bool { return val == "default" }
+		case equalFold(opts[i], "skipme"):
+			switch strings.ToLower(val) {
+			case "yes":
+				skipme = true
+			case "no":
+				skipme = false
+			default:
+				s.w.Error(keyspace.ErrSyntax)
+				return
+			}
+			continue
+		default:
+			s.w.Error(keyspace.ErrSyntax)
+			return
+		}
+		if !filtered {
+			match = s.srv.sessions()
+			filtered = true
+		}
+		var kept []*session
+		for _, c := range match {
+			if keep(c) {
+				kept = append(kept, c)
+			}
+		}
+		match = kept
+	}
+	if len(opts)%2 != 0 {
+		s.w.Error(keyspace.ErrSyntax)
+		return
+	}
+	n := 0
+	for _, c := range match {
+		if c == s && skipme {
+			continue
+		}
+		s.kill(c)
+		n++
+	}
+	s.w.Int(int64(n))
+}
+
+func (s *session) kill(c *session) {
+	if c == s {
+		s.closing = true
+		return
+	}
+	// Closing the socket makes the client's own goroutine end it.
+	if nc := c.conn.NetConn(); nc != nil {
+		_ = nc.Close()
+	}
+}
+
+func equalFold(b []byte, word string) bool {
+	return len(b) == len(word) && strings.EqualFold(string(b), word)
+}

@@ -1,0 +1,180 @@
+// Package proxy is the client-facing Redis server: it accepts connections
+// (redcon), keeps each client's session (database, protocol, MULTI queue,
+// WATCHed keys, name, authentication), answers connection and server
+// commands itself and hands data commands to the transaction coordinator.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/txn"
+)
+
+// Version is the schemaproxy release; RedisVersion is the Redis version
+// whose behaviour it reproduces (what INFO and HELLO report, so that clients
+// enable the right features).
+const (
+	Version      = "0.1.0"
+	RedisVersion = "7.0.15"
+)
+
+// Config is what the server needs besides the coordinator.
+type Config struct {
+	// RequirePass, when set, is the password of the default user.
+	RequirePass string
+	// Databases is the number of numbered databases.
+	Databases int
+	// Settings are reported by CONFIG GET (name -> value).
+	Settings map[string]string
+	// Info returns extra INFO fields for a section (persistence, ...).
+	Info func(section string) [][2]string
+	// Logger receives connection-level events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server serves clients over the Redis protocol.
+type Server struct {
+	cfg   Config
+	coord *txn.Coordinator
+	table *command.Table
+	log   *slog.Logger
+	start time.Time
+
+	srv *redcon.Server
+
+	nextClientID atomic.Int64
+	stats        stats
+
+	mu      sync.Mutex // guards clients
+	clients map[int64]*session
+}
+
+// New returns a server over coord.
+func New(cfg Config, coord *txn.Coordinator) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Databases == 0 {
+		cfg.Databases = 16
+	}
+	s := &Server{cfg: cfg, coord: coord, table: command.Default, log: cfg.Logger,
+		start: time.Now(), clients: map[int64]*session{}}
+	s.stats.commands = make([]cmdStats, s.table.Len())
+	return s
+}
+
+// Serve accepts clients on ln until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.srv = redcon.NewServer(ln.Addr().String(), s.handle, s.accept, s.closed)
+	srv := s.srv
+	s.mu.Unlock()
+	err := srv.Serve(ln)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops accepting clients and closes every connection.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
+}
+
+func (s *Server) accept(conn redcon.Conn) bool {
+	sess := newSession(s, conn)
+	conn.SetContext(sess)
+	s.mu.Lock()
+	s.clients[sess.id] = sess
+	s.mu.Unlock()
+	s.stats.connections.Add(1)
+	return true
+}
+
+func (s *Server) closed(conn redcon.Conn, err error) {
+	sess, ok := conn.Context().(*session)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	delete(s.clients, sess.id)
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Debug("client connection ended", "id", sess.id, "err", err)
+	}
+}
+
+// sessions returns the connected clients by id.
+func (s *Server) sessions() []*session {
+	s.mu.Lock()
+	out := make([]*session, 0, len(s.clients))
+	for _, c := range s.clients {
+		out = append(out, c)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func (s *Server) session(id int64) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clients[id]
+}
+
+// handle is redcon's per-command callback. It runs the rest of the
+// client's pipeline in the same call so replies are flushed once.
+func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
+	sess, ok := conn.Context().(*session)
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	sess.w.Reset()
+	sess.run(ctx, cmd.Args)
+	for _, next := range conn.ReadPipeline() {
+		if sess.closing {
+			break
+		}
+		sess.run(ctx, next.Args)
+	}
+	conn.WriteRaw(sess.w.B)
+	if sess.closing {
+		conn.Close()
+	}
+	if cap(sess.w.B) > 1<<20 {
+		// Don't let one huge reply pin memory for the connection's life.
+		sess.w.B = nil
+	}
+}
+
+// stats are the counters INFO reports.
+type stats struct {
+	connections atomic.Int64
+	commands    []cmdStats
+	processed   atomic.Int64
+}
+
+type cmdStats struct {
+	calls atomic.Int64
+	usec  atomic.Int64
+	// rejected and failed count replies that were errors, as Redis 7.0.
+	rejected atomic.Int64
+	failed   atomic.Int64
+}

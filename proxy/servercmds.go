@@ -1,0 +1,306 @@
+package proxy
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+)
+
+// serverCommand answers INFO, TIME, CONFIG, COMMAND and LASTSAVE.
+func (s *session) serverCommand(cmd *command.Command, args [][]byte) {
+	w := &s.w
+	switch cmd.Name {
+	case "time":
+		now := time.Now()
+		w.Array(2)
+		w.BulkInt(now.Unix())
+		w.BulkInt(int64(now.Nanosecond() / 1000))
+	case "lastsave":
+		w.Int(s.srv.start.Unix())
+	case "info":
+		w.Verbatim("txt", s.srv.info(args[1:]))
+	case "config":
+		s.config(args)
+	case "command":
+		s.command(args)
+	default:
+		w.Error(keyspace.ErrUnknownCommand(args))
+	}
+}
+
+func (s *session) config(args [][]byte) {
+	w := &s.w
+	sub := strings.ToLower(string(args[1]))
+	switch sub {
+	case "get":
+		if len(args) < 3 {
+			w.Error("ERR wrong number of arguments for 'config|get' command")
+			return
+		}
+		var names []string
+		for name := range s.srv.cfg.Settings {
+			for _, pat := range args[2:] {
+				if ok, _ := path.Match(strings.ToLower(string(pat)), name); ok {
+					names = append(names, name)
+					break
+				}
+			}
+		}
+		sort.Strings(names)
+		w.Map(len(names))
+		for _, n := range names {
+			w.BulkString(n)
+			w.BulkString(s.srv.cfg.Settings[n])
+		}
+	case "resetstat":
+		for i := range s.srv.stats.commands {
+			st := &s.srv.stats.commands[i]
+			st.calls.Store(0)
+			st.usec.Store(0)
+			st.failed.Store(0)
+			st.rejected.Store(0)
+		}
+		s.srv.stats.processed.Store(0)
+		s.srv.stats.connections.Store(0)
+		w.OK()
+	case "set":
+		if len(args) < 4 || len(args)%2 != 0 {
+			w.Error("ERR wrong number of arguments for 'config|set' command")
+			return
+		}
+		w.Error("ERR CONFIG SET is not supported by schemaproxy: restart with the new setting")
+	case "rewrite":
+		w.Error("ERR CONFIG REWRITE is not supported by schemaproxy")
+	default:
+		w.Error(errUnknownSubcommand(args[1], "CONFIG"))
+	}
+}
+
+func (s *session) command(args [][]byte) {
+	w := &s.w
+	t := s.srv.table
+	if len(args) == 1 {
+		w.Array(t.Len())
+		for _, c := range t.All() {
+			writeCommandInfo(w, c)
+		}
+		return
+	}
+	sub := strings.ToLower(string(args[1]))
+	switch sub {
+	case "count":
+		w.Int(int64(t.Len()))
+	case "list":
+		w.Array(t.Len())
+		for _, c := range t.All() {
+			w.BulkString(c.Name)
+		}
+	case "info":
+		if len(args) == 2 {
+			w.Array(t.Len())
+			for _, c := range t.All() {
+				writeCommandInfo(w, c)
+			}
+			return
+		}
+		w.Array(len(args) - 2)
+		for _, name := range args[2:] {
+			if c := t.Lookup(name); c != nil {
+				writeCommandInfo(w, c)
+			} else {
+				w.NullArray()
+			}
+		}
+	case "docs":
+		var cmds []*command.Command
+		if len(args) == 2 {
+			cmds = t.All()
+		} else {
+			for _, name := range args[2:] {
+				if c := t.Lookup(name); c != nil {
+					cmds = append(cmds, c)
+				}
+			}
+		}
+		w.Map(len(cmds))
+		for _, c := range cmds {
+			w.BulkString(c.Name)
+			w.Map(3)
+			w.BulkString("summary")
+			w.BulkString(c.Name + " command")
+			w.BulkString("since")
+			w.BulkString("1.0.0")
+			w.BulkString("group")
+			w.BulkString(c.Group)
+		}
+	case "getkeys":
+		if len(args) < 3 {
+			w.Error("ERR wrong number of arguments for 'command|getkeys' command")
+			return
+		}
+		c := t.Lookup(args[2])
+		if c == nil {
+			w.Error("ERR Invalid command specified")
+			return
+		}
+		if !c.CheckArity(len(args) - 2) {
+			w.Error("ERR Invalid number of arguments specified for command")
+			return
+		}
+		idx, ok := c.KeyIndexes(nil, args[2:])
+		if !ok || len(idx) == 0 {
+			w.Error("ERR The command has no key arguments")
+			return
+		}
+		w.Array(len(idx))
+		for _, i := range idx {
+			w.Bulk(args[2+i])
+		}
+	case "help":
+		lines := []string{
+			"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"(no subcommand)", "    Return details about all Redis commands.",
+			"COUNT", "    Return the total number of commands in this Redis server.",
+			"LIST", "    Return a list of all commands in this Redis server.",
+			"INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+			"DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+			"GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+			"HELP", "    Print this help.",
+		}
+		w.Array(len(lines))
+		for _, l := range lines {
+			w.Status(l)
+		}
+	default:
+		w.Error(errUnknownSubcommand(args[1], "COMMAND"))
+	}
+}
+
+func writeCommandInfo(w interface {
+	Array(int)
+	BulkString(string)
+	Status(string)
+	Int(int64)
+	Set(int)
+}, c *command.Command) {
+	w.Array(10)
+	w.BulkString(c.Name)
+	w.Int(int64(c.Arity))
+	flags := c.Flags.Names()
+	w.Set(len(flags))
+	for _, f := range flags {
+		w.Status(f)
+	}
+	w.Int(int64(c.FirstKey))
+	w.Int(int64(c.LastKey))
+	w.Int(int64(c.Step))
+	w.Set(len(c.Categories))
+	for _, cat := range c.Categories {
+		w.Status(cat)
+	}
+	w.Set(0) // tips
+	w.Array(0)
+	w.Array(0)
+}
+
+// info renders INFO for the requested sections.
+func (srv *Server) info(args [][]byte) string {
+	want := map[string]bool{}
+	for _, a := range args {
+		want[strings.ToLower(string(a))] = true
+	}
+	all := len(want) == 0 || want["all"] || want["everything"] || want["default"]
+	var b strings.Builder
+	section := func(name string, fields [][2]string) {
+		if !all && !want[strings.ToLower(name)] {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + name + "\r\n")
+		for _, f := range fields {
+			b.WriteString(f[0] + ":" + f[1] + "\r\n")
+		}
+	}
+	uptime := time.Since(srv.start)
+	host, _ := os.Hostname()
+	section("Server", [][2]string{
+		{"redis_version", RedisVersion},
+		{"schemaproxy_version", Version},
+		{"redis_mode", "standalone"},
+		{"os", runtime.GOOS + " " + runtime.GOARCH},
+		{"arch_bits", "64"},
+		{"go_version", runtime.Version()},
+		{"process_id", strconv.Itoa(os.Getpid())},
+		{"hostname", host},
+		{"uptime_in_seconds", strconv.FormatInt(int64(uptime/time.Second), 10)},
+		{"uptime_in_days", strconv.FormatInt(int64(uptime/(24*time.Hour)), 10)},
+	})
+	srv.mu.Lock()
+	nclients := len(srv.clients)
+	srv.mu.Unlock()
+	section("Clients", [][2]string{
+		{"connected_clients", strconv.Itoa(nclients)},
+		{"blocked_clients", "0"},
+	})
+	var ms runtime.MemStats
+	if all || want["memory"] {
+		runtime.ReadMemStats(&ms)
+	}
+	section("Memory", [][2]string{
+		{"used_memory", strconv.FormatUint(ms.HeapAlloc, 10)},
+		{"used_memory_human", humanBytes(ms.HeapAlloc)},
+		{"used_memory_rss", strconv.FormatUint(ms.Sys, 10)},
+		{"maxmemory", "0"},
+		{"maxmemory_policy", "noeviction"},
+	})
+	if srv.cfg.Info != nil {
+		section("Persistence", srv.cfg.Info("persistence"))
+	}
+	section("Stats", [][2]string{
+		{"total_connections_received", strconv.FormatInt(srv.stats.connections.Load(), 10)},
+		{"total_commands_processed", strconv.FormatInt(srv.stats.processed.Load(), 10)},
+	})
+	if want["commandstats"] || want["everything"] {
+		var fields [][2]string
+		for _, c := range srv.table.All() {
+			st := &srv.stats.commands[c.ID]
+			calls := st.calls.Load()
+			if calls == 0 {
+				continue
+			}
+			usec := st.usec.Load()
+			fields = append(fields, [2]string{"cmdstat_" + c.Name, fmt.Sprintf(
+				"calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d",
+				calls, usec, float64(usec)/float64(calls), st.rejected.Load(), st.failed.Load())})
+		}
+		all, want["commandstats"] = true, true
+		section("Commandstats", fields)
+		all = len(want) == 0 || want["all"] || want["everything"] || want["default"]
+	}
+	if srv.cfg.Info != nil {
+		section("Keyspace", srv.cfg.Info("keyspace"))
+	}
+	return b.String()
+}
+
+func humanBytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2fK", float64(n)/(1<<10))
+	}
+	return strconv.FormatUint(n, 10) + "B"
+}

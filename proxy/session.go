@@ -1,0 +1,173 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+	"github.com/schemaproxy/schemaproxy/txn"
+)
+
+// session is one client connection's state. Only the connection's own
+// goroutine touches it, except the fields CLIENT LIST reads, which are
+// written before the session is shared or are plain snapshots.
+type session struct {
+	srv  *Server
+	conn redcon.Conn
+	id   int64
+	addr string
+	// laddr is the local address the client connected to.
+	laddr   string
+	created time.Time
+
+	db     int
+	proto  int
+	authed bool
+	name   string
+	// lastCmd and lastActive feed CLIENT LIST's cmd= and idle=.
+	lastCmd    string
+	lastActive time.Time
+
+	// MULTI state: queued ops, and whether a queueing error means EXEC
+	// must abort.
+	multi    bool
+	multiErr bool
+	queue    []backends.Op
+	// watches are the WATCHed keys' versions.
+	watches []backends.Guard
+
+	// closing is set by QUIT and CLIENT KILL of oneself.
+	closing bool
+
+	w   resp.Writer
+	req txn.Request
+	one [1]backends.Op
+}
+
+func newSession(s *Server, conn redcon.Conn) *session {
+	sess := &session{
+		srv: s, conn: conn, id: s.nextClientID.Add(1), addr: conn.RemoteAddr(),
+		created: time.Now(), proto: 2, authed: s.cfg.RequirePass == "",
+	}
+	if nc := conn.NetConn(); nc != nil {
+		sess.laddr = nc.LocalAddr().String()
+	}
+	sess.lastActive = sess.created
+	sess.w.Proto = 2
+	return sess
+}
+
+// Error replies the proxy builds itself.
+const (
+	errNoAuth        = "NOAUTH Authentication required."
+	errWrongPass     = "WRONGPASS invalid username-password pair or user is disabled."
+	errNoPassword    = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+	errExecAbort     = "EXECABORT Transaction discarded because of previous errors."
+	errExecNoMulti   = "ERR EXEC without MULTI"
+	errDiscardNoMult = "ERR DISCARD without MULTI"
+	errMultiNested   = "ERR MULTI calls can not be nested"
+	errWatchInMulti  = "ERR WATCH inside MULTI is not allowed"
+	errNoProto       = "NOPROTO unsupported protocol version"
+	errUnsupported   = "ERR this command is not supported by schemaproxy yet"
+)
+
+func errUnknownSubcommand(sub []byte, cmd string) string {
+	return "ERR unknown subcommand '" + string(sub) + "'. Try " + strings.ToUpper(cmd) + " HELP."
+}
+
+// run executes one command and appends its reply to s.w.
+func (s *session) run(ctx context.Context, args [][]byte) {
+	if len(args) == 0 {
+		return
+	}
+	w := &s.w
+	started := time.Now()
+	s.lastActive = started
+	cmd := s.srv.table.Lookup(args[0])
+	if cmd == nil {
+		s.reject(keyspace.ErrUnknownCommand(args))
+		return
+	}
+	s.lastCmd = cmd.Name
+	if !cmd.CheckArity(len(args)) {
+		s.reject(keyspace.ErrArity(cmd.Name))
+		return
+	}
+	if !s.authed && !cmd.Is(command.NoAuth) {
+		s.reject(errNoAuth)
+		return
+	}
+	if s.multi {
+		switch cmd.Name {
+		case "exec", "discard", "multi", "watch", "quit", "reset":
+		default:
+			if cmd.Is(command.Unsupported) {
+				s.reject(errUnsupportedFor(cmd))
+				return
+			}
+			s.queue = append(s.queue, backends.Op{Cmd: cmd, Args: args})
+			w.Status("QUEUED")
+			return
+		}
+	}
+	start := len(w.B)
+	s.dispatch(ctx, cmd, args)
+	st := &s.srv.stats.commands[cmd.ID]
+	st.calls.Add(1)
+	st.usec.Add(time.Since(started).Microseconds())
+	if len(w.B) > start && w.B[start] == '-' {
+		st.failed.Add(1)
+	}
+	s.srv.stats.processed.Add(1)
+}
+
+// reject answers an error found before the command ran; inside MULTI it
+// also dooms the transaction, as Redis does.
+func (s *session) reject(msg string) {
+	if s.multi {
+		s.multiErr = true
+	}
+	s.w.Error(msg)
+}
+
+func errUnsupportedFor(cmd *command.Command) string {
+	if cmd.Is(command.Blocking) {
+		return "ERR blocking command '" + cmd.Name + "' is not supported by schemaproxy yet"
+	}
+	return "ERR command '" + cmd.Name + "' is not supported by schemaproxy yet"
+}
+
+func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]byte) {
+	switch {
+	case cmd.Is(command.Unsupported):
+		s.w.Error(errUnsupportedFor(cmd))
+	case cmd.Is(command.Conn) || cmd.Is(command.Server):
+		s.connCommand(ctx, cmd, args)
+	default:
+		s.one[0] = backends.Op{Cmd: cmd, Args: args, DB: s.db}
+		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w}}
+		if err := s.srv.coord.Run(ctx, &s.req); err != nil {
+			s.backendError(err)
+		}
+	}
+}
+
+// backendError reports a failure of the coordinator or a shard.
+func (s *session) backendError(err error) {
+	switch {
+	case errors.Is(err, txn.ErrUnknownOutcome):
+		s.w.Error("ERR transaction outcome unknown: " + err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		s.w.Error("TRYAGAIN transaction deadline exceeded")
+	default:
+		s.srv.log.Warn("backend error", "err", err)
+		s.w.Error("ERR backend failure: " + err.Error())
+	}
+}

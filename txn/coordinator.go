@@ -1,0 +1,375 @@
+// Package txn is the transaction coordinator: it plans each request (one
+// command, or a MULTI/EXEC block with its WATCHed keys) onto shards and runs
+// it as a strictly serializable transaction.
+//
+// Modes, cheapest first:
+//   - One shard: every key of the request lives on one shard, which runs the
+//     whole batch atomically (one call, native semantics).
+//   - Several shards: Lock on every participant in shard order (ordered
+//     acquisition rules out deadlock), evaluate the commands on copies of
+//     the locked keys, then Commit on the primary and Apply on the others.
+//     The commit point is the primary's Commit: it is durable before any
+//     participant applies, and it records every participant's writes so
+//     recovery rolls a committed transaction forward. Nothing is written to
+//     a user key before the commit point, so nothing ever needs undo.
+//   - Whole databases (FLUSHALL, SWAPDB, KEYS, DBSIZE, and transactions
+//     containing them): every shard enters an Exclusive section, lowest
+//     index first, and the request runs alone.
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/cluster"
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+)
+
+// Config wires a coordinator.
+type Config struct {
+	Shards []backends.Shard
+	// Exec evaluates cross-shard transactions on copies of their keys.
+	Exec *keyspace.Executor
+	// Databases is the number of numbered databases.
+	Databases int
+	// Now returns unix milliseconds.
+	Now func() int64
+}
+
+// Coordinator runs requests against the shards.
+type Coordinator struct {
+	cfg    Config
+	slots  cluster.SlotMap
+	nextTx atomic.Uint64
+
+	rndMu sync.Mutex // guards rnd
+	rnd   *rand.Rand
+}
+
+// New returns a coordinator over cfg.Shards.
+func New(cfg Config) *Coordinator {
+	c := &Coordinator{cfg: cfg, slots: cluster.NewSlotMap(len(cfg.Shards)),
+		rnd: rand.New(rand.NewPCG(uint64(cfg.Now()), 7))}
+	// Transaction ids start from the clock so that they do not repeat
+	// across restarts (recovery matches commit and apply records by id).
+	c.nextTx.Store(uint64(cfg.Now()) << 16)
+	return c
+}
+
+// NumShards is the number of shards.
+func (c *Coordinator) NumShards() int { return len(c.cfg.Shards) }
+
+// ShardOf is the shard that owns key.
+func (c *Coordinator) ShardOf(key []byte) int { return c.slots.ShardOf(key) }
+
+// Request is one client request: a single command, or the commands of a
+// MULTI/EXEC block with the keys the client WATCHed.
+type Request struct {
+	backends.Batch
+	// Multi makes the reply an array of the ops' replies, or a null array
+	// when a guard failed (EXEC's reply).
+	Multi bool
+}
+
+// ErrUnknownOutcome is returned when a cross-shard commit may or may not
+// have happened; the client is told so rather than given a guess.
+var ErrUnknownOutcome = errors.New("txn: commit outcome unknown")
+
+// Run executes r and appends its reply to r.W.
+func (c *Coordinator) Run(ctx context.Context, r *Request) error {
+	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Name == "scan" {
+		// SCAN needs no exclusive section: it visits one shard per call.
+		return c.Scan(ctx, &r.Ops[0], r.W)
+	}
+	shard, single, global := c.plan(r)
+	switch {
+	case global:
+		return c.runExclusive(ctx, r)
+	case single:
+		return c.runOne(ctx, shard, r)
+	}
+	return c.runCross(ctx, r)
+}
+
+// plan finds the shards r touches: single is set when one shard (or none)
+// serves it all, global when an op works on whole databases.
+func (c *Coordinator) plan(r *Request) (shard int, single, global bool) {
+	shard = -1
+	single = true
+	var idx [8]int
+	for i := range r.Ops {
+		op := &r.Ops[i]
+		if op.Reply != nil {
+			continue
+		}
+		if op.Cmd.Is(command.Global) {
+			return 0, false, true
+		}
+		keys, _ := op.Cmd.KeyIndexes(idx[:0], op.Args)
+		for _, k := range keys {
+			s := c.slots.ShardOf(op.Args[k])
+			if shard == -1 {
+				shard = s
+			} else if s != shard {
+				single = false
+			}
+		}
+	}
+	for _, g := range r.Guards {
+		s := c.slots.ShardOf([]byte(g.Key))
+		if shard == -1 {
+			shard = s
+		} else if s != shard {
+			single = false
+		}
+	}
+	if shard == -1 {
+		shard = 0
+	}
+	return shard, single, false
+}
+
+func (c *Coordinator) runOne(ctx context.Context, shard int, r *Request) error {
+	start := len(r.W.B)
+	if r.Multi {
+		r.W.Array(len(r.Ops))
+	}
+	err := c.cfg.Shards[shard].Exec(ctx, &r.Batch)
+	if errors.Is(err, backends.ErrGuard) {
+		r.W.B = r.W.B[:start]
+		r.W.NullArray()
+		return nil
+	}
+	if err != nil {
+		r.W.B = r.W.B[:start]
+	}
+	return err
+}
+
+// participant is one shard of a cross-shard transaction.
+type participant struct {
+	shard  int
+	keys   []backends.KeyRef
+	guards []backends.Guard
+	states []backends.KeyState
+	locked bool
+}
+
+// footprint collects, per shard, the keys r reads or writes and its guards.
+func (c *Coordinator) footprint(r *Request) []*participant {
+	byShard := map[int]*participant{}
+	get := func(s int) *participant {
+		p := byShard[s]
+		if p == nil {
+			p = &participant{shard: s}
+			byShard[s] = p
+		}
+		return p
+	}
+	seen := map[backends.KeyRef]bool{}
+	add := func(ref backends.KeyRef) {
+		if seen[ref] {
+			return
+		}
+		seen[ref] = true
+		p := get(c.slots.ShardOf([]byte(ref.Key)))
+		p.keys = append(p.keys, ref)
+	}
+	for i := range r.Ops {
+		op := &r.Ops[i]
+		if op.Reply != nil {
+			continue
+		}
+		keys, _ := op.Cmd.KeyIndexes(nil, op.Args)
+		for _, k := range keys {
+			add(backends.KeyRef{DB: op.DB, Key: string(op.Args[k])})
+		}
+		// Commands that write into another database (MOVE, COPY ... DB n)
+		// touch the same key name there.
+		if db, ok := targetDB(op, c.cfg.Databases); ok {
+			for _, k := range keys {
+				add(backends.KeyRef{DB: db, Key: string(op.Args[k])})
+			}
+		}
+	}
+	for _, g := range r.Guards {
+		// Watched keys are locked too: locking reads rules out write skew.
+		add(backends.KeyRef{DB: g.DB, Key: g.Key})
+		p := get(c.slots.ShardOf([]byte(g.Key)))
+		p.guards = append(p.guards, g)
+	}
+	out := make([]*participant, 0, len(byShard))
+	for _, p := range byShard {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *participant) int { return a.shard - b.shard })
+	return out
+}
+
+func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
+	tx := backends.TxID(c.nextTx.Add(1))
+	parts := c.footprint(r)
+	unlockAll := func() {
+		for _, p := range parts {
+			if p.locked {
+				// Best effort: a failure here means the shard is closing.
+				_ = c.cfg.Shards[p.shard].Unlock(context.WithoutCancel(ctx), tx)
+			}
+		}
+	}
+	for _, p := range parts {
+		states, err := c.cfg.Shards[p.shard].Lock(ctx, tx, p.keys, p.guards)
+		if err != nil {
+			unlockAll()
+			if errors.Is(err, backends.ErrGuard) {
+				r.W.NullArray()
+				return nil
+			}
+			return fmt.Errorf("lock shard %d: %w", p.shard, err)
+		}
+		p.states, p.locked = states, true
+	}
+	start := len(r.W.B)
+	writes := c.evaluate(r, parts)
+	if len(writes) == 0 {
+		unlockAll()
+		return nil
+	}
+	record := &backends.TxRecord{ID: tx, Writes: writes}
+	primary := -1
+	for _, p := range parts {
+		if len(writes[p.shard]) > 0 {
+			primary = p.shard
+			break
+		}
+	}
+	// After this call the transaction is committed (or its outcome is
+	// unknown); participants are applied either way so no lock is left.
+	ctxNC := context.WithoutCancel(ctx)
+	commitErr := c.cfg.Shards[primary].Commit(ctxNC, tx, writes[primary], record)
+	var applyErr error
+	for _, p := range parts {
+		if p.shard == primary {
+			continue
+		}
+		if err := c.cfg.Shards[p.shard].Apply(ctxNC, tx, writes[p.shard]); err != nil && applyErr == nil {
+			applyErr = err
+		}
+	}
+	if commitErr != nil {
+		r.W.B = r.W.B[:start]
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, commitErr)
+	}
+	if applyErr != nil {
+		r.W.B = r.W.B[:start]
+		return fmt.Errorf("apply: %w", applyErr)
+	}
+	return nil
+}
+
+// evaluate runs r's ops on a scratch store holding copies of the locked keys
+// and returns the new states of the keys they changed, by shard.
+func (c *Coordinator) evaluate(r *Request, parts []*participant) map[int][]backends.KeyState {
+	now := c.cfg.Now()
+	scratch := keyspace.NewStore(c.cfg.Databases, c.cfg.Now)
+	type before struct {
+		version uint64
+		shard   int
+	}
+	known := map[backends.KeyRef]before{}
+	for _, p := range parts {
+		for _, st := range p.states {
+			if st.Entry != nil {
+				scratch.DB(st.DB).Put(st.Key, st.Entry)
+			}
+			v, _ := scratch.DB(st.DB).Version([]byte(st.Key), now)
+			known[st.KeyRef] = before{v, p.shard}
+		}
+	}
+	c.rndMu.Lock()
+	seed := c.rnd.Uint64()
+	c.rndMu.Unlock()
+	cx := &keyspace.Ctx{Store: scratch, W: r.W, Now: now, Rand: rand.New(rand.NewPCG(seed, seed))}
+	if r.Multi {
+		r.W.Array(len(r.Ops))
+	}
+	for i := range r.Ops {
+		op := &r.Ops[i]
+		if op.Reply != nil {
+			r.W.Raw(op.Reply)
+			continue
+		}
+		cx.DBIndex, cx.DB, cx.Args, cx.Dirty = op.DB, scratch.DB(op.DB), op.Args, 0
+		c.cfg.Exec.Run(cx, op.Cmd)
+	}
+	writes := map[int][]backends.KeyState{}
+	for ref, b := range known {
+		db := scratch.DB(ref.DB)
+		v, live := db.Version([]byte(ref.Key), now)
+		if v == b.version {
+			continue
+		}
+		st := backends.KeyState{KeyRef: ref}
+		if live {
+			st.Entry = db.Peek(ref.Key)
+		}
+		writes[b.shard] = append(writes[b.shard], st)
+	}
+	return writes
+}
+
+// Watch returns the guard that WATCH key records.
+func (c *Coordinator) Watch(ctx context.Context, db int, key []byte) (backends.Guard, error) {
+	v, live, err := c.cfg.Shards[c.slots.ShardOf(key)].Version(ctx, db, key)
+	if err != nil {
+		return backends.Guard{}, err
+	}
+	return backends.Guard{DB: db, Key: string(key), Version: v, Live: live}, nil
+}
+
+// targetDB returns the other database a command writes the same key into:
+// MOVE key db, COPY src dst DB n.
+func targetDB(op *backends.Op, databases int) (int, bool) {
+	var arg []byte
+	switch op.Cmd.Name {
+	case "move":
+		arg = op.Args[2]
+	case "copy":
+		for i := 3; i+1 < len(op.Args); i++ {
+			if equalFold(op.Args[i], "db") {
+				arg = op.Args[i+1]
+			}
+		}
+	}
+	if arg == nil {
+		return 0, false
+	}
+	n, ok := keyspace.ParseInt(arg)
+	if !ok || n < 0 || n >= int64(databases) {
+		return 0, false
+	}
+	return int(n), true
+}
+
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		ch := b[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != s[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,208 @@
+package txn
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+)
+
+// runExclusive runs r with every shard in its Exclusive section: nothing
+// else runs, so whole-database commands and everything around them in a
+// transaction see and leave one consistent state.
+func (c *Coordinator) runExclusive(ctx context.Context, r *Request) error {
+	held := make([]backends.Locked, 0, len(c.cfg.Shards))
+	var nest func(i int) error
+	nest = func(i int) error {
+		if i == len(c.cfg.Shards) {
+			return c.runHeld(r, held)
+		}
+		return c.cfg.Shards[i].Exclusive(ctx, func(x backends.Locked) error {
+			held = append(held, x)
+			return nest(i + 1)
+		})
+	}
+	return nest(0)
+}
+
+func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
+	if len(r.Guards) > 0 {
+		byShard := map[int][]backends.Guard{}
+		for _, g := range r.Guards {
+			s := c.slots.ShardOf([]byte(g.Key))
+			byShard[s] = append(byShard[s], g)
+		}
+		for s, gs := range byShard {
+			if err := held[s].Run(&backends.Batch{Guards: gs, W: r.W}); err != nil {
+				r.W.NullArray()
+				return nil
+			}
+		}
+	}
+	if r.Multi {
+		r.W.Array(len(r.Ops))
+	}
+	for i := range r.Ops {
+		op := r.Ops[i]
+		if op.Reply != nil {
+			r.W.Raw(op.Reply)
+			continue
+		}
+		if op.Cmd.Is(command.Global) {
+			if err := c.globalOp(held, &op, r.W); err != nil {
+				return err
+			}
+			continue
+		}
+		one := &Request{Batch: backends.Batch{Ops: []backends.Op{op}, W: r.W}}
+		shard, single, _ := c.plan(one)
+		if single {
+			if err := held[shard].Run(&one.Batch); err != nil {
+				return err
+			}
+			continue
+		}
+		parts := c.footprint(one)
+		for _, p := range parts {
+			p.states = held[p.shard].Read(p.keys)
+		}
+		writes := c.evaluate(one, parts)
+		tx := backends.TxID(c.nextTx.Add(1))
+		record := &backends.TxRecord{ID: tx, Writes: writes}
+		first := true
+		for _, p := range parts {
+			if len(writes[p.shard]) == 0 {
+				continue
+			}
+			if first {
+				held[p.shard].Install(tx, writes[p.shard], record)
+				first = false
+			} else {
+				held[p.shard].Install(tx, writes[p.shard], nil)
+			}
+		}
+	}
+	return nil
+}
+
+// globalOp runs a whole-database command on every held shard and merges
+// the replies.
+func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.Writer) error {
+	replies := make([]resp.Value, 0, len(held))
+	bufs := make([]*resp.Writer, 0, len(held))
+	for i, x := range held {
+		sw := &resp.Writer{Proto: w.Proto}
+		if err := x.Run(&backends.Batch{Ops: []backends.Op{*op}, W: sw}); err != nil {
+			return err
+		}
+		v, _, err := resp.Parse(sw.B)
+		if err != nil {
+			return err
+		}
+		if i == 0 && v.Kind == resp.KindError {
+			// Argument errors are the same on every shard: report the
+			// first and touch nothing else.
+			w.Raw(sw.B)
+			return nil
+		}
+		replies = append(replies, v)
+		bufs = append(bufs, sw)
+	}
+	switch op.Cmd.Name {
+	case "dbsize":
+		var n int64
+		for _, v := range replies {
+			n += v.Int
+		}
+		w.Int(n)
+	case "keys":
+		total := 0
+		for _, v := range replies {
+			total += len(v.Elems)
+		}
+		w.Array(total)
+		for _, v := range replies {
+			for _, e := range v.Elems {
+				w.Bulk(e.Str)
+			}
+		}
+	case "randomkey":
+		var keys [][]byte
+		for _, v := range replies {
+			if !v.Null {
+				keys = append(keys, v.Str)
+			}
+		}
+		if len(keys) == 0 {
+			w.Null()
+			return nil
+		}
+		c.rndMu.Lock()
+		k := keys[c.rnd.IntN(len(keys))]
+		c.rndMu.Unlock()
+		w.Bulk(k)
+	case "scan":
+		return c.scanHeld(held, op, w)
+	default:
+		// FLUSHDB, FLUSHALL, SWAPDB: the same reply from every shard.
+		w.Raw(bufs[0].B)
+	}
+	return nil
+}
+
+// Scan runs SCAN over every shard: the cursor a client sees is
+// shardCursor*shards + shard, so it resumes on the right shard.
+func (c *Coordinator) Scan(ctx context.Context, op *backends.Op, w *resp.Writer) error {
+	return c.scan(op, w, func(shard int, b *backends.Batch) error {
+		return c.cfg.Shards[shard].Exec(ctx, b)
+	})
+}
+
+func (c *Coordinator) scanHeld(held []backends.Locked, op *backends.Op, w *resp.Writer) error {
+	return c.scan(op, w, func(shard int, b *backends.Batch) error { return held[shard].Run(b) })
+}
+
+func (c *Coordinator) scan(op *backends.Op, w *resp.Writer, run func(int, *backends.Batch) error) error {
+	cursor, err := strconv.ParseUint(string(op.Args[1]), 10, 64)
+	if err != nil {
+		w.Error(keyspace.ErrInvalidCursor)
+		return nil
+	}
+	n := uint64(len(c.cfg.Shards))
+	shard, inner := int(cursor%n), cursor/n
+	args := append([][]byte{op.Args[0], []byte(strconv.FormatUint(inner, 10))}, op.Args[2:]...)
+	sw := &resp.Writer{Proto: w.Proto}
+	if err := run(shard, &backends.Batch{Ops: []backends.Op{{Cmd: op.Cmd, Args: args, DB: op.DB}}, W: sw}); err != nil {
+		return err
+	}
+	v, _, err := resp.Parse(sw.B)
+	if err != nil {
+		return err
+	}
+	if v.Kind == resp.KindError || len(v.Elems) != 2 {
+		w.Raw(sw.B)
+		return nil
+	}
+	next, err := strconv.ParseUint(string(v.Elems[0].Str), 10, 64)
+	if err != nil {
+		w.Raw(sw.B)
+		return nil
+	}
+	var out uint64
+	switch {
+	case next != 0:
+		out = next*n + uint64(shard)
+	case shard+1 < int(n):
+		out = uint64(shard + 1)
+	}
+	w.Array(2)
+	w.BulkString(strconv.FormatUint(out, 10))
+	w.Array(len(v.Elems[1].Elems))
+	for _, e := range v.Elems[1].Elems {
+		w.Bulk(e.Str)
+	}
+	return nil
+}
