@@ -1,16 +1,1070 @@
 package keyspace
 
-// Hash is the value of a hash key.
-type Hash struct{}
+import (
+	"encoding/binary"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+)
 
-// Len is the number of elements.
-func (v *Hash) Len() int { return 0 }
+// Redis 7.0's defaults for when a hash leaves its compact encoding
+// (hash-max-listpack-entries / hash-max-listpack-value). A listpack lists
+// fields in insertion order; a hashtable in no specified order. Hash always
+// keeps insertion order, so small hashes reply exactly as Redis's do; the
+// thresholds only decide whether HSCAN returns everything at once.
+const (
+	hashMaxListpackEntries = 128
+	hashMaxListpackValue   = 64
+)
 
-// Clone returns a deep copy.
-func (v *Hash) Clone() Collection { return &Hash{} }
+// fieldMap is a string-keyed map that keeps insertion order, with O(1)
+// lookup, insert and delete and O(1) expected uniform random choice (for
+// HRANDFIELD, SPOP, SRANDMEMBER). Deleted slots stay in place until they are
+// half of the slice, then one compaction removes them all (amortized O(1)),
+// so a random slot index is live with probability >= 1/2.
+//
+// Every insert gets a sequence number that never changes and only grows
+// along the slice: HSCAN/SSCAN cursors are sequence numbers, so an element
+// present for a whole scan is returned whatever else is added or deleted.
+type fieldMap[V any] struct {
+	slots []fieldSlot[V]
+	index map[string]int // key -> position in slots
+	dead  int            // deleted slots still in slots
+	seq   uint64         // last sequence number handed out
+}
 
-func (v *Hash) encode(b []byte) []byte { return b }
+type fieldSlot[V any] struct {
+	key  string
+	val  V
+	seq  uint64
+	gone bool
+}
 
-func decodeHash(b []byte) (*Hash, error) { return nil, errCorrupt }
+func (m *fieldMap[V]) len() int { return len(m.index) }
 
-var hashCommands = map[string]Handler{}
+func (m *fieldMap[V]) get(k []byte) (V, bool) {
+	if i, ok := m.index[string(k)]; ok {
+		return m.slots[i].val, true
+	}
+	var zero V
+	return zero, false
+}
+
+func (m *fieldMap[V]) has(k []byte) bool {
+	_, ok := m.index[string(k)]
+	return ok
+}
+
+// put sets k to v; an existing key keeps its position. It reports whether k
+// is new.
+func (m *fieldMap[V]) put(k string, v V) bool {
+	if i, ok := m.index[k]; ok {
+		m.slots[i].val = v
+		return false
+	}
+	if m.index == nil {
+		m.index = make(map[string]int)
+	}
+	m.seq++
+	m.index[k] = len(m.slots)
+	m.slots = append(m.slots, fieldSlot[V]{key: k, val: v, seq: m.seq})
+	return true
+}
+
+// del removes k and reports whether it was there.
+func (m *fieldMap[V]) del(k []byte) bool {
+	i, ok := m.index[string(k)]
+	if !ok {
+		return false
+	}
+	m.delAt(i)
+	return true
+}
+
+func (m *fieldMap[V]) delAt(i int) {
+	delete(m.index, m.slots[i].key)
+	m.slots[i] = fieldSlot[V]{seq: m.slots[i].seq, gone: true}
+	m.dead++
+	for n := len(m.slots); n > 0 && m.slots[n-1].gone; n-- {
+		m.slots = m.slots[:n-1]
+		m.dead--
+	}
+	if m.dead*2 > len(m.slots) {
+		m.compact()
+	}
+}
+
+func (m *fieldMap[V]) compact() {
+	j := 0
+	for _, s := range m.slots {
+		if !s.gone {
+			m.slots[j] = s
+			m.index[s.key] = j
+			j++
+		}
+	}
+	clear(m.slots[j:])
+	m.slots = m.slots[:j]
+	m.dead = 0
+	if cap(m.slots) > 64 && cap(m.slots) > 4*j {
+		m.slots = slices.Clip(m.slots)
+	}
+}
+
+// random returns the position of a live slot chosen uniformly; the map must
+// not be empty.
+func (m *fieldMap[V]) random(rnd *rand.Rand) int {
+	for {
+		if i := rnd.IntN(len(m.slots)); !m.slots[i].gone {
+			return i
+		}
+	}
+}
+
+// randomDistinct returns the positions of k distinct live slots chosen
+// uniformly, k < len().
+func (m *fieldMap[V]) randomDistinct(rnd *rand.Rand, k int) []int {
+	if k*3 > m.len() {
+		// Close to all of them: shuffle the live positions partially.
+		live := make([]int, 0, m.len())
+		for i := range m.slots {
+			if !m.slots[i].gone {
+				live = append(live, i)
+			}
+		}
+		return partialShuffle(rnd, live, k)
+	}
+	out := make([]int, 0, k)
+	seen := make(map[int]struct{}, k)
+	for len(out) < k {
+		i := m.random(rnd)
+		if _, dup := seen[i]; !dup {
+			seen[i] = struct{}{}
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// partialShuffle moves k uniformly chosen elements of xs to its front, in
+// random order, and returns them.
+func partialShuffle[T any](rnd *rand.Rand, xs []T, k int) []T {
+	for i := 0; i < k; i++ {
+		j := i + rnd.IntN(len(xs)-i)
+		xs[i], xs[j] = xs[j], xs[i]
+	}
+	return xs[:k]
+}
+
+// each calls fn for every live slot in insertion order until it returns
+// false. fn must not change the map.
+func (m *fieldMap[V]) each(fn func(s *fieldSlot[V]) bool) {
+	for i := range m.slots {
+		if !m.slots[i].gone && !fn(&m.slots[i]) {
+			return
+		}
+	}
+}
+
+// scan calls fn for up to count live slots whose sequence number is at
+// least cursor, in order, and returns the cursor that continues after them
+// (0 when none are left).
+func (m *fieldMap[V]) scan(cursor uint64, count int64, fn func(s *fieldSlot[V])) uint64 {
+	i, _ := slices.BinarySearchFunc(m.slots, cursor, func(s fieldSlot[V], c uint64) int {
+		switch {
+		case s.seq < c:
+			return -1
+		case s.seq > c:
+			return 1
+		}
+		return 0
+	})
+	for ; i < len(m.slots); i++ {
+		s := &m.slots[i]
+		if s.gone {
+			continue
+		}
+		if count == 0 {
+			return s.seq
+		}
+		fn(s)
+		count--
+	}
+	return 0
+}
+
+func (m *fieldMap[V]) clone() fieldMap[V] {
+	c := fieldMap[V]{
+		slots: make([]fieldSlot[V], 0, m.len()),
+		index: make(map[string]int, m.len()),
+		seq:   m.seq,
+	}
+	m.each(func(s *fieldSlot[V]) bool {
+		c.index[s.key] = len(c.slots)
+		c.slots = append(c.slots, *s)
+		return true
+	})
+	return c
+}
+
+// Hash is the value of a hash key: fields in insertion order, as Redis's
+// listpack keeps a small hash.
+type Hash struct {
+	m fieldMap[string]
+	// big is set once Redis would have converted the hash to a hashtable
+	// (too many fields, or a long field or value); like Redis 7.0 it never
+	// converts back.
+	big bool
+}
+
+// NewHash returns an empty hash.
+func NewHash() *Hash { return &Hash{} }
+
+// Len is the number of fields.
+func (h *Hash) Len() int { return h.m.len() }
+
+// Clone returns a deep copy (with the same encoding, as Redis's COPY).
+func (h *Hash) Clone() Collection { return &Hash{m: h.m.clone(), big: h.big} }
+
+// Encoding is the name OBJECT ENCODING gives the hash in Redis 7.0.
+func (h *Hash) Encoding() string {
+	if h.big {
+		return "hashtable"
+	}
+	return "listpack"
+}
+
+// Get returns the value of field.
+func (h *Hash) Get(field []byte) (string, bool) { return h.m.get(field) }
+
+// Set sets field to value (copying both) and reports whether field is new.
+func (h *Hash) Set(field, value []byte) bool {
+	return h.set(string(field), string(value))
+}
+
+func (h *Hash) set(field, value string) bool {
+	if len(field) > hashMaxListpackValue || len(value) > hashMaxListpackValue {
+		h.big = true
+	}
+	added := h.m.put(field, value)
+	if h.m.len() > hashMaxListpackEntries {
+		h.big = true
+	}
+	return added
+}
+
+// Delete removes field and reports whether it existed.
+func (h *Hash) Delete(field []byte) bool { return h.m.del(field) }
+
+// Each calls fn for every field in order until fn returns false.
+func (h *Hash) Each(fn func(field, value string) bool) {
+	h.m.each(func(s *fieldSlot[string]) bool { return fn(s.key, s.val) })
+}
+
+// encode writes the field count then each field and value.
+func (h *Hash) encode(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(h.Len()))
+	h.m.each(func(s *fieldSlot[string]) bool {
+		b = appendBytes(b, []byte(s.key))
+		b = appendBytes(b, []byte(s.val))
+		return true
+	})
+	return b
+}
+
+func decodeHash(b []byte) (*Hash, error) {
+	n, b, err := readCount(b)
+	if err != nil {
+		return nil, err
+	}
+	h := NewHash()
+	for ; n > 0; n-- {
+		var f, v []byte
+		if f, b, err = readBytes(b); err != nil {
+			return nil, err
+		}
+		if v, b, err = readBytes(b); err != nil {
+			return nil, err
+		}
+		if !h.Set(f, v) {
+			return nil, errCorrupt // duplicate field
+		}
+	}
+	if len(b) != 0 {
+		return nil, errCorrupt
+	}
+	return h, nil
+}
+
+var hashCommands = map[string]Handler{
+	"hset":         hset,
+	"hmset":        hmset,
+	"hsetnx":       hsetnx,
+	"hget":         hget,
+	"hmget":        hmget,
+	"hdel":         hdel,
+	"hlen":         hlen,
+	"hstrlen":      hstrlen,
+	"hexists":      hexists,
+	"hkeys":        hkeys,
+	"hvals":        hvals,
+	"hgetall":      hgetall,
+	"hincrby":      hincrby,
+	"hincrbyfloat": hincrbyfloat,
+	"hrandfield":   hrandfield,
+	"hscan":        hscan,
+}
+
+// hashForWrite returns the hash at key, or a new empty one (stored by
+// hashWritten) when key is missing. ok is false after a WRONGTYPE reply.
+func hashForWrite(c *Ctx, key []byte) (h *Hash, e *Entry, ok bool) {
+	e, wrong := c.lookup(key, KindHash)
+	if wrong {
+		return nil, nil, false
+	}
+	if e == nil {
+		return NewHash(), nil, true
+	}
+	return e.Coll.(*Hash), e, true
+}
+
+// hashWritten stores a hash hashForWrite created, or records the change of
+// an existing one.
+func hashWritten(c *Ctx, key []byte, h *Hash, e *Entry) {
+	if e == nil {
+		c.Put(key, &Entry{Kind: KindHash, Coll: h}, false)
+		return
+	}
+	c.Modified(e)
+}
+
+// hashRead returns the hash at key, nil when missing; ok is false after a
+// WRONGTYPE reply.
+func hashRead(c *Ctx, key []byte) (h *Hash, ok bool) {
+	e, wrong := c.lookup(key, KindHash)
+	if wrong {
+		return nil, false
+	}
+	if e == nil {
+		return nil, true
+	}
+	return e.Coll.(*Hash), true
+}
+
+func hset(c *Ctx)  { hsetGeneric(c, "hset") }
+func hmset(c *Ctx) { hsetGeneric(c, "hmset") }
+
+// hsetGeneric is HSET / HMSET key field value [field value ...].
+func hsetGeneric(c *Ctx, name string) {
+	if len(c.Args)%2 == 1 {
+		c.W.Error(ErrArity(name))
+		return
+	}
+	key := c.Key(1)
+	h, e, ok := hashForWrite(c, key)
+	if !ok {
+		return
+	}
+	added := 0
+	for i := 2; i < len(c.Args); i += 2 {
+		if h.Set(c.Args[i], c.Args[i+1]) {
+			added++
+		}
+	}
+	hashWritten(c, key, h, e)
+	if name == "hset" {
+		c.W.Int(int64(added))
+	} else {
+		c.W.OK()
+	}
+}
+
+// hsetnx is HSETNX key field value.
+func hsetnx(c *Ctx) {
+	key := c.Key(1)
+	h, e, ok := hashForWrite(c, key)
+	if !ok {
+		return
+	}
+	if _, exists := h.Get(c.Args[2]); exists {
+		c.W.Int(0)
+		return
+	}
+	h.Set(c.Args[2], c.Args[3])
+	hashWritten(c, key, h, e)
+	c.W.Int(1)
+}
+
+// hget is HGET key field.
+func hget(c *Ctx) {
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	if h == nil {
+		c.W.Null()
+		return
+	}
+	if v, found := h.Get(c.Args[2]); found {
+		c.W.BulkString(v)
+	} else {
+		c.W.Null()
+	}
+}
+
+// hmget is HMGET key field [field ...]; a missing key is an empty hash.
+func hmget(c *Ctx) {
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	c.W.Array(len(c.Args) - 2)
+	for _, f := range c.Args[2:] {
+		if h == nil {
+			c.W.Null()
+		} else if v, found := h.Get(f); found {
+			c.W.BulkString(v)
+		} else {
+			c.W.Null()
+		}
+	}
+}
+
+// hdel is HDEL key field [field ...].
+func hdel(c *Ctx) {
+	key := c.Key(1)
+	e, wrong := c.lookup(key, KindHash)
+	if wrong {
+		return
+	}
+	if e == nil {
+		c.W.Int(0)
+		return
+	}
+	h := e.Coll.(*Hash)
+	deleted := 0
+	for _, f := range c.Args[2:] {
+		if h.Delete(f) {
+			deleted++
+		}
+	}
+	if deleted > 0 {
+		if h.Len() == 0 {
+			c.Del(key)
+		} else {
+			c.Modified(e)
+		}
+	}
+	c.W.Int(int64(deleted))
+}
+
+// hlen is HLEN key.
+func hlen(c *Ctx) {
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	if h == nil {
+		c.W.Int(0)
+		return
+	}
+	c.W.Int(int64(h.Len()))
+}
+
+// hstrlen is HSTRLEN key field.
+func hstrlen(c *Ctx) {
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	n := 0
+	if h != nil {
+		v, _ := h.Get(c.Args[2])
+		n = len(v)
+	}
+	c.W.Int(int64(n))
+}
+
+// hexists is HEXISTS key field.
+func hexists(c *Ctx) {
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	found := false
+	if h != nil {
+		_, found = h.Get(c.Args[2])
+	}
+	if found {
+		c.W.Int(1)
+	} else {
+		c.W.Int(0)
+	}
+}
+
+func hkeys(c *Ctx)   { hgetallGeneric(c, true, false) }
+func hvals(c *Ctx)   { hgetallGeneric(c, false, true) }
+func hgetall(c *Ctx) { hgetallGeneric(c, true, true) }
+
+// hgetallGeneric is HKEYS, HVALS and HGETALL (a map in RESP3).
+func hgetallGeneric(c *Ctx, keys, vals bool) {
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	n := 0
+	if h != nil {
+		n = h.Len()
+	}
+	if keys && vals {
+		c.W.Map(n)
+	} else {
+		c.W.Array(n)
+	}
+	if h == nil {
+		return
+	}
+	h.Each(func(f, v string) bool {
+		if keys {
+			c.W.BulkString(f)
+		}
+		if vals {
+			c.W.BulkString(v)
+		}
+		return true
+	})
+}
+
+// hincrby is HINCRBY key field increment.
+func hincrby(c *Ctx) {
+	incr, ok := c.intArg(3)
+	if !ok {
+		return
+	}
+	key := c.Key(1)
+	h, e, ok := hashForWrite(c, key)
+	if !ok {
+		return
+	}
+	var cur int64
+	if v, found := h.Get(c.Args[2]); found {
+		if cur, ok = ParseInt([]byte(v)); !ok {
+			c.W.Error(ErrHashNotInt)
+			return
+		}
+	}
+	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) ||
+		(incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
+		c.W.Error(ErrOverflow)
+		return
+	}
+	cur += incr
+	h.set(string(c.Args[2]), strconv.FormatInt(cur, 10))
+	hashWritten(c, key, h, e)
+	c.W.Int(cur)
+}
+
+// hincrbyfloat is HINCRBYFLOAT key field increment. Redis adds in long
+// double (x87 80-bit: a 64-bit mantissa) and stores "%.17Lf" without
+// trailing zeros; big.Float with 64 bits of precision does the same
+// arithmetic. Like Redis it is logged as HSET of the result, so replay
+// never depends on float formatting.
+func hincrbyfloat(c *Ctx) {
+	incr, ok := parseLongDouble(c.Args[3])
+	if !ok {
+		c.W.Error(ErrNotFloat)
+		return
+	}
+	if incr.IsInf() {
+		c.W.Error(ErrHIncrNaNOrInf)
+		return
+	}
+	key := c.Key(1)
+	h, e, ok := hashForWrite(c, key)
+	if !ok {
+		return
+	}
+	sum := new(big.Float).SetPrec(ldMantBits)
+	if v, found := h.Get(c.Args[2]); found {
+		cur, ok := parseLongDouble([]byte(v))
+		if !ok {
+			c.W.Error(ErrHashNotFloat)
+			return
+		}
+		if cur.IsInf() {
+			c.W.Error(ErrNaNOrInf)
+			return
+		}
+		sum.Add(cur, incr)
+	} else {
+		sum.Set(incr)
+	}
+	if !ldRound(sum) {
+		c.W.Error(ErrNaNOrInf)
+		return
+	}
+	s := formatLongDouble(sum)
+	h.set(string(c.Args[2]), s)
+	hashWritten(c, key, h, e)
+	c.W.BulkString(s)
+	c.Propagate = [][]byte{[]byte("hset"), key, c.Args[2], []byte(s)}
+}
+
+// hrandfield is HRANDFIELD key [count [WITHVALUES]].
+func hrandfield(c *Ctx) {
+	if len(c.Args) < 3 {
+		h, ok := hashRead(c, c.Key(1))
+		if !ok {
+			return
+		}
+		if h == nil {
+			c.W.Null()
+			return
+		}
+		c.W.BulkString(h.m.slots[h.m.random(c.Rand)].key)
+		return
+	}
+	l, ok := c.intArg(2)
+	if !ok {
+		return
+	}
+	if l == math.MinInt64 {
+		c.W.Error(ErrRandCountRange)
+		return
+	}
+	withValues := false
+	if len(c.Args) > 4 || (len(c.Args) == 4 && !equalFold(c.Args[3], "withvalues")) {
+		c.W.Error(ErrSyntax)
+		return
+	} else if len(c.Args) == 4 {
+		withValues = true
+		// Redis bounds the count so that count*2 replies cannot overflow.
+		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
+			c.W.Error(ErrRandWithValuesRange)
+			return
+		}
+	}
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	if h == nil || l == 0 {
+		c.W.Array(0)
+		return
+	}
+	resp3 := c.W.Resp3()
+	pair := func(s *fieldSlot[string]) {
+		if withValues && resp3 {
+			c.W.Array(2)
+		}
+		c.W.BulkString(s.key)
+		if withValues {
+			c.W.BulkString(s.val)
+		}
+	}
+	header := func(n int64) {
+		if withValues && !resp3 {
+			c.W.Array(int(2 * n))
+		} else {
+			c.W.Array(int(n))
+		}
+	}
+	size := int64(h.Len())
+	switch {
+	case l < 0 || l == 1:
+		// Repetitions allowed: independent draws.
+		n := l
+		if n < 0 {
+			n = -n
+		}
+		header(n)
+		for ; n > 0; n-- {
+			pair(&h.m.slots[h.m.random(c.Rand)])
+		}
+	case l >= size:
+		header(size)
+		h.m.each(func(s *fieldSlot[string]) bool { pair(s); return true })
+	default:
+		header(l)
+		for _, i := range h.m.randomDistinct(c.Rand, int(l)) {
+			pair(&h.m.slots[i])
+		}
+	}
+}
+
+// hscan is HSCAN key cursor [MATCH pattern] [COUNT count]. A small hash
+// (a listpack in Redis) is returned whole with cursor 0, as Redis does.
+func hscan(c *Ctx) {
+	cursor, ok := parseScanCursor(c.Args[2])
+	if !ok {
+		c.W.Error(ErrInvalidCursor)
+		return
+	}
+	h, ok := hashRead(c, c.Key(1))
+	if !ok {
+		return
+	}
+	if h == nil {
+		writeEmptyScan(c)
+		return
+	}
+	opts, ok := parseCollScanOpts(c, 3)
+	if !ok {
+		return
+	}
+	var out []*fieldSlot[string]
+	keep := func(s *fieldSlot[string]) {
+		if opts.keep([]byte(s.key)) {
+			out = append(out, s)
+		}
+	}
+	next := uint64(0)
+	if h.big {
+		next = h.m.scan(cursor, opts.count, keep)
+	} else {
+		h.m.each(func(s *fieldSlot[string]) bool { keep(s); return true })
+	}
+	c.W.Array(2)
+	c.W.Bulk(strconv.AppendUint(nil, next, 10))
+	c.W.Array(2 * len(out))
+	for _, s := range out {
+		c.W.BulkString(s.key)
+		c.W.BulkString(s.val)
+	}
+}
+
+// collScanOpts are the options of HSCAN and SSCAN.
+type collScanOpts struct {
+	pattern []byte
+	match   bool // false when there is no pattern or it is "*"
+	count   int64
+}
+
+func (o *collScanOpts) keep(s []byte) bool {
+	return !o.match || globMatch(o.pattern, s, false)
+}
+
+// parseCollScanOpts parses [MATCH pattern] [COUNT count] from argument i on,
+// writing Redis's error when they are wrong.
+func parseCollScanOpts(c *Ctx, i int) (collScanOpts, bool) {
+	o := collScanOpts{count: 10}
+	for ; i < len(c.Args); i += 2 {
+		more := len(c.Args) - i
+		switch {
+		case equalFold(c.Args[i], "count") && more >= 2:
+			n, ok := c.intArg(i + 1)
+			if !ok {
+				return o, false
+			}
+			if n < 1 {
+				c.W.Error(ErrSyntax)
+				return o, false
+			}
+			o.count = n
+		case equalFold(c.Args[i], "match") && more >= 2:
+			o.pattern = c.Args[i+1]
+			o.match = !(len(o.pattern) == 1 && o.pattern[0] == '*')
+		default:
+			c.W.Error(ErrSyntax)
+			return o, false
+		}
+	}
+	return o, true
+}
+
+// writeEmptyScan writes the reply of HSCAN/SSCAN on a missing key.
+func writeEmptyScan(c *Ctx) {
+	c.W.Array(2)
+	c.W.BulkString("0")
+	c.W.Array(0)
+}
+
+// parseScanCursor parses a SCAN cursor as Redis does with strtoul: no
+// leading space, an optional sign ("-1" wraps around), decimal digits,
+// nothing after them (C stops at a NUL byte, so what follows one is
+// ignored; an empty cursor is 0).
+func parseScanCursor(b []byte) (uint64, bool) {
+	if len(b) > 0 && isCSpace(b[0]) {
+		return 0, false
+	}
+	for i, ch := range b {
+		if ch == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	if len(b) == 0 {
+		return 0, true
+	}
+	neg := false
+	p := b
+	if p[0] == '+' || p[0] == '-' {
+		neg = p[0] == '-'
+		p = p[1:]
+	}
+	if len(p) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, ch := range p {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false // ERANGE
+		}
+		v = v*10 + d
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// isCSpace is C's isspace in the C locale.
+func isCSpace(ch byte) bool {
+	return ch == ' ' || (ch >= '\t' && ch <= '\r')
+}
+
+// The x87 long double Redis computes HINCRBYFLOAT in: a 64-bit mantissa
+// and 15 exponent bits. As big.Float exponents (mantissa in [0.5, 1)):
+const (
+	ldMantBits   = 64
+	ldMaxExp     = 16384           // largest finite: (1-2^-64) * 2^16384
+	ldMinNormExp = -16381          // smallest normal: 0.5 * 2^-16381
+	ldMinExp     = -16444          // smallest denormal: 0.5 * 2^-16444
+	ldMaxChars   = 5 * 1024        // Redis's MAX_LONG_DOUBLE_CHARS
+	ldMaxDigits  = ldMaxChars + 10 // bound on decimal digits of a parsed number
+)
+
+// ldRound rounds x to a long double in place: denormals lose precision as
+// on x87. It reports false when x overflows to infinity.
+func ldRound(x *big.Float) bool {
+	if x.IsInf() {
+		return false
+	}
+	if x.Sign() == 0 {
+		return true
+	}
+	exp := x.MantExp(nil)
+	if exp > ldMaxExp {
+		return false
+	}
+	if exp < ldMinNormExp {
+		bits := ldMantBits + exp - ldMinNormExp
+		if bits <= 0 {
+			// Below the smallest denormal d: rounds to d above d/2, to 0
+			// at or below it (a tie goes to the even 0).
+			var m big.Float
+			x.MantExp(&m)
+			if bits == 0 && m.Abs(&m).Cmp(big.NewFloat(0.5)) > 0 {
+				d := big.NewFloat(0.5)
+				if x.Sign() < 0 {
+					d.Neg(d)
+				}
+				x.SetMantExp(d, ldMinExp)
+			} else {
+				x.SetInt64(0)
+			}
+			return true
+		}
+		x.SetPrec(uint(bits)).SetPrec(ldMantBits)
+	}
+	return x.MantExp(nil) <= ldMaxExp
+}
+
+// parseLongDouble parses b as Redis's string2ld does (strtold, the whole
+// string, no leading space; NaN, overflow and underflow to zero refused).
+// The result has 64 bits of precision or is an infinity.
+func parseLongDouble(b []byte) (*big.Float, bool) {
+	if len(b) == 0 || len(b) >= ldMaxChars || isCSpace(b[0]) {
+		return nil, false
+	}
+	neg := false
+	p := b
+	if p[0] == '+' || p[0] == '-' {
+		neg = p[0] == '-'
+		p = p[1:]
+	}
+	x := new(big.Float).SetPrec(ldMantBits)
+	var ok bool
+	switch {
+	case equalFold(p, "inf") || equalFold(p, "infinity"):
+		x.SetInf(neg)
+		return x, true
+	case len(p) > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'):
+		ok = parseHexLongDouble(x, p[2:])
+	default:
+		ok = parseDecLongDouble(x, p)
+	}
+	if !ok {
+		return nil, false
+	}
+	if neg {
+		x.Neg(x)
+	}
+	return x, true
+}
+
+// parseDecLongDouble parses digits[.digits][e[sign]digits] into x,
+// correctly rounded.
+func parseDecLongDouble(x *big.Float, p []byte) bool {
+	var mant []byte
+	digits, frac := 0, 0
+	i := 0
+	for ; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
+		digits++
+		mant = append(mant, p[i])
+	}
+	if i < len(p) && p[i] == '.' {
+		for i++; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
+			digits++
+			frac++
+			mant = append(mant, p[i])
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	exp, ok := parseFloatExp(p[i:], 'e', 'E')
+	if !ok {
+		return false
+	}
+	// Drop leading zeros: what is left are the significant digits.
+	for len(mant) > 0 && mant[0] == '0' {
+		mant = mant[1:]
+	}
+	if len(mant) == 0 {
+		x.SetInt64(0)
+		return true
+	}
+	exp -= int64(frac)
+	// The value is in [10^(exp+len-1), 10^(exp+len)): refuse what is out
+	// of the long double range before building huge integers.
+	mag := exp + int64(len(mant))
+	if mag > 4934 {
+		return false
+	}
+	if mag < -4952 {
+		return false
+	}
+	m, _ := new(big.Int).SetString(string(mant), 10)
+	if exp >= 0 {
+		m.Mul(m, new(big.Int).Exp(big.NewInt(10), big.NewInt(exp), nil))
+		x.SetInt(m)
+	} else {
+		d := new(big.Int).Exp(big.NewInt(10), big.NewInt(-exp), nil)
+		var a, q big.Float
+		a.SetInt(m)
+		q.SetInt(d)
+		x.Quo(&a, &q)
+	}
+	return ldRound(x) && x.Sign() != 0
+}
+
+// parseHexLongDouble parses hexdigits[.hexdigits][p[sign]digits] (after
+// "0x") into x.
+func parseHexLongDouble(x *big.Float, p []byte) bool {
+	m := new(big.Int)
+	digits, frac := 0, 0
+	i := 0
+	hexVal := func(ch byte) int {
+		switch {
+		case ch >= '0' && ch <= '9':
+			return int(ch - '0')
+		case ch >= 'a' && ch <= 'f':
+			return int(ch-'a') + 10
+		case ch >= 'A' && ch <= 'F':
+			return int(ch-'A') + 10
+		}
+		return -1
+	}
+	add := func(v int) {
+		m.Lsh(m, 4)
+		m.Or(m, big.NewInt(int64(v)))
+	}
+	for ; i < len(p) && hexVal(p[i]) >= 0; i++ {
+		digits++
+		add(hexVal(p[i]))
+	}
+	if i < len(p) && p[i] == '.' {
+		for i++; i < len(p) && hexVal(p[i]) >= 0; i++ {
+			digits++
+			frac++
+			add(hexVal(p[i]))
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	exp, ok := parseFloatExp(p[i:], 'p', 'P')
+	if !ok {
+		return false
+	}
+	if m.Sign() == 0 {
+		x.SetInt64(0)
+		return true
+	}
+	exp -= 4 * int64(frac)
+	mag := exp + int64(m.BitLen())
+	if mag > ldMaxExp+1 || mag < ldMinExp-1 {
+		return false
+	}
+	x.SetInt(m)
+	x.SetMantExp(x, int(exp))
+	return ldRound(x) && x.Sign() != 0
+}
+
+// parseFloatExp parses an optional exponent ([e][sign]digits with e one of
+// the two letters) that must end the number; a huge exponent saturates.
+func parseFloatExp(p []byte, lo, up byte) (int64, bool) {
+	if len(p) == 0 {
+		return 0, true
+	}
+	if p[0] != lo && p[0] != up {
+		return 0, false
+	}
+	p = p[1:]
+	neg := false
+	if len(p) > 0 && (p[0] == '+' || p[0] == '-') {
+		neg = p[0] == '-'
+		p = p[1:]
+	}
+	if len(p) == 0 {
+		return 0, false
+	}
+	var e int64
+	for _, ch := range p {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		if e < 1<<40 {
+			e = e*10 + int64(ch-'0')
+		}
+	}
+	if neg {
+		e = -e
+	}
+	return e, true
+}
+
+// formatLongDouble formats x as Redis's ld2string in LD_STR_HUMAN mode:
+// "%.17Lf" without trailing zeros (and the point), "-0" as "0".
+func formatLongDouble(x *big.Float) string {
+	s := x.Text('f', 17)
+	end := len(s)
+	for end > 0 && s[end-1] == '0' {
+		end--
+	}
+	if end > 0 && s[end-1] == '.' {
+		end--
+	}
+	s = s[:end]
+	if s == "-0" {
+		return "0"
+	}
+	return s
+}
