@@ -318,8 +318,6 @@ func (s *session) describe() string {
 	cmd := s.lastCmd
 	if cmd == "" {
 		cmd = "NULL"
-	} else if cmd == "client" {
-		cmd = "client|list"
 	}
 	return "id=" + strconv.FormatInt(s.id, 10) +
 		" addr=" + s.addr + " laddr=" + s.laddr + " fd=-1 name=" + s.name +

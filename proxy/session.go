@@ -96,6 +96,12 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		return
 	}
 	s.lastCmd = cmd.Name
+	switch cmd.Name {
+	case "client", "config", "command", "object":
+		if len(args) > 1 {
+			s.lastCmd = cmd.Name + "|" + strings.ToLower(string(args[1]))
+		}
+	}
 	if !cmd.CheckArity(len(args)) {
 		s.reject(keyspace.ErrArity(cmd.Name))
 		return

@@ -6,9 +6,7 @@ package testutil
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -107,22 +105,6 @@ func StartRedis(t testing.TB, extra ...string) *Process {
 	return p
 }
 
-// BuildBinary builds the package pkg (an import path) into a temporary
-// directory once per test binary and returns its path.
-func BuildBinary(t testing.TB, pkg string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "schemaproxy-bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
-
 // Conn is a raw RESP connection that returns replies as bytes.
 type Conn struct {
 	c  net.Conn
@@ -174,4 +156,13 @@ func (c *Conn) ReadReply() ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(nil), raw...), nil
+}
+
+// GoBuild builds the package pkg (an import path) into out.
+func GoBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
 }

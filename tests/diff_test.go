@@ -1,0 +1,57 @@
+package tests
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/schemaproxy/schemaproxy/internal/difftest"
+	"github.com/schemaproxy/schemaproxy/internal/testutil"
+)
+
+// TestDifferential replays every corpus (the data-type corpora of the
+// keyspace package and the connection/transaction corpora here) against a
+// real redis-server and against schemaproxy, requiring identical replies.
+func TestDifferential(t *testing.T) {
+	corpora := map[string][]difftest.Group{}
+	for _, dir := range []string{"../keyspace/testdata/diff", "testdata/diff"} {
+		c, err := difftest.ParseDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range c {
+			corpora[k] = v
+		}
+	}
+	redis := testutil.StartRedis(t)
+	p := startProxy(t)
+	ref, err := testutil.Dial(redis.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	got, err := testutil.Dial(p.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	names := make([]string, 0, len(corpora))
+	for n := range corpora {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	total := 0
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			total += difftest.Run(t, corpora[name], ref, got, func() {
+				for _, c := range []*testutil.Conn{ref, got} {
+					for _, cmd := range [][]string{{"FLUSHALL"}, {"SELECT", "0"}} {
+						if _, err := c.Do(cmd...); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			})
+		})
+	}
+	t.Logf("%d commands compared across %d corpora", total, len(names))
+}
