@@ -469,12 +469,10 @@ func spop(c *Ctx) {
 const spopMoveStrategyMul = 5
 
 func spopCount(c *Ctx, key []byte) {
+	// Redis's getPositiveLongFromObjectOrReply: one message for a
+	// non-number and for a negative one.
 	count, ok := ParseInt(c.Args[2])
-	if !ok {
-		c.W.Error(ErrNotInt)
-		return
-	}
-	if count < 0 {
+	if !ok || count < 0 {
 		c.W.Error(ErrNotPositive)
 		return
 	}
