@@ -261,6 +261,11 @@ func readSnapshot(path string, gen uint64, fn func(io.Reader) error) error {
 		path: path,
 	}
 	if err := fn(cr); err != nil {
+		// A damaged payload often trips the caller's decoder before the end;
+		// say it is damaged rather than blame the decoder.
+		if _, cerr := io.Copy(io.Discard, cr); errors.Is(cerr, ErrCorrupt) {
+			return fmt.Errorf("%w (the loader said: %v)", cerr, err)
+		}
 		return fmt.Errorf("aof: load snapshot %s: %w", path, err)
 	}
 	// fn may stop early; the CRC must still cover the whole payload.
