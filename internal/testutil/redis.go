@@ -166,3 +166,6 @@ func GoBuild(out, pkg string) error {
 	}
 	return nil
 }
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }

@@ -1,0 +1,219 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/schemaproxy/schemaproxy/cluster"
+)
+
+// accountsOnShards returns n account keys spread over every shard.
+func accountsOnShards(prefix string, n, shards int) []string {
+	m := cluster.NewSlotMap(shards)
+	var keys []string
+	used := map[int]int{}
+	for i := 0; len(keys) < n; i++ {
+		k := fmt.Sprintf("%s:%d", prefix, i)
+		s := m.ShardOf([]byte(k))
+		if used[s] > n/shards {
+			continue
+		}
+		used[s]++
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// runBank moves money between accounts on different shards with
+// WATCH/GET/MULTI/SET/EXEC while an auditor reads every balance in one
+// MULTI; the total must never change. It returns the number of committed
+// transfers.
+func runBank(t *testing.T, c *redis.Client, db int, accounts []string, workers, transfers int) int64 {
+	ctx := ctxT(t)
+	const initial = 100
+	for _, a := range accounts {
+		if err := c.Set(ctx, a, initial, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := int64(initial * len(accounts))
+	var committed atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers+1)
+	stop := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(seed, 1))
+			for i := 0; i < transfers; i++ {
+				from := accounts[rnd.IntN(len(accounts))]
+				to := accounts[rnd.IntN(len(accounts))]
+				if from == to {
+					continue
+				}
+				amount := int64(rnd.IntN(20) + 1)
+				for {
+					err := c.Watch(ctx, func(tx *redis.Tx) error {
+						fb, err := tx.Get(ctx, from).Int64()
+						if err != nil {
+							return err
+						}
+						tb, err := tx.Get(ctx, to).Int64()
+						if err != nil {
+							return err
+						}
+						if fb < amount {
+							return nil
+						}
+						_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+							p.Set(ctx, from, fb-amount, 0)
+							p.Set(ctx, to, tb+amount, 0)
+							return nil
+						})
+						return err
+					}, from, to)
+					if errors.Is(err, redis.TxFailedErr) {
+						continue
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					committed.Add(1)
+					break
+				}
+			}
+		}(uint64(w))
+	}
+	audits := 0
+	auditDone := make(chan struct{})
+	go func() {
+		defer close(auditDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				for _, a := range accounts {
+					p.Get(ctx, a)
+				}
+				return nil
+			})
+			if err != nil {
+				errs <- fmt.Errorf("audit: %w", err)
+				return
+			}
+			var sum int64
+			for _, cmd := range cmds {
+				n, _ := strconv.ParseInt(cmd.(*redis.StringCmd).Val(), 10, 64)
+				sum += n
+			}
+			if sum != want {
+				errs <- fmt.Errorf("audit %d in db %d saw total %d, want %d", audits, db, sum, want)
+				return
+			}
+			audits++
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-auditDone
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, a := range accounts {
+		n, err := c.Get(ctx, a).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += n
+	}
+	if sum != want {
+		t.Fatalf("final total %d, want %d", sum, want)
+	}
+	t.Logf("db %d: %d transfers committed, %d audits", db, committed.Load(), audits)
+	return committed.Load()
+}
+
+func TestBankTransfers(t *testing.T) {
+	p := startProxy(t)
+	accounts := accountsOnShards("acct", 8, 4)
+	c := client(t, p.Addr)
+	if n := runBank(t, c, 0, accounts, 8, 150); n == 0 {
+		t.Fatal("no transfer committed")
+	}
+}
+
+// TestBankTwoDatabases runs the bank in databases 0 and 3 at once with the
+// same key names: both totals must hold.
+func TestBankTwoDatabases(t *testing.T) {
+	p := startProxy(t)
+	accounts := accountsOnShards("acct", 6, 4)
+	var wg sync.WaitGroup
+	for _, db := range []int{0, 3} {
+		c := client(t, p.Addr, func(o *redis.Options) { o.DB = db })
+		wg.Add(1)
+		go func(db int, c *redis.Client) {
+			defer wg.Done()
+			t.Run(fmt.Sprintf("db%d", db), func(t *testing.T) { runBank(t, c, db, accounts, 4, 100) })
+		}(db, c)
+	}
+	wg.Wait()
+}
+
+// TestConcurrentIncrInMulti: increments inside MULTI across shards; the
+// final sum equals the acknowledged increments.
+func TestConcurrentIncrInMulti(t *testing.T) {
+	p := startProxy(t)
+	c := client(t, p.Addr)
+	ctx := ctxT(t)
+	keys := accountsOnShards("ctr", 4, 4)
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				a, b := keys[(w+i)%len(keys)], keys[(w+i+1)%len(keys)]
+				_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.Incr(ctx, a)
+					p.IncrBy(ctx, b, 2)
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				acked.Add(3)
+			}
+		}(w)
+	}
+	wg.Wait()
+	var sum int64
+	for _, k := range keys {
+		n, err := c.Get(ctx, k).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += n
+	}
+	if sum != acked.Load() {
+		t.Fatalf("sum %d, acknowledged %d", sum, acked.Load())
+	}
+}
+
+var _ = context.Background

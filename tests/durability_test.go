@@ -1,0 +1,160 @@
+package tests
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestKill9Durability kills schemaproxy (appendfsync always) under a load
+// of cross-shard transactions and plain writes, restarts it on the same
+// data directory, and checks that every acknowledged write is there and no
+// transaction is half there.
+func TestKill9Durability(t *testing.T) {
+	p := startProxy(t, "--appendfsync", "always")
+	ctx := ctxT(t)
+	c := client(t, p.Addr)
+	const workers = 6
+	pairs := make([][]string, workers)
+	for w := range pairs {
+		pairs[w] = accountsOnShards(fmt.Sprintf("pair%d", w), 2, 2)
+	}
+	acked := make([]atomic.Int64, workers) // transactions acknowledged
+	attempted := make([]atomic.Int64, workers)
+	var pushes [workers][]string // acknowledged list elements, in order
+	var total atomic.Int64
+	killAt := int64(400)
+	var killed atomic.Bool
+	var running atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		running.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			defer running.Add(-1)
+			fail := func(err error) {
+				if !killed.Load() {
+					t.Errorf("worker %d before the kill: %v", w, err)
+				}
+			}
+			for i := 0; ; i++ {
+				attempted[w].Add(1)
+				_, err := c.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+					pl.Incr(ctx, pairs[w][0])
+					pl.Incr(ctx, pairs[w][1])
+					return nil
+				})
+				if err != nil {
+					fail(err)
+					return
+				}
+				acked[w].Add(1)
+				el := fmt.Sprintf("e%d", i)
+				if err := c.RPush(ctx, fmt.Sprintf("log%d", w), el).Err(); err != nil {
+					fail(err)
+					return
+				}
+				pushes[w] = append(pushes[w], el)
+				total.Add(1)
+			}
+		}(w)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for total.Load() < killAt && running.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling progress of the load
+	}
+	killed.Store(true)
+	p.Kill()
+	wg.Wait()
+	if total.Load() < killAt {
+		t.Fatalf("load made only %d writes before the deadline", total.Load())
+	}
+
+	q := startProxyIn(t, p.dataDir, "--appendfsync", "always")
+	c2 := client(t, q.Addr)
+	for w := 0; w < workers; w++ {
+		a, err := c2.Get(ctx, pairs[w][0]).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := c2.Get(ctx, pairs[w][1]).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != b {
+			t.Errorf("worker %d: half a transaction survived: %d vs %d", w, a, b)
+		}
+		if a < acked[w].Load() || a > attempted[w].Load() {
+			t.Errorf("worker %d: counter %d, acknowledged %d, attempted %d", w, a, acked[w].Load(), attempted[w].Load())
+		}
+		got, err := c2.LRange(ctx, fmt.Sprintf("log%d", w), 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < len(pushes[w]) {
+			t.Errorf("worker %d: %d list elements after restart, %d acknowledged", w, len(got), len(pushes[w]))
+			continue
+		}
+		for i, el := range pushes[w] {
+			if got[i] != el {
+				t.Errorf("worker %d: element %d is %q, want %q", w, i, got[i], el)
+				break
+			}
+		}
+	}
+}
+
+// TestRestartKeepsDatabasesAndTTL: keys in databases 0, 1 and 15 come back
+// in their own database with their TTL after a graceful restart and after
+// kill -9.
+func TestRestartKeepsDatabasesAndTTL(t *testing.T) {
+	for _, graceful := range []bool{true, false} {
+		t.Run(fmt.Sprintf("graceful=%v", graceful), func(t *testing.T) {
+			p := startProxy(t, "--appendfsync", "always")
+			ctx := ctxT(t)
+			for _, db := range []int{0, 1, 15} {
+				c := client(t, p.Addr, func(o *redis.Options) { o.DB = db })
+				if err := c.RPush(ctx, "k", fmt.Sprintf("v%d", db)).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Expire(ctx, "k", time.Hour).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.RPush(ctx, fmt.Sprintf("only%d", db), "x").Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if graceful {
+				if err := p.Cmd.Process.Signal(interrupt); err != nil {
+					t.Fatal(err)
+				}
+				<-p.Done()
+			} else {
+				p.Kill()
+			}
+			q := startProxyIn(t, p.dataDir, "--appendfsync", "always")
+			for _, db := range []int{0, 1, 15} {
+				c := client(t, q.Addr, func(o *redis.Options) { o.DB = db })
+				got, err := c.LRange(ctx, "k", 0, -1).Result()
+				if err != nil || len(got) != 1 || got[0] != fmt.Sprintf("v%d", db) {
+					t.Fatalf("db %d: k = %v, %v", db, got, err)
+				}
+				ttl, err := c.TTL(ctx, "k").Result()
+				if err != nil || ttl <= 0 || ttl > time.Hour {
+					t.Fatalf("db %d: TTL %v, %v", db, ttl, err)
+				}
+				for _, other := range []int{0, 1, 15} {
+					n, err := c.Exists(ctx, fmt.Sprintf("only%d", other)).Result()
+					if err != nil || (n == 1) != (other == db) {
+						t.Fatalf("db %d: only%d exists=%d, %v", db, other, n, err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,5 @@
+package tests
+
+import "syscall"
+
+var interrupt = syscall.SIGTERM
