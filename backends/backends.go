@@ -56,6 +56,11 @@ type Batch struct {
 	Ops    []Op
 	Guards []Guard
 	W      *resp.Writer
+	// Defer asks Exec not to wait for durability: it sets Pos instead, and
+	// the caller passes Pos to Durable before releasing the replies. A
+	// pipeline of commands then waits once, not once per command.
+	Defer bool
+	Pos   uint64
 }
 
 // KeyRef names a key in a database.
@@ -79,6 +84,9 @@ type Shard interface {
 	// Exec runs b atomically. It returns ErrGuard (and runs nothing) when a
 	// guard fails.
 	Exec(ctx context.Context, b *Batch) error
+	// Durable returns once everything up to log position pos (from
+	// Batch.Pos) is durable under the shard's fsync policy.
+	Durable(ctx context.Context, pos uint64) error
 	// Version returns the version and liveness of a key, for WATCH.
 	Version(ctx context.Context, db int, key []byte) (version uint64, live bool, err error)
 	// Lock waits until no other transaction holds any of keys, checks the

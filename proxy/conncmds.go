@@ -236,8 +236,9 @@ func (s *session) exec(ctx context.Context) {
 		}
 		op.DB = s.db
 	}
-	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true}
+	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true, Defer: true}
 	err := s.srv.coord.Run(ctx, &s.req)
+	s.noteDurability()
 	s.multi, s.multiErr = false, false
 	s.queue = s.queue[:0]
 	s.watches = s.watches[:0]

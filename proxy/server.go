@@ -154,6 +154,11 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 		}
 		sess.run(ctx, next.Args)
 	}
+	if err := sess.awaitDurability(ctx); err != nil {
+		s.log.Error("writes not durable, dropping the connection", "id", sess.id, "err", err)
+		conn.Close()
+		return
+	}
 	conn.WriteRaw(sess.w.B)
 	if sess.closing {
 		conn.Close()

@@ -49,6 +49,10 @@ type session struct {
 	w   resp.Writer
 	req txn.Request
 	one [1]backends.Op
+	// pending is, per shard, the log position this pipeline's replies
+	// depend on; they are released only once it is durable.
+	pending []uint64
+	dirty   bool
 }
 
 func newSession(s *Server, conn redcon.Conn) *session {
@@ -59,6 +63,7 @@ func newSession(s *Server, conn redcon.Conn) *session {
 	if nc := conn.NetConn(); nc != nil {
 		sess.laddr = nc.LocalAddr().String()
 	}
+	sess.pending = make([]uint64, s.coord.NumShards())
 	sess.lastActive = sess.created
 	sess.w.Proto = 2
 	return sess
@@ -158,11 +163,41 @@ func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]b
 		s.connCommand(ctx, cmd, args)
 	default:
 		s.one[0] = backends.Op{Cmd: cmd, Args: args, DB: s.db}
-		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w}}
+		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w}, Defer: true}
 		if err := s.srv.coord.Run(ctx, &s.req); err != nil {
 			s.backendError(err)
 		}
+		s.noteDurability()
 	}
+}
+
+// noteDurability remembers what the last request must wait for.
+func (s *session) noteDurability() {
+	if pos := s.req.PendingPos; pos > s.pending[s.req.PendingShard] {
+		s.pending[s.req.PendingShard] = pos
+		s.dirty = true
+	}
+}
+
+// awaitDurability waits until every write this pipeline's replies depend
+// on is durable. On failure the replies must not go out: the outcome of
+// the writes is unknown to the client.
+func (s *session) awaitDurability(ctx context.Context) error {
+	if !s.dirty {
+		return nil
+	}
+	s.dirty = false
+	var first error
+	for shard, pos := range s.pending {
+		if pos == 0 {
+			continue
+		}
+		s.pending[shard] = 0
+		if err := s.srv.coord.Durable(ctx, shard, pos); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // backendError reports a failure of the coordinator or a shard.

@@ -76,6 +76,11 @@ type Request struct {
 	// Multi makes the reply an array of the ops' replies, or a null array
 	// when a guard failed (EXEC's reply).
 	Multi bool
+	// Defer lets a one-shard request return before its writes are durable;
+	// Run then sets PendingShard/PendingPos for Durable (see Batch.Defer).
+	Defer        bool
+	PendingShard int
+	PendingPos   uint64
 }
 
 // ErrUnknownOutcome is returned when a cross-shard commit may or may not
@@ -84,6 +89,7 @@ var ErrUnknownOutcome = errors.New("txn: commit outcome unknown")
 
 // Run executes r and appends its reply to r.W.
 func (c *Coordinator) Run(ctx context.Context, r *Request) error {
+	r.PendingPos = 0
 	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Name == "scan" {
 		// SCAN needs no exclusive section: it visits one shard per call.
 		return c.Scan(ctx, &r.Ops[0], r.W)
@@ -141,7 +147,9 @@ func (c *Coordinator) runOne(ctx context.Context, shard int, r *Request) error {
 	if r.Multi {
 		r.W.Array(len(r.Ops))
 	}
+	r.Batch.Defer, r.Batch.Pos = r.Defer, 0
 	err := c.cfg.Shards[shard].Exec(ctx, &r.Batch)
+	r.PendingShard, r.PendingPos = shard, r.Batch.Pos
 	if errors.Is(err, backends.ErrGuard) {
 		r.W.B = r.W.B[:start]
 		r.W.NullArray()
@@ -323,6 +331,11 @@ func (c *Coordinator) evaluate(r *Request, parts []*participant) map[int][]backe
 		writes[b.shard] = append(writes[b.shard], st)
 	}
 	return writes
+}
+
+// Durable waits until shard's log holds pos (see Request.Defer).
+func (c *Coordinator) Durable(ctx context.Context, shard int, pos uint64) error {
+	return c.cfg.Shards[shard].Durable(ctx, pos)
 }
 
 // Watch returns the guard that WATCH key records.

@@ -155,8 +155,15 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error {
 	if err != nil {
 		return err
 	}
+	if b.Defer {
+		b.Pos = pos
+		return nil
+	}
 	return s.durable(ctx, pos)
 }
+
+// Durable implements backends.Shard.
+func (s *Shard) Durable(ctx context.Context, pos uint64) error { return s.durable(ctx, pos) }
 
 // durable waits until the log holds everything up to pos.
 func (s *Shard) durable(ctx context.Context, pos uint64) error {

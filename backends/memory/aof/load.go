@@ -118,7 +118,7 @@ func (l *Log) Load(snapshot func(r io.Reader) error, replay func(rec []byte) err
 		last, gen = f, g
 	}
 	if last == nil {
-		if last, err = l.createLog(gen); err != nil {
+		if last, _, err = l.createLog(gen); err != nil {
 			return err
 		}
 	}
@@ -226,6 +226,9 @@ func (l *Log) replayLog(gen uint64, last bool, replay func([]byte) error) (_ *os
 // payload to fn; the CRC is checked as fn reads, and fn sees an error
 // instead of io.EOF if it does not match.
 func readSnapshot(path string, gen uint64, fn func(io.Reader) error) error {
+	if fn == nil {
+		return fmt.Errorf("aof: %s exists but Load got no snapshot loader", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("aof: open snapshot: %w", err)
@@ -298,18 +301,20 @@ func (c *crcReader) Read(p []byte) (int, error) {
 // createLog makes the file of generation gen: header written and fsynced
 // under a temp name, then renamed and the directory fsynced, so a log file
 // under its final name always has a whole header and is there after a
-// crash. It is returned open for appending.
-func (l *Log) createLog(gen uint64) (*os.File, error) {
+// crash. It is returned open for appending. named reports a failure after
+// the rename: the file may then reappear after a crash, behind a previous
+// generation that goes on taking appends, so the caller must stop the log.
+func (l *Log) createLog(gen uint64) (_ *os.File, named bool, _ error) {
 	path := l.filePath(gen, logExt)
 	tmp := path + tmpExt
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("aof: create log: %w", err)
+		return nil, false, fmt.Errorf("aof: create log: %w", err)
 	}
-	fail := func(op string, err error) (*os.File, error) {
+	fail := func(op string, err error) (*os.File, bool, error) {
 		f.Close()
 		os.Remove(tmp)
-		return nil, ioErr(op, tmp, err)
+		return nil, false, ioErr(op, tmp, err)
 	}
 	if _, err := f.Write(appendHeader(nil, logMagic, gen)); err != nil {
 		return fail("write", err)
@@ -324,10 +329,11 @@ func (l *Log) createLog(gen uint64) (*os.File, error) {
 	l.step("rotate: new log renamed")
 	if err := syncDir(l.dir); err != nil {
 		f.Close()
-		return nil, err
+		os.Remove(path)
+		return nil, true, err
 	}
 	l.step("rotate: directory synced")
-	return f, nil
+	return f, false, nil
 }
 
 func syncDir(dir string) error {

@@ -46,11 +46,14 @@ func (l *Log) Rotate() (Generation, error) {
 	if err == nil {
 		err = l.fsync(old, oldPath)
 	}
-	var nf *os.File
-	var cerr error
+	var (
+		nf    *os.File
+		named bool
+		cerr  error
+	)
 	if err == nil {
 		l.step("rotate: old log synced")
-		nf, cerr = l.createLog(next)
+		nf, named, cerr = l.createLog(next)
 	}
 
 	l.syncMu.Lock()
@@ -58,6 +61,9 @@ func (l *Log) Rotate() (Generation, error) {
 	l.spare = recycle(data)
 	switch {
 	case err != nil:
+		l.failLocked(err)
+	case named:
+		err = cerr
 		l.failLocked(err)
 	case cerr != nil:
 		// Nothing is lost: appends continue in the old generation.
