@@ -1,16 +1,776 @@
 package keyspace
 
-// ZSet is the value of a zset key.
-type ZSet struct{}
+import (
+	"encoding/binary"
+	"math"
+)
+
+// ZSet is the value of a zset key: members ordered by (score, member bytes),
+// each with a score that is never NaN. See zset_skiplist.go for the
+// indexes.
+type ZSet struct {
+	header  *znode // sentinel; header.level[i].forward is the first node of level i
+	tail    *znode
+	length  int
+	level   int // levels in use
+	buckets []*znode
+	rng     uint64 // skiplist level generator state
+	// compact mirrors Redis's choice of the listpack encoding: whether the
+	// set has stayed within zset-max-listpack-entries/-value since it was
+	// created (Redis never converts back). ZSCAN, OBJECT ENCODING and lex
+	// ranges over mixed scores depend on it.
+	compact bool
+}
+
+// newZSet returns an empty set; seed starts its level generator.
+func newZSet(seed uint64) *ZSet {
+	z := &ZSet{}
+	z.init(seed)
+	return z
+}
 
 // Len is the number of elements.
-func (v *ZSet) Len() int { return 0 }
+func (z *ZSet) Len() int { return z.length }
 
 // Clone returns a deep copy.
-func (v *ZSet) Clone() Collection { return &ZSet{} }
+func (z *ZSet) Clone() Collection {
+	c := newZSet(z.rng)
+	c.buckets = make([]*znode, len(z.buckets))
+	a := newZAppender(c)
+	for x := z.first(); x != nil; x = x.next() {
+		a.add(x.member, x.score)
+	}
+	a.finish()
+	c.compact = z.compact
+	return c
+}
 
-func (v *ZSet) encode(b []byte) []byte { return b }
+// Encoding is the name OBJECT ENCODING gives the set in Redis 7.0.
+func (z *ZSet) Encoding() string {
+	if z.compact {
+		return "listpack"
+	}
+	return "skiplist"
+}
 
-func decodeZSet(b []byte) (*ZSet, error) { return nil, errCorrupt }
+// Score returns the score of member.
+func (z *ZSet) Score(member []byte) (float64, bool) {
+	if x := z.find(member); x != nil {
+		return x.score, true
+	}
+	return 0, false
+}
 
-var zsetCommands = map[string]Handler{}
+// Range calls fn for every element in ascending order until fn returns
+// false. fn must not change the set.
+func (z *ZSet) Range(fn func(member string, score float64) bool) {
+	for x := z.first(); x != nil; x = x.next() {
+		if !fn(x.member, x.score) {
+			return
+		}
+	}
+}
+
+// setCompact records the encoding Redis would pick for a set built at
+// once. A listpack stores -0 as "0", so a compact set never holds -0.
+func (z *ZSet) setCompact(compact bool) {
+	z.compact = compact
+	if compact {
+		for x := z.first(); x != nil; x = x.next() {
+			if x.score == 0 {
+				x.score = 0
+			}
+		}
+	}
+}
+
+// zsetFits reports whether a set of n elements, the longest maxlen bytes,
+// is listpack-encoded in Redis when built at once (stores, RESTORE).
+func zsetFits(n, maxlen int) bool {
+	return n <= zsetMaxListpackEntries && maxlen <= zsetMaxListpackValue
+}
+
+// zaddFlags are ZADD's options (ZADD_IN_*).
+const (
+	zaddNX = 1 << iota
+	zaddXX
+	zaddGT
+	zaddLT
+	zaddIncr
+)
+
+// zaddResult is what one add did (ZADD_OUT_*).
+type zaddResult int
+
+const (
+	zaddNop zaddResult = iota
+	zaddAdded
+	zaddUpdated
+	zaddSame // processed, score unchanged
+	zaddNaN
+)
+
+// add is zsetAdd: it applies one score/member pair under flags and returns
+// what happened and the member's resulting score.
+func (z *ZSet) add(score float64, member []byte, flags int) (zaddResult, float64) {
+	if math.IsNaN(score) {
+		return zaddNaN, 0
+	}
+	if x := z.find(member); x != nil {
+		if flags&zaddNX != 0 {
+			return zaddNop, 0
+		}
+		cur := x.score
+		if flags&zaddIncr != 0 {
+			score += cur
+			if math.IsNaN(score) {
+				return zaddNaN, 0
+			}
+		}
+		if (flags&zaddLT != 0 && score >= cur) || (flags&zaddGT != 0 && score <= cur) {
+			return zaddNop, 0
+		}
+		if score == cur {
+			return zaddSame, score
+		}
+		z.setScore(x, z.stored(score))
+		return zaddUpdated, score
+	}
+	if flags&zaddXX != 0 {
+		return zaddNop, 0
+	}
+	if z.compact && (z.length+1 > zsetMaxListpackEntries || len(member) > zsetMaxListpackValue) {
+		z.compact = false
+	}
+	z.insert(string(member), z.stored(score))
+	return zaddAdded, score
+}
+
+// stored is the score a set keeps for score: a listpack turns -0 into 0
+// (the reply still shows the score as computed).
+func (z *ZSet) stored(score float64) float64 {
+	if z.compact && score == 0 {
+		return 0
+	}
+	return score
+}
+
+func (z *ZSet) encode(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(z.length))
+	for x := z.first(); x != nil; x = x.next() {
+		b = appendBytes(b, []byte(x.member))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x.score))
+	}
+	return b
+}
+
+// decodeZSet reads what encode wrote: a count, then members with their
+// scores in strictly increasing order; anything else is corrupt.
+func decodeZSet(b []byte) (*ZSet, error) {
+	n, b, err := readCount(b)
+	if err != nil {
+		return nil, err
+	}
+	z := newZSet(uint64(n))
+	a := newZAppender(z)
+	maxlen := 0
+	for i := 0; i < n; i++ {
+		var m []byte
+		m, b, err = readBytes(b)
+		if err != nil || len(b) < 8 {
+			return nil, errCorrupt
+		}
+		score := math.Float64frombits(binary.LittleEndian.Uint64(b))
+		b = b[8:]
+		if math.IsNaN(score) || (z.tail != nil && !zless(z.tail, score, string(m))) || z.find(m) != nil {
+			return nil, errCorrupt
+		}
+		a.add(string(m), score)
+		maxlen = max(maxlen, len(m))
+	}
+	if len(b) != 0 {
+		return nil, errCorrupt
+	}
+	a.finish()
+	z.setCompact(zsetFits(n, maxlen))
+	return z, nil
+}
+
+var zsetCommands = map[string]Handler{
+	"zadd":             zadd,
+	"zincrby":          zincrby,
+	"zrem":             zrem,
+	"zcard":            zcard,
+	"zcount":           zcount,
+	"zlexcount":        zlexcount,
+	"zscore":           zscore,
+	"zmscore":          zmscore,
+	"zrank":            zrank,
+	"zrevrank":         zrevrank,
+	"zrange":           zrange,
+	"zrangestore":      zrangestore,
+	"zrevrange":        zrevrange,
+	"zrangebyscore":    zrangebyscore,
+	"zrevrangebyscore": zrevrangebyscore,
+	"zrangebylex":      zrangebylex,
+	"zrevrangebylex":   zrevrangebylex,
+	"zremrangebyscore": zremrangebyscore,
+	"zremrangebyrank":  zremrangebyrank,
+	"zremrangebylex":   zremrangebylex,
+	"zpopmin":          zpopmin,
+	"zpopmax":          zpopmax,
+	"zmpop":            zmpop,
+	"zrandmember":      zrandmember,
+	"zunion":           zunion,
+	"zinter":           zinter,
+	"zdiff":            zdiff,
+	"zintercard":       zintercard,
+	"zunionstore":      zunionstore,
+	"zinterstore":      zinterstore,
+	"zdiffstore":       zdiffstore,
+	"zscan":            zscan,
+}
+
+// zsetOf returns the set under key, nil if there is none; wrong is set
+// (and WRONGTYPE written) for another kind.
+func (c *Ctx) zsetOf(key []byte) (e *Entry, z *ZSet, wrong bool) {
+	e, wrong = c.lookup(key, KindZSet)
+	if e == nil {
+		return nil, nil, wrong
+	}
+	return e, e.Coll.(*ZSet), false
+}
+
+// writeZElem writes one element of a reply with optional scores: a flat
+// member, score in RESP2, a [member, score] pair in RESP3.
+func writeZElem(c *Ctx, x *znode, withscores bool) {
+	if withscores && c.W.Resp3() {
+		c.W.Array(2)
+	}
+	c.W.BulkString(x.member)
+	if withscores {
+		c.W.Double(x.score)
+	}
+}
+
+// writeZHeader writes the array header for n elements.
+func writeZHeader(c *Ctx, n int, withscores bool) {
+	if withscores && !c.W.Resp3() {
+		c.W.Array(2 * n)
+	} else {
+		c.W.Array(n)
+	}
+}
+
+func zadd(c *Ctx)    { zaddGeneric(c, 0) }
+func zincrby(c *Ctx) { zaddGeneric(c, zaddIncr) }
+
+// zaddGeneric is ZADD and ZINCRBY (which Redis parses the same way, options
+// included).
+func zaddGeneric(c *Ctx, flags int) {
+	key := c.Args[1]
+	ch := false
+	i := 2
+options:
+	for ; i < len(c.Args); i++ {
+		a := c.Args[i]
+		switch {
+		case equalFold(a, "nx"):
+			flags |= zaddNX
+		case equalFold(a, "xx"):
+			flags |= zaddXX
+		case equalFold(a, "ch"):
+			ch = true
+		case equalFold(a, "incr"):
+			flags |= zaddIncr
+		case equalFold(a, "gt"):
+			flags |= zaddGT
+		case equalFold(a, "lt"):
+			flags |= zaddLT
+		default:
+			break options
+		}
+	}
+	nx, xx := flags&zaddNX != 0, flags&zaddXX != 0
+	gt, lt, incr := flags&zaddGT != 0, flags&zaddLT != 0, flags&zaddIncr != 0
+	pairs := c.Args[i:]
+	switch {
+	case len(pairs) == 0 || len(pairs)%2 != 0:
+		c.W.Error(ErrSyntax)
+		return
+	case nx && xx:
+		c.W.Error(ErrXXandNX)
+		return
+	case (gt && nx) || (lt && nx) || (gt && lt):
+		c.W.Error(ErrGTLTNX)
+		return
+	case incr && len(pairs) > 2:
+		c.W.Error(ErrIncrPair)
+		return
+	}
+	scores := make([]float64, len(pairs)/2)
+	for j := range scores {
+		f, ok := zparseFloat(pairs[2*j])
+		if !ok {
+			c.W.Error(ErrNotFloat)
+			return
+		}
+		scores[j] = f
+	}
+	e, z, wrong := c.zsetOf(key)
+	if wrong {
+		return
+	}
+	added, updated, processed := 0, 0, 0
+	var score float64
+	if z == nil && !xx {
+		z = newZSet(0)
+		z.compact = len(pairs[1]) <= zsetMaxListpackValue
+	}
+	if z != nil {
+		for j, s := range scores {
+			res, newscore := z.add(s, pairs[2*j+1], flags)
+			switch res {
+			case zaddNaN:
+				c.W.Error(ErrScoreNaN)
+				return
+			case zaddAdded:
+				added++
+			case zaddUpdated:
+				updated++
+			}
+			if res != zaddNop {
+				processed++
+				score = newscore
+			}
+		}
+		switch {
+		case e == nil && z.Len() > 0:
+			c.Put(key, &Entry{Kind: KindZSet, Coll: z}, false)
+		case e != nil && added+updated > 0:
+			c.Modified(e)
+		}
+	}
+	switch {
+	case !incr && ch:
+		c.W.Int(int64(added + updated))
+	case !incr:
+		c.W.Int(int64(added))
+	case processed > 0:
+		c.W.Double(score)
+	default:
+		c.W.Null()
+	}
+}
+
+func zrem(c *Ctx) {
+	key := c.Args[1]
+	e, z, wrong := c.zsetOf(key)
+	if wrong {
+		return
+	}
+	if z == nil {
+		c.W.Int(0)
+		return
+	}
+	deleted := 0
+	for _, m := range c.Args[2:] {
+		if x := z.find(m); x != nil {
+			z.remove(x)
+			deleted++
+		}
+		if z.Len() == 0 {
+			break
+		}
+	}
+	if z.Len() == 0 {
+		c.Del(key)
+	} else if deleted > 0 {
+		c.Modified(e)
+	}
+	c.W.Int(int64(deleted))
+}
+
+func zcard(c *Ctx) {
+	_, z, wrong := c.zsetOf(c.Args[1])
+	switch {
+	case wrong:
+	case z == nil:
+		c.W.Int(0)
+	default:
+		c.W.Int(int64(z.Len()))
+	}
+}
+
+func zcount(c *Ctx) {
+	r, ok := parseScoreRange(c.Args[2], c.Args[3])
+	if !ok {
+		c.W.Error(ErrMinMaxNotFloat)
+		return
+	}
+	_, z, wrong := c.zsetOf(c.Args[1])
+	switch {
+	case wrong:
+	case z == nil:
+		c.W.Int(0)
+	default:
+		n := 0
+		if first := z.firstInScore(&r); first != nil {
+			n = z.rank(z.lastInScore(&r)) - z.rank(first) + 1
+		}
+		c.W.Int(int64(n))
+	}
+}
+
+func zlexcount(c *Ctx) {
+	r, ok := parseLexRange(c.Args[2], c.Args[3])
+	if !ok {
+		c.W.Error(ErrMinMaxNotRange)
+		return
+	}
+	_, z, wrong := c.zsetOf(c.Args[1])
+	switch {
+	case wrong:
+	case z == nil:
+		c.W.Int(0)
+	default:
+		c.W.Int(int64(z.lexCount(&r)))
+	}
+}
+
+func zscore(c *Ctx) {
+	_, z, wrong := c.zsetOf(c.Args[1])
+	if wrong {
+		return
+	}
+	if z != nil {
+		if s, ok := z.Score(c.Args[2]); ok {
+			c.W.Double(s)
+			return
+		}
+	}
+	c.W.Null()
+}
+
+func zmscore(c *Ctx) {
+	_, z, wrong := c.zsetOf(c.Args[1])
+	if wrong {
+		return
+	}
+	c.W.Array(len(c.Args) - 2)
+	for _, m := range c.Args[2:] {
+		if z != nil {
+			if s, ok := z.Score(m); ok {
+				c.W.Double(s)
+				continue
+			}
+		}
+		c.W.Null()
+	}
+}
+
+func zrank(c *Ctx)    { zrankGeneric(c, false) }
+func zrevrank(c *Ctx) { zrankGeneric(c, true) }
+
+func zrankGeneric(c *Ctx, reverse bool) {
+	_, z, wrong := c.zsetOf(c.Args[1])
+	if wrong {
+		return
+	}
+	if z != nil {
+		if x := z.find(c.Args[2]); x != nil {
+			r := z.rank(x)
+			if reverse {
+				c.W.Int(int64(z.Len() - r))
+			} else {
+				c.W.Int(int64(r - 1))
+			}
+			return
+		}
+	}
+	c.W.Null()
+}
+
+func zremrangebyrank(c *Ctx) {
+	start, ok := c.intArg(2)
+	if !ok {
+		return
+	}
+	end, ok := c.intArg(3)
+	if !ok {
+		return
+	}
+	zremrange(c, func(z *ZSet) int {
+		n := int64(z.Len())
+		if start < 0 {
+			start += n
+		}
+		if end < 0 {
+			end += n
+		}
+		start = max(start, 0)
+		if start > end || start >= n {
+			return 0
+		}
+		end = min(end, n-1)
+		return z.removeRun(z.byRank(int(start)+1), int(end-start+1), nil)
+	})
+}
+
+func zremrangebyscore(c *Ctx) {
+	r, ok := parseScoreRange(c.Args[2], c.Args[3])
+	if !ok {
+		c.W.Error(ErrMinMaxNotFloat)
+		return
+	}
+	zremrange(c, func(z *ZSet) int {
+		return z.removeRun(z.firstInScore(&r), -1, func(x *znode) bool { return r.lteMax(x.score) })
+	})
+}
+
+func zremrangebylex(c *Ctx) {
+	r, ok := parseLexRange(c.Args[2], c.Args[3])
+	if !ok {
+		c.W.Error(ErrMinMaxNotRange)
+		return
+	}
+	zremrange(c, func(z *ZSet) int {
+		return z.removeRun(z.lexDeleteStart(&r), -1, func(x *znode) bool { return r.lteMax(x.member) })
+	})
+}
+
+// zremrange runs del on the set at Args[1] and replies with the number of
+// elements it removed.
+func zremrange(c *Ctx, del func(z *ZSet) int) {
+	key := c.Args[1]
+	e, z, wrong := c.zsetOf(key)
+	if wrong {
+		return
+	}
+	if z == nil {
+		c.W.Int(0)
+		return
+	}
+	n := del(z)
+	if z.Len() == 0 {
+		c.Del(key)
+	} else if n > 0 {
+		c.Modified(e)
+	}
+	c.W.Int(int64(n))
+}
+
+func zpopmin(c *Ctx) { zpopMinMax(c, false) }
+func zpopmax(c *Ctx) { zpopMinMax(c, true) }
+
+// zpopMinMax is ZPOPMIN/ZPOPMAX key [count].
+func zpopMinMax(c *Ctx, max bool) {
+	if len(c.Args) > 3 {
+		c.W.Error(ErrSyntax)
+		return
+	}
+	count := int64(-1)
+	if len(c.Args) == 3 {
+		n, ok := ParseInt(c.Args[2])
+		if !ok || n < 0 {
+			c.W.Error(ErrNotPositive)
+			return
+		}
+		count = n
+	}
+	// RESP3 nests [member, score] pairs only when a count was given.
+	nested := c.W.Resp3() && count != -1
+	key := c.Args[1]
+	e, z, wrong := c.zsetOf(key)
+	switch {
+	case wrong:
+		return
+	case z == nil || count == 0:
+		c.W.Array(0)
+		return
+	}
+	if count == -1 {
+		count = 1
+	}
+	n := int(min(count, int64(z.Len())))
+	if nested {
+		c.W.Array(n)
+	} else {
+		c.W.Array(2 * n)
+	}
+	zpopWrite(c, z, max, n, nested)
+	zpopDone(c, key, e, z)
+}
+
+// zpopWrite pops n elements from one end and writes them.
+func zpopWrite(c *Ctx, z *ZSet, max bool, n int, nested bool) {
+	for ; n > 0; n-- {
+		x := z.first()
+		if max {
+			x = z.tail
+		}
+		if nested {
+			c.W.Array(2)
+		}
+		c.W.BulkString(x.member)
+		c.W.Double(x.score)
+		z.remove(x)
+	}
+}
+
+func zpopDone(c *Ctx, key []byte, e *Entry, z *ZSet) {
+	if z.Len() == 0 {
+		c.Del(key)
+	} else {
+		c.Modified(e)
+	}
+}
+
+// zmpop is ZMPOP numkeys key [key ...] MIN|MAX [COUNT count].
+func zmpop(c *Ctx) {
+	numkeys, ok := ParseInt(c.Args[1])
+	if !ok || numkeys < 1 {
+		c.W.Error(ErrNumKeysPositive)
+		return
+	}
+	if numkeys >= int64(len(c.Args))-2 {
+		c.W.Error(ErrSyntax)
+		return
+	}
+	whereIdx := 2 + int(numkeys)
+	var max bool
+	switch w := c.Args[whereIdx]; {
+	case equalFold(w, "min"):
+	case equalFold(w, "max"):
+		max = true
+	default:
+		c.W.Error(ErrSyntax)
+		return
+	}
+	count := int64(-1)
+	for j := whereIdx + 1; j < len(c.Args); j++ {
+		if count == -1 && equalFold(c.Args[j], "count") && j < len(c.Args)-1 {
+			j++
+			n, ok := ParseInt(c.Args[j])
+			if !ok || n < 1 {
+				c.W.Error(ErrZCountPositive)
+				return
+			}
+			count = n
+		} else {
+			c.W.Error(ErrSyntax)
+			return
+		}
+	}
+	if count == -1 {
+		count = 1
+	}
+	for _, key := range c.Args[2:whereIdx] {
+		e, z, wrong := c.zsetOf(key)
+		if wrong {
+			return
+		}
+		if z == nil {
+			continue
+		}
+		n := int(min(count, int64(z.Len())))
+		c.W.Array(2)
+		c.W.Bulk(key)
+		c.W.Array(n)
+		zpopWrite(c, z, max, n, true)
+		zpopDone(c, key, e, z)
+		return
+	}
+	c.W.NullArray()
+}
+
+// zrandmember is ZRANDMEMBER key [count [WITHSCORES]].
+func zrandmember(c *Ctx) {
+	if len(c.Args) < 3 {
+		_, z, wrong := c.zsetOf(c.Args[1])
+		switch {
+		case wrong:
+		case z == nil:
+			c.W.Null()
+		default:
+			c.W.BulkString(z.byRank(1 + c.Rand.IntN(z.Len())).member)
+		}
+		return
+	}
+	l, ok := c.intArg(2)
+	if !ok {
+		return
+	}
+	if l == math.MinInt64 {
+		c.W.Error(ErrZRandCountRange)
+		return
+	}
+	withscores := false
+	if len(c.Args) > 4 || (len(c.Args) == 4 && !equalFold(c.Args[3], "withscores")) {
+		c.W.Error(ErrSyntax)
+		return
+	} else if len(c.Args) == 4 {
+		withscores = true
+		// The reply has 2*count entries, which must not overflow.
+		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
+			c.W.Error(ErrZValueRange)
+			return
+		}
+	}
+	_, z, wrong := c.zsetOf(c.Args[1])
+	if wrong {
+		return
+	}
+	if z == nil || l == 0 {
+		c.W.Array(0)
+		return
+	}
+	size := z.Len()
+	// Case 1: a negative count (repeats allowed) or a single element:
+	// independent draws.
+	if l < 0 || l == 1 {
+		count := int(l)
+		if l < 0 {
+			count = int(-l)
+		}
+		writeZHeader(c, count, withscores)
+		for ; count > 0; count-- {
+			writeZElem(c, z.byRank(1+c.Rand.IntN(size)), withscores)
+		}
+		return
+	}
+	count := int(l)
+	if count >= size {
+		// Case 2: the whole set, in the descending order Redis's set
+		// iterator walks it.
+		writeZHeader(c, size, withscores)
+		for x := z.tail; x != nil; x = x.backward {
+			writeZElem(c, x, withscores)
+		}
+		return
+	}
+	writeZHeader(c, count, withscores)
+	if count*3 > size {
+		// Case 3: most of the set: a partial shuffle of all ranks.
+		nodes := make([]*znode, 0, size)
+		for x := z.first(); x != nil; x = x.next() {
+			nodes = append(nodes, x)
+		}
+		for i := 0; i < count; i++ {
+			j := i + c.Rand.IntN(size-i)
+			nodes[i], nodes[j] = nodes[j], nodes[i]
+			writeZElem(c, nodes[i], withscores)
+		}
+		return
+	}
+	// Case 4: a small part of a big set: draw until count distinct.
+	seen := make(map[*znode]struct{}, count)
+	for len(seen) < count {
+		x := z.byRank(1 + c.Rand.IntN(size))
+		if _, dup := seen[x]; dup {
+			continue
+		}
+		seen[x] = struct{}{}
+		writeZElem(c, x, withscores)
+	}
+}
