@@ -1,3 +1,934 @@
 package keyspace
 
-var stringCommands = map[string]Handler{}
+import (
+	"bytes"
+	"math"
+	"math/big"
+	"strconv"
+)
+
+// The string commands (Redis 7.0 t_string.c). Values are Entry.Str; the
+// handlers copy argument bytes before storing them because the caller reuses
+// c.Args after the command returns.
+
+var stringCommands = map[string]Handler{
+	"get":         getCmd,
+	"set":         setCmd,
+	"setnx":       setnxCmd,
+	"setex":       setexCmd,
+	"psetex":      psetexCmd,
+	"getset":      getsetCmd,
+	"getdel":      getdelCmd,
+	"getex":       getexCmd,
+	"mget":        mgetCmd,
+	"mset":        msetCmd,
+	"msetnx":      msetnxCmd,
+	"append":      appendCmd,
+	"strlen":      strlenCmd,
+	"incr":        incrCmd,
+	"decr":        decrCmd,
+	"incrby":      incrbyCmd,
+	"decrby":      decrbyCmd,
+	"incrbyfloat": incrbyfloatCmd,
+	"getrange":    getrangeCmd,
+	"substr":      getrangeCmd,
+	"setrange":    setrangeCmd,
+	"lcs":         lcsCmd,
+}
+
+// strMaxLen is Redis's default proto-max-bulk-len, the largest string
+// APPEND and SETRANGE may build.
+const strMaxLen = 512 << 20
+
+// strOpt is the option set of SET and GETEX (OBJ_SET_NX ... OBJ_PERSIST).
+type strOpt uint16
+
+const (
+	optNX strOpt = 1 << iota
+	optXX
+	optEX
+	optPX
+	optKeepTTL
+	optGet
+	optEXAT
+	optPXAT
+	optPersist
+)
+
+// cstr cuts b at its first NUL: Redis compares option words as C strings,
+// so "nx\x00junk" is NX to it.
+func cstr(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// parseStrOpts parses the options of SET (from argument 3) or GETEX (from
+// argument 2) with the exact precedence of Redis's
+// parseExtendedStringArgumentsOrReply: a repeated option is allowed, a
+// conflicting one is a syntax error.
+func parseStrOpts(c *Ctx, isSet bool) (flags strOpt, expire []byte, ok bool) {
+	j := 2
+	if isSet {
+		j = 3
+	}
+	for ; j < len(c.Args); j++ {
+		opt := cstr(c.Args[j])
+		next := j < len(c.Args)-1
+		switch {
+		case isSet && equalFold(opt, "nx") && flags&optXX == 0:
+			flags |= optNX
+		case isSet && equalFold(opt, "xx") && flags&optNX == 0:
+			flags |= optXX
+		case isSet && equalFold(opt, "get"):
+			flags |= optGet
+		case isSet && equalFold(opt, "keepttl") && flags&(optPersist|optEX|optEXAT|optPX|optPXAT) == 0:
+			flags |= optKeepTTL
+		case !isSet && equalFold(opt, "persist") && flags&(optEX|optEXAT|optPX|optPXAT|optKeepTTL) == 0:
+			flags |= optPersist
+		case equalFold(opt, "ex") && flags&(optKeepTTL|optPersist|optEXAT|optPX|optPXAT) == 0 && next:
+			flags |= optEX
+			j++
+			expire = c.Args[j]
+		case equalFold(opt, "px") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPXAT) == 0 && next:
+			flags |= optPX
+			j++
+			expire = c.Args[j]
+		case equalFold(opt, "exat") && flags&(optKeepTTL|optPersist|optEX|optPX|optPXAT) == 0 && next:
+			flags |= optEXAT
+			j++
+			expire = c.Args[j]
+		case equalFold(opt, "pxat") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPX) == 0 && next:
+			flags |= optPXAT
+			j++
+			expire = c.Args[j]
+		default:
+			c.W.Error(ErrSyntax)
+			return 0, nil, false
+		}
+	}
+	return flags, expire, true
+}
+
+// expireAt turns the expire argument of cmd into absolute unix ms as
+// getExpireMillisecondsOrReply does, writing its errors.
+func (c *Ctx) expireAt(arg []byte, flags strOpt, cmd string) (int64, bool) {
+	ms, ok := c.intBytes(arg)
+	if !ok {
+		return 0, false
+	}
+	seconds := flags&(optEX|optEXAT) != 0
+	if ms <= 0 || seconds && ms > math.MaxInt64/1000 {
+		c.W.Error(ErrInvalidExpire(cmd))
+		return 0, false
+	}
+	if seconds {
+		ms *= 1000
+	}
+	if flags&(optEX|optPX) != 0 {
+		// Redis adds mstime() and treats a wrapped sum as invalid.
+		if c.Now > 0 && ms > math.MaxInt64-c.Now {
+			c.W.Error(ErrInvalidExpire(cmd))
+			return 0, false
+		}
+		ms += c.Now
+		if ms <= 0 {
+			c.W.Error(ErrInvalidExpire(cmd))
+			return 0, false
+		}
+	}
+	return ms, true
+}
+
+// intBytes parses b as an integer or writes ErrNotInt.
+func (c *Ctx) intBytes(b []byte) (int64, bool) {
+	n, ok := ParseInt(b)
+	if !ok {
+		c.W.Error(ErrNotInt)
+	}
+	return n, ok
+}
+
+// copyBytes returns a copy of src, reusing dst's array when it fits without
+// pinning much more memory than src needs: overwriting a string in place is
+// what keeps SET free of allocations.
+func copyBytes(dst, src []byte) []byte {
+	if cap(dst) >= len(src) && cap(dst) <= 2*len(src)+64 {
+		return append(dst[:0], src...)
+	}
+	b := make([]byte, len(src))
+	copy(b, src)
+	return b
+}
+
+// setString stores val under key as Redis's setKey does: the TTL becomes at
+// (0: none) unless keepTTL. old is key's live entry or nil; a string entry is
+// updated in place.
+func (c *Ctx) setString(key []byte, old *Entry, val []byte, at int64, keepTTL bool) {
+	if old != nil && old.Kind == KindString {
+		old.Str = copyBytes(old.Str, val)
+		if !keepTTL && old.ExpireAt != at {
+			c.DB.SetExpire(old, at)
+		}
+		c.Modified(old)
+		return
+	}
+	c.Put(key, &Entry{Kind: KindString, Str: copyBytes(nil, val), ExpireAt: at}, keepTTL)
+}
+
+// getString writes the string value of key (or null) as getGenericCommand
+// does; wrong reports a WRONGTYPE reply.
+func (c *Ctx) getString(key []byte) (e *Entry, wrong bool) {
+	e, wrong = c.lookup(key, KindString)
+	if wrong {
+		return nil, true
+	}
+	if e == nil {
+		c.W.Null()
+	} else {
+		c.W.Bulk(e.Str)
+	}
+	return e, false
+}
+
+func getCmd(c *Ctx) { c.getString(c.Args[1]) }
+
+// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
+func setCmd(c *Ctx) {
+	flags, expire, ok := parseStrOpts(c, true)
+	if !ok {
+		return
+	}
+	var at int64
+	if expire != nil {
+		if at, ok = c.expireAt(expire, flags, "set"); !ok {
+			return
+		}
+	}
+	key := c.Args[1]
+	get := flags&optGet != 0
+	var old *Entry
+	if get {
+		var wrong bool
+		if old, wrong = c.getString(key); wrong {
+			return
+		}
+	} else {
+		old = c.Get(key)
+	}
+	if flags&optNX != 0 && old != nil || flags&optXX != 0 && old == nil {
+		if !get {
+			c.W.Null()
+		}
+		return
+	}
+	c.setString(key, old, c.Args[2], at, flags&optKeepTTL != 0)
+	if !get {
+		c.W.OK()
+	}
+}
+
+func setnxCmd(c *Ctx) {
+	key := c.Args[1]
+	if c.Get(key) != nil {
+		c.W.Int(0)
+		return
+	}
+	c.setString(key, nil, c.Args[2], 0, false)
+	c.W.Int(1)
+}
+
+func setexCmd(c *Ctx)  { setexGeneric(c, optEX, "setex") }
+func psetexCmd(c *Ctx) { setexGeneric(c, optPX, "psetex") }
+
+// setexGeneric is SETEX/PSETEX key time value.
+func setexGeneric(c *Ctx, unit strOpt, cmd string) {
+	at, ok := c.expireAt(c.Args[2], unit, cmd)
+	if !ok {
+		return
+	}
+	key := c.Args[1]
+	c.setString(key, c.Get(key), c.Args[3], at, false)
+	c.W.OK()
+}
+
+func getsetCmd(c *Ctx) {
+	key := c.Args[1]
+	old, wrong := c.getString(key)
+	if wrong {
+		return
+	}
+	c.setString(key, old, c.Args[2], 0, false)
+}
+
+func getdelCmd(c *Ctx) {
+	key := c.Args[1]
+	e, wrong := c.getString(key)
+	if !wrong && e != nil {
+		c.Del(key)
+	}
+}
+
+// GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]
+func getexCmd(c *Ctx) {
+	flags, expire, ok := parseStrOpts(c, false)
+	if !ok {
+		return
+	}
+	key := c.Args[1]
+	e, wrong := c.lookup(key, KindString)
+	if wrong {
+		return
+	}
+	if e == nil {
+		// A missing key answers nil before the expire time is checked.
+		c.W.Null()
+		return
+	}
+	var at int64
+	if expire != nil {
+		if at, ok = c.expireAt(expire, flags, "getex"); !ok {
+			return
+		}
+	}
+	c.W.Bulk(e.Str)
+	switch {
+	case flags&(optEXAT|optPXAT) != 0 && at <= c.Now:
+		// An absolute time already past deletes the key.
+		c.Del(key)
+	case expire != nil:
+		c.DB.SetExpire(e, at)
+		c.Modified(e)
+	case flags&optPersist != 0 && e.ExpireAt != 0:
+		c.DB.SetExpire(e, 0)
+		c.Modified(e)
+	}
+}
+
+// MGET answers nil for missing keys and keys of other types alike.
+func mgetCmd(c *Ctx) {
+	c.W.Array(len(c.Args) - 1)
+	for _, key := range c.Args[1:] {
+		if e := c.Get(key); e != nil && e.Kind == KindString {
+			c.W.Bulk(e.Str)
+		} else {
+			c.W.Null()
+		}
+	}
+}
+
+func msetCmd(c *Ctx) {
+	if len(c.Args)%2 == 0 {
+		c.W.Error(ErrArity("mset"))
+		return
+	}
+	msetAll(c)
+	c.W.OK()
+}
+
+// MSETNX sets nothing if any key exists (checked before any is set, so a
+// key repeated in the arguments is set twice).
+func msetnxCmd(c *Ctx) {
+	if len(c.Args)%2 == 0 {
+		c.W.Error(ErrArity("msetnx"))
+		return
+	}
+	for j := 1; j < len(c.Args); j += 2 {
+		if c.Get(c.Args[j]) != nil {
+			c.W.Int(0)
+			return
+		}
+	}
+	msetAll(c)
+	c.W.Int(1)
+}
+
+func msetAll(c *Ctx) {
+	for j := 1; j < len(c.Args); j += 2 {
+		key := c.Args[j]
+		c.setString(key, c.Get(key), c.Args[j+1], 0, false)
+	}
+}
+
+// APPEND creates the key even with an empty value, unlike SETRANGE.
+func appendCmd(c *Ctx) {
+	key, val := c.Args[1], c.Args[2]
+	e, wrong := c.lookup(key, KindString)
+	if wrong {
+		return
+	}
+	if e == nil {
+		c.Put(key, &Entry{Kind: KindString, Str: copyBytes(nil, val)}, false)
+		c.W.Int(int64(len(val)))
+		return
+	}
+	if uint64(len(e.Str))+uint64(len(val)) > strMaxLen {
+		c.W.Error(ErrStringTooLong)
+		return
+	}
+	e.Str = append(e.Str, val...)
+	c.Modified(e)
+	c.W.Int(int64(len(e.Str)))
+}
+
+func strlenCmd(c *Ctx) {
+	e, wrong := c.lookup(c.Args[1], KindString)
+	if wrong {
+		return
+	}
+	if e == nil {
+		c.W.Int(0)
+		return
+	}
+	c.W.Int(int64(len(e.Str)))
+}
+
+func incrCmd(c *Ctx) { incrDecr(c, 1) }
+func decrCmd(c *Ctx) { incrDecr(c, -1) }
+
+func incrbyCmd(c *Ctx) {
+	if n, ok := c.intArg(2); ok {
+		incrDecr(c, n)
+	}
+}
+
+func decrbyCmd(c *Ctx) {
+	n, ok := c.intArg(2)
+	if !ok {
+		return
+	}
+	if n == math.MinInt64 {
+		// -n would overflow before the value is even read.
+		c.W.Error(ErrDecrementOverflow)
+		return
+	}
+	incrDecr(c, -n)
+}
+
+// incrDecr adds incr to the integer at key (missing: 0), keeping its TTL.
+func incrDecr(c *Ctx, incr int64) {
+	key := c.Args[1]
+	e, wrong := c.lookup(key, KindString)
+	if wrong {
+		return
+	}
+	var v int64
+	if e != nil {
+		var ok bool
+		if v, ok = ParseInt(e.Str); !ok {
+			c.W.Error(ErrNotInt)
+			return
+		}
+	}
+	if incr < 0 && v < 0 && incr < math.MinInt64-v || incr > 0 && v > 0 && incr > math.MaxInt64-v {
+		c.W.Error(ErrOverflow)
+		return
+	}
+	v += incr
+	if e != nil {
+		e.Str = strconv.AppendInt(e.Str[:0], v, 10)
+		c.Modified(e)
+	} else {
+		c.Put(key, &Entry{Kind: KindString, Str: strconv.AppendInt(nil, v, 10)}, false)
+	}
+	c.W.Int(v)
+}
+
+// INCRBYFLOAT adds in long double arithmetic as Redis does on x86-64 and
+// stores the sum printed with %.17Lf, trailing zeros trimmed. The TTL stays.
+func incrbyfloatCmd(c *Ctx) {
+	key := c.Args[1]
+	e, wrong := c.lookup(key, KindString)
+	if wrong {
+		return
+	}
+	v := new(big.Float).SetPrec(ld80Prec)
+	if e != nil {
+		var ok bool
+		if v, ok = ld80Parse(e.Str); !ok {
+			c.W.Error(ErrNotFloat)
+			return
+		}
+	}
+	incr, ok := ld80Parse(c.Args[2])
+	if !ok {
+		c.W.Error(ErrNotFloat)
+		return
+	}
+	if v.IsInf() || incr.IsInf() {
+		// inf+x is inf and inf-inf is NaN: both refused.
+		c.W.Error(ErrNaNOrInf)
+		return
+	}
+	sum := new(big.Float).SetPrec(ld80Prec).Add(v, incr)
+	if sum.MantExp(nil) > ld80MaxExp {
+		c.W.Error(ErrNaNOrInf)
+		return
+	}
+	s := ld80Format(sum)
+	if e != nil {
+		e.Str = copyBytes(e.Str, s)
+		c.Modified(e)
+	} else {
+		c.Put(key, &Entry{Kind: KindString, Str: s}, false)
+	}
+	c.W.Bulk(s)
+	// Log the result, not the addition, as Redis propagates it: replay then
+	// cannot depend on float emulation details.
+	c.Propagate = [][]byte{[]byte("set"), copyBytes(nil, key), copyBytes(nil, s), []byte("keepttl")}
+}
+
+// GETRANGE/SUBSTR key start end, with Redis's clamping of negative indexes.
+func getrangeCmd(c *Ctx) {
+	start, ok := c.intArg(2)
+	if !ok {
+		return
+	}
+	end, ok := c.intArg(3)
+	if !ok {
+		return
+	}
+	e, wrong := c.lookup(c.Args[1], KindString)
+	if wrong {
+		return
+	}
+	if e == nil {
+		c.W.BulkString("")
+		return
+	}
+	n := int64(len(e.Str))
+	if start < 0 && end < 0 && start > end {
+		c.W.BulkString("")
+		return
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start = max(start, 0)
+	end = max(end, 0)
+	if end >= n {
+		end = n - 1
+	}
+	if start > end || n == 0 {
+		c.W.BulkString("")
+		return
+	}
+	c.W.Bulk(e.Str[start : end+1])
+}
+
+// SETRANGE key offset value: a missing key with an empty value is not
+// created; an existing one answers its length unchanged.
+func setrangeCmd(c *Ctx) {
+	offset, ok := c.intArg(2)
+	if !ok {
+		return
+	}
+	if offset < 0 {
+		c.W.Error(ErrOffsetRange)
+		return
+	}
+	key, val := c.Args[1], c.Args[3]
+	e, wrong := c.lookup(key, KindString)
+	if wrong {
+		return
+	}
+	if len(val) == 0 {
+		if e == nil {
+			c.W.Int(0)
+		} else {
+			c.W.Int(int64(len(e.Str)))
+		}
+		return
+	}
+	if uint64(offset)+uint64(len(val)) > strMaxLen {
+		c.W.Error(ErrStringTooLong)
+		return
+	}
+	need := int(offset) + len(val)
+	if e == nil {
+		b := make([]byte, need)
+		copy(b[offset:], val)
+		c.Put(key, &Entry{Kind: KindString, Str: b}, false)
+		c.W.Int(int64(need))
+		return
+	}
+	if need > len(e.Str) {
+		// The gap is zero-filled, as sdsgrowzero does.
+		e.Str = append(e.Str, make([]byte, need-len(e.Str))...)
+	}
+	copy(e.Str[offset:], val)
+	c.Modified(e)
+	c.W.Int(int64(len(e.Str)))
+}
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
+func lcsCmd(c *Ctx) {
+	ea, eb := c.Get(c.Args[1]), c.Get(c.Args[2])
+	if ea != nil && ea.Kind != KindString || eb != nil && eb.Kind != KindString {
+		c.W.Error(ErrLCSNotStrings)
+		return
+	}
+	var a, b []byte
+	if ea != nil {
+		a = ea.Str
+	}
+	if eb != nil {
+		b = eb.Str
+	}
+	var getLen, getIdx, withMatchLen bool
+	var minMatchLen int64
+	for j := 3; j < len(c.Args); j++ {
+		opt := cstr(c.Args[j])
+		switch {
+		case equalFold(opt, "idx"):
+			getIdx = true
+		case equalFold(opt, "len"):
+			getLen = true
+		case equalFold(opt, "withmatchlen"):
+			withMatchLen = true
+		case equalFold(opt, "minmatchlen") && j < len(c.Args)-1:
+			j++
+			n, ok := c.intArg(j)
+			if !ok {
+				return
+			}
+			minMatchLen = max(n, 0)
+		default:
+			c.W.Error(ErrSyntax)
+			return
+		}
+	}
+	if getLen && getIdx {
+		c.W.Error(ErrLCSLenAndIdx)
+		return
+	}
+	if uint64(len(a)) >= math.MaxUint32-1 || uint64(len(b)) >= math.MaxUint32-1 {
+		c.W.Error(ErrLCSTooLong)
+		return
+	}
+	if (uint64(len(a))+1)*(uint64(len(b))+1)*4 > strMaxLen {
+		c.W.Error(ErrLCSMemory)
+		return
+	}
+	lcsReply(c, a, b, getLen, getIdx, withMatchLen, minMatchLen)
+}
+
+// lcsRange is one match of LCS IDX: a[aStart..aEnd] equals b[bStart..bEnd].
+type lcsRange struct{ aStart, aEnd, bStart, bEnd uint32 }
+
+// lcsReply runs Redis's dynamic program and its backward walk, emitting
+// the ranges in the same order and with the same merging rules.
+func lcsReply(c *Ctx, a, b []byte, getLen, getIdx, withMatchLen bool, minMatchLen int64) {
+	alen, blen := uint32(len(a)), uint32(len(b))
+	w := blen + 1
+	tbl := make([]uint32, (uint64(alen)+1)*uint64(w))
+	at := func(i, j uint32) uint32 { return tbl[uint64(i)*uint64(w)+uint64(j)] }
+	for i := uint32(1); i <= alen; i++ {
+		for j := uint32(1); j <= blen; j++ {
+			var v uint32
+			if a[i-1] == b[j-1] {
+				v = at(i-1, j-1) + 1
+			} else {
+				v = max(at(i-1, j), at(i, j-1))
+			}
+			tbl[uint64(i)*uint64(w)+uint64(j)] = v
+		}
+	}
+	total := at(alen, blen)
+	if getLen {
+		c.W.Int(int64(total))
+		return
+	}
+	result := make([]byte, total)
+	var ranges []lcsRange
+	idx := total
+	cur := lcsRange{aStart: alen} // aStart == alen: no range open
+	i, j := alen, blen
+	for i > 0 && j > 0 {
+		emit := false
+		if a[i-1] == b[j-1] {
+			result[idx-1] = a[i-1]
+			if cur.aStart == alen {
+				cur = lcsRange{i - 1, i - 1, j - 1, j - 1}
+			} else if cur.aStart == i && cur.bStart == j {
+				cur.aStart--
+				cur.bStart--
+			} else {
+				emit = true
+			}
+			if cur.aStart == 0 || cur.bStart == 0 {
+				emit = true
+			}
+			idx--
+			i--
+			j--
+		} else {
+			if at(i-1, j) > at(i, j-1) {
+				i--
+			} else {
+				j--
+			}
+			if cur.aStart != alen {
+				emit = true
+			}
+		}
+		if emit {
+			if getIdx && (minMatchLen == 0 || int64(cur.aEnd-cur.aStart+1) >= minMatchLen) {
+				ranges = append(ranges, cur)
+			}
+			cur.aStart = alen
+		}
+	}
+	if !getIdx {
+		c.W.Bulk(result)
+		return
+	}
+	c.W.Map(2)
+	c.W.BulkString("matches")
+	c.W.Array(len(ranges))
+	for _, r := range ranges {
+		if withMatchLen {
+			c.W.Array(3)
+		} else {
+			c.W.Array(2)
+		}
+		c.W.Array(2)
+		c.W.Int(int64(r.aStart))
+		c.W.Int(int64(r.aEnd))
+		c.W.Array(2)
+		c.W.Int(int64(r.bStart))
+		c.W.Int(int64(r.bEnd))
+		if withMatchLen {
+			c.W.Int(int64(r.aEnd - r.aStart + 1))
+		}
+	}
+	c.W.BulkString("len")
+	c.W.Int(int64(total))
+}
+
+// Long double emulation for INCRBYFLOAT: x86-64's 80-bit extended format has
+// a 64-bit mantissa and a 15-bit exponent; big.Float at precision 64 rounds
+// exactly as the FPU does, and the exponent limits are applied by hand.
+const (
+	ld80Prec = 64
+	// ld80MaxExp: |x| < 2^16384 (big.Float exponents, mantissa in [0.5, 1)).
+	ld80MaxExp = 16384
+	// ld80MinNormExp is the exponent of the smallest normal, 2^-16382;
+	// below it a value has fewer mantissa bits, down to 2^-16445.
+	ld80MinNormExp = -16381
+	ld80SubBits    = 16445
+	// ld80MaxChars is Redis's MAX_LONG_DOUBLE_CHARS: string2ld
+	// refuses longer input.
+	ld80MaxChars = 5 * 1024
+)
+
+// ld80Parse parses b as Redis's string2ld does with glibc's strtold:
+// decimal or hex (0x) syntax, inf/infinity, optional sign, nothing before or
+// after, NaN and out-of-range values (overflow, underflow to zero) refused.
+// The result has precision ld80Prec and may be an infinity.
+func ld80Parse(b []byte) (*big.Float, bool) {
+	if len(b) == 0 || len(b) >= ld80MaxChars || ld80Space(b[0]) {
+		return nil, false
+	}
+	neg := false
+	p := b
+	if p[0] == '+' || p[0] == '-' {
+		neg = p[0] == '-'
+		p = p[1:]
+	}
+	f := new(big.Float).SetPrec(ld80Prec)
+	if equalFold(p, "inf") || equalFold(p, "infinity") {
+		return f.SetInf(neg), true
+	}
+	var ok bool
+	if len(p) > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') {
+		ok = ld80ParseHex(f, p[2:])
+	} else {
+		ok = ld80ParseDec(f, p)
+	}
+	if !ok {
+		return nil, false
+	}
+	if neg {
+		f.Neg(f)
+	}
+	return f, true
+}
+
+func ld80Space(ch byte) bool {
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r'
+}
+
+// ld80Digits splits p into its mantissa digits (integer and fraction part,
+// radix point removed), the fraction digit count and the rest after them;
+// ok is false without any digit.
+func ld80Digits(p []byte, isDigit func(byte) bool) (mant []byte, frac int, rest []byte, ok bool) {
+	i := 0
+	for i < len(p) && isDigit(p[i]) {
+		i++
+	}
+	mant = append(mant, p[:i]...)
+	if i < len(p) && p[i] == '.' {
+		i++
+		k := i
+		for i < len(p) && isDigit(p[i]) {
+			i++
+		}
+		mant = append(mant, p[k:i]...)
+		frac = i - k
+	}
+	return mant, frac, p[i:], len(mant) > 0
+}
+
+// ld80Exp parses a complete signed decimal exponent, saturating far beyond
+// any exponent that matters.
+func ld80Exp(p []byte) (int64, bool) {
+	neg := false
+	if len(p) > 0 && (p[0] == '+' || p[0] == '-') {
+		neg = p[0] == '-'
+		p = p[1:]
+	}
+	if len(p) == 0 {
+		return 0, false
+	}
+	var e int64
+	for _, ch := range p {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		if e < 1e12 {
+			e = e*10 + int64(ch-'0')
+		}
+	}
+	if neg {
+		e = -e
+	}
+	return e, true
+}
+
+func ld80IsDec(ch byte) bool { return '0' <= ch && ch <= '9' }
+
+func ld80IsHex(ch byte) bool {
+	return '0' <= ch && ch <= '9' || 'a' <= ch|0x20 && ch|0x20 <= 'f'
+}
+
+// ld80ParseDec sets f to the unsigned decimal p, correctly rounded.
+func ld80ParseDec(f *big.Float, p []byte) bool {
+	mant, frac, rest, ok := ld80Digits(p, ld80IsDec)
+	if !ok {
+		return false
+	}
+	var e10 int64
+	if len(rest) > 0 {
+		if rest[0] != 'e' && rest[0] != 'E' {
+			return false
+		}
+		if e10, ok = ld80Exp(rest[1:]); !ok {
+			return false
+		}
+	}
+	e10 -= int64(frac)
+	mant = bytes.TrimLeft(mant, "0")
+	for len(mant) > 0 && mant[len(mant)-1] == '0' {
+		mant = mant[:len(mant)-1]
+		e10++
+	}
+	if len(mant) == 0 {
+		f.SetInt64(0)
+		return true
+	}
+	n := int64(len(mant))
+	// The value lies in [10^(n-1+e10), 10^(n+e10)); the long double range
+	// is about [3.6e-4951, 1.19e4932].
+	if n-1+e10 > 4932 || n+e10 < -4951 {
+		return false
+	}
+	m, _ := new(big.Int).SetString(string(mant), 10)
+	if e10 >= 0 {
+		m.Mul(m, new(big.Int).Exp(big.NewInt(10), big.NewInt(e10), nil))
+		f.SetInt(m)
+	} else {
+		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(-e10), nil)
+		f.Quo(new(big.Float).SetInt(m), new(big.Float).SetInt(den))
+	}
+	return ld80Range(f)
+}
+
+// ld80ParseHex sets f to the unsigned hex float p (after "0x").
+func ld80ParseHex(f *big.Float, p []byte) bool {
+	mant, frac, rest, ok := ld80Digits(p, ld80IsHex)
+	if !ok {
+		return false
+	}
+	var e2 int64
+	if len(rest) > 0 {
+		if rest[0] != 'p' && rest[0] != 'P' {
+			return false
+		}
+		if e2, ok = ld80Exp(rest[1:]); !ok {
+			return false
+		}
+	}
+	e2 -= 4 * int64(frac)
+	mant = bytes.TrimLeft(mant, "0")
+	if len(mant) == 0 {
+		f.SetInt64(0)
+		return true
+	}
+	m, _ := new(big.Int).SetString(string(mant), 16)
+	bits := int64(m.BitLen())
+	if bits-1+e2 >= ld80MaxExp || bits+e2 < -ld80SubBits-1 {
+		return false
+	}
+	f.SetInt(m)
+	f.SetMantExp(f, int(e2))
+	return ld80Range(f)
+}
+
+// ld80Range applies the long double exponent range to a value rounded to 64
+// bits: false on overflow or underflow to zero (strtold's ERANGE cases that
+// Redis refuses); subnormals lose precision as in hardware.
+func ld80Range(f *big.Float) bool {
+	exp := f.MantExp(nil)
+	if exp > ld80MaxExp {
+		return false
+	}
+	if exp >= ld80MinNormExp {
+		return true
+	}
+	bits := int64(exp) + ld80SubBits
+	switch {
+	case bits > 0:
+		f.SetPrec(uint(bits)).SetPrec(ld80Prec)
+	case bits == 0:
+		// In [2^-16446, 2^-16445): the smallest subnormal above half of
+		// it, zero at half (ties to even) and below.
+		half := new(big.Float).SetMantExp(big.NewFloat(0.5), -ld80SubBits)
+		if new(big.Float).Abs(f).Cmp(half) > 0 {
+			f.SetMantExp(big.NewFloat(float64(f.Sign())*0.5), 1-ld80SubBits).SetPrec(ld80Prec)
+		} else {
+			f.SetInt64(0)
+		}
+	default:
+		f.SetInt64(0)
+	}
+	return f.Sign() != 0
+}
+
+// ld80Format prints f as ld2string's LD_STR_HUMAN mode: %.17Lf, then
+// trailing zeros and a trailing '.' trimmed, and "-0" made "0".
+func ld80Format(f *big.Float) []byte {
+	s := f.Append(nil, 'f', 17)
+	if bytes.IndexByte(s, '.') >= 0 {
+		s = bytes.TrimRight(s, "0")
+		s = bytes.TrimSuffix(s, []byte("."))
+	}
+	if len(s) == 2 && s[0] == '-' && s[1] == '0' {
+		s = s[1:]
+	}
+	return s
+}
