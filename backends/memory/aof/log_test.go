@@ -459,7 +459,7 @@ func TestAppendWaitDoesNotAllocate(t *testing.T) {
 			r := make([]byte, 100)
 			appendWait(t, o.Log, [][]byte{r, r, r}) // grow both buffers
 			ctx := context.Background()
-			if n := testing.AllocsPerRun(1000, func() {
+			if n := testing.AllocsPerRun(200, func() {
 				if err := o.Wait(ctx, o.Append(r)); err != nil {
 					t.Fatal(err)
 				}

@@ -3,6 +3,7 @@ package aof
 import (
 	"errors"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -147,6 +148,33 @@ func TestWriteSnapshotGenerations(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTidy(t, dir)
+	mustClose(t, o.Log)
+	o = mustLoad(t, dir, Always, nil)
+	defer mustClose(t, o.Log)
+	equalRecs(t, o.state, recs(0, 15))
+}
+
+// A Rotate that cannot create the next generation loses nothing: appends
+// go on in the current one.
+func TestRotateCreateFailure(t *testing.T) {
+	dir := t.TempDir()
+	o := mustLoad(t, dir, Always, nil)
+	appendWait(t, o.Log, recs(0, 5))
+	blocker := logPath(dir, 2) + tmpExt
+	if err := os.Mkdir(blocker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Rotate(); err == nil {
+		t.Fatal("Rotate succeeded")
+	}
+	appendWait(t, o.Log, recs(5, 10))
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := o.Rotate(); err != nil || g.Number() != 2 {
+		t.Fatalf("Rotate = %d, %v", g.Number(), err)
+	}
+	appendWait(t, o.Log, recs(10, 15))
 	mustClose(t, o.Log)
 	o = mustLoad(t, dir, Always, nil)
 	defer mustClose(t, o.Log)
