@@ -41,6 +41,15 @@ type Config struct {
 	Databases int
 	// Now returns unix milliseconds.
 	Now func() int64
+	// Knobs are failure points for tests; nil in production.
+	Knobs *TestingKnobs
+}
+
+// TestingKnobs inject failures at the protocol's steps.
+type TestingKnobs struct {
+	// AfterCommit runs after the primary's commit and before any apply;
+	// an error stops the coordinator there, as if its process died.
+	AfterCommit func(tx backends.TxID) error
 }
 
 // Coordinator runs requests against the shards.
@@ -262,6 +271,12 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 	// unknown); participants are applied either way so no lock is left.
 	ctxNC := context.WithoutCancel(ctx)
 	commitErr := c.cfg.Shards[primary].Commit(ctxNC, tx, writes[primary], record)
+	if k := c.cfg.Knobs; k != nil && k.AfterCommit != nil && commitErr == nil {
+		if err := k.AfterCommit(tx); err != nil {
+			r.W.B = r.W.B[:start]
+			return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+		}
+	}
 	var applyErr error
 	for _, p := range parts {
 		if p.shard == primary {
@@ -295,6 +310,7 @@ func (c *Coordinator) evaluate(r *Request, parts []*participant) map[int][]backe
 	for _, p := range parts {
 		for _, st := range p.states {
 			if st.Entry != nil {
+				scratch.AdvanceClock(st.Entry.Version)
 				scratch.DB(st.DB).Put(st.Key, st.Entry)
 			}
 			v, _ := scratch.DB(st.DB).Version([]byte(st.Key), now)
