@@ -1054,6 +1054,11 @@ func parseFloatExp(p []byte, lo, up byte) (int64, bool) {
 // formatLongDouble formats x as Redis's ld2string in LD_STR_HUMAN mode:
 // "%.17Lf" without trailing zeros (and the point), "-0" as "0".
 func formatLongDouble(x *big.Float) string {
+	if x.Sign() == 0 || x.MantExp(nil) < -60 {
+		// Below 2^-61 rounds to 0 at 17 decimals; skip expanding the
+		// thousands of digits of a tiny number.
+		return "0"
+	}
 	s := x.Text('f', 17)
 	end := len(s)
 	for end > 0 && s[end-1] == '0' {
