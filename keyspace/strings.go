@@ -55,26 +55,26 @@ const (
 	optPersist
 )
 
-// cstr cuts b at its first NUL: Redis compares option words as C strings,
+// strCstr cuts b at its first NUL: Redis compares option words as C strings,
 // so "nx\x00junk" is NX to it.
-func cstr(b []byte) []byte {
+func strCstr(b []byte) []byte {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		return b[:i]
 	}
 	return b
 }
 
-// parseStrOpts parses the options of SET (from argument 3) or GETEX (from
+// strParseOpts parses the options of SET (from argument 3) or GETEX (from
 // argument 2) with the exact precedence of Redis's
 // parseExtendedStringArgumentsOrReply: a repeated option is allowed, a
 // conflicting one is a syntax error.
-func parseStrOpts(c *Ctx, isSet bool) (flags strOpt, expire []byte, ok bool) {
+func strParseOpts(c *Ctx, isSet bool) (flags strOpt, expire []byte, ok bool) {
 	j := 2
 	if isSet {
 		j = 3
 	}
 	for ; j < len(c.Args); j++ {
-		opt := cstr(c.Args[j])
+		opt := strCstr(c.Args[j])
 		next := j < len(c.Args)-1
 		switch {
 		case isSet && equalFold(opt, "nx") && flags&optXX == 0:
@@ -111,10 +111,10 @@ func parseStrOpts(c *Ctx, isSet bool) (flags strOpt, expire []byte, ok bool) {
 	return flags, expire, true
 }
 
-// expireAt turns the expire argument of cmd into absolute unix ms as
+// strExpireAt turns the expire argument of cmd into absolute unix ms as
 // getExpireMillisecondsOrReply does, writing its errors.
-func (c *Ctx) expireAt(arg []byte, flags strOpt, cmd string) (int64, bool) {
-	ms, ok := c.intBytes(arg)
+func (c *Ctx) strExpireAt(arg []byte, flags strOpt, cmd string) (int64, bool) {
+	ms, ok := c.strInt(arg)
 	if !ok {
 		return 0, false
 	}
@@ -141,8 +141,8 @@ func (c *Ctx) expireAt(arg []byte, flags strOpt, cmd string) (int64, bool) {
 	return ms, true
 }
 
-// intBytes parses b as an integer or writes ErrNotInt.
-func (c *Ctx) intBytes(b []byte) (int64, bool) {
+// strInt parses b as an integer or writes ErrNotInt.
+func (c *Ctx) strInt(b []byte) (int64, bool) {
 	n, ok := ParseInt(b)
 	if !ok {
 		c.W.Error(ErrNotInt)
@@ -150,10 +150,10 @@ func (c *Ctx) intBytes(b []byte) (int64, bool) {
 	return n, ok
 }
 
-// copyBytes returns a copy of src, reusing dst's array when it fits without
+// strCopy returns a copy of src, reusing dst's array when it fits without
 // pinning much more memory than src needs: overwriting a string in place is
 // what keeps SET free of allocations.
-func copyBytes(dst, src []byte) []byte {
+func strCopy(dst, src []byte) []byte {
 	if cap(dst) >= len(src) && cap(dst) <= 2*len(src)+64 {
 		return append(dst[:0], src...)
 	}
@@ -162,24 +162,51 @@ func copyBytes(dst, src []byte) []byte {
 	return b
 }
 
-// setString stores val under key as Redis's setKey does: the TTL becomes at
+// strSet stores val under key as Redis's setKey does: the TTL becomes at
 // (0: none) unless keepTTL. old is key's live entry or nil; a string entry is
 // updated in place.
-func (c *Ctx) setString(key []byte, old *Entry, val []byte, at int64, keepTTL bool) {
+func (c *Ctx) strSet(key []byte, old *Entry, val []byte, at int64, keepTTL bool) {
 	if old != nil && old.Kind == KindString {
-		old.Str = copyBytes(old.Str, val)
+		old.Str = strCopy(old.Str, val)
 		if !keepTTL && old.ExpireAt != at {
 			c.DB.SetExpire(old, at)
 		}
 		c.Modified(old)
 		return
 	}
-	c.Put(key, &Entry{Kind: KindString, Str: copyBytes(nil, val), ExpireAt: at}, keepTTL)
+	c.Put(key, newStringEntry(val, at), keepTTL)
 }
 
-// getString writes the string value of key (or null) as getGenericCommand
+// newStringEntry returns an entry holding a copy of val, expiring at at.
+// A small value shares one allocation with its entry, so that inserting a
+// key costs that and the key string only.
+func newStringEntry(val []byte, at int64) *Entry {
+	var e *Entry
+	var buf []byte
+	switch n := len(val); {
+	case n <= 16:
+		x := new(struct {
+			e Entry
+			b [16]byte
+		})
+		e, buf = &x.e, x.b[:n]
+	case n <= 64:
+		x := new(struct {
+			e Entry
+			b [64]byte
+		})
+		e, buf = &x.e, x.b[:n]
+	default:
+		e, buf = new(Entry), make([]byte, n)
+	}
+	copy(buf, val)
+	e.Kind, e.Str, e.ExpireAt = KindString, buf, at
+	return e
+}
+
+// strGet writes the string value of key (or null) as getGenericCommand
 // does; wrong reports a WRONGTYPE reply.
-func (c *Ctx) getString(key []byte) (e *Entry, wrong bool) {
+func (c *Ctx) strGet(key []byte) (e *Entry, wrong bool) {
 	e, wrong = c.lookup(key, KindString)
 	if wrong {
 		return nil, true
@@ -192,17 +219,17 @@ func (c *Ctx) getString(key []byte) (e *Entry, wrong bool) {
 	return e, false
 }
 
-func getCmd(c *Ctx) { c.getString(c.Args[1]) }
+func getCmd(c *Ctx) { c.strGet(c.Args[1]) }
 
 // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
 func setCmd(c *Ctx) {
-	flags, expire, ok := parseStrOpts(c, true)
+	flags, expire, ok := strParseOpts(c, true)
 	if !ok {
 		return
 	}
 	var at int64
 	if expire != nil {
-		if at, ok = c.expireAt(expire, flags, "set"); !ok {
+		if at, ok = c.strExpireAt(expire, flags, "set"); !ok {
 			return
 		}
 	}
@@ -211,7 +238,7 @@ func setCmd(c *Ctx) {
 	var old *Entry
 	if get {
 		var wrong bool
-		if old, wrong = c.getString(key); wrong {
+		if old, wrong = c.strGet(key); wrong {
 			return
 		}
 	} else {
@@ -223,7 +250,7 @@ func setCmd(c *Ctx) {
 		}
 		return
 	}
-	c.setString(key, old, c.Args[2], at, flags&optKeepTTL != 0)
+	c.strSet(key, old, c.Args[2], at, flags&optKeepTTL != 0)
 	if !get {
 		c.W.OK()
 	}
@@ -235,7 +262,7 @@ func setnxCmd(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	c.setString(key, nil, c.Args[2], 0, false)
+	c.strSet(key, nil, c.Args[2], 0, false)
 	c.W.Int(1)
 }
 
@@ -244,27 +271,27 @@ func psetexCmd(c *Ctx) { setexGeneric(c, optPX, "psetex") }
 
 // setexGeneric is SETEX/PSETEX key time value.
 func setexGeneric(c *Ctx, unit strOpt, cmd string) {
-	at, ok := c.expireAt(c.Args[2], unit, cmd)
+	at, ok := c.strExpireAt(c.Args[2], unit, cmd)
 	if !ok {
 		return
 	}
 	key := c.Args[1]
-	c.setString(key, c.Get(key), c.Args[3], at, false)
+	c.strSet(key, c.Get(key), c.Args[3], at, false)
 	c.W.OK()
 }
 
 func getsetCmd(c *Ctx) {
 	key := c.Args[1]
-	old, wrong := c.getString(key)
+	old, wrong := c.strGet(key)
 	if wrong {
 		return
 	}
-	c.setString(key, old, c.Args[2], 0, false)
+	c.strSet(key, old, c.Args[2], 0, false)
 }
 
 func getdelCmd(c *Ctx) {
 	key := c.Args[1]
-	e, wrong := c.getString(key)
+	e, wrong := c.strGet(key)
 	if !wrong && e != nil {
 		c.Del(key)
 	}
@@ -272,7 +299,7 @@ func getdelCmd(c *Ctx) {
 
 // GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]
 func getexCmd(c *Ctx) {
-	flags, expire, ok := parseStrOpts(c, false)
+	flags, expire, ok := strParseOpts(c, false)
 	if !ok {
 		return
 	}
@@ -288,7 +315,7 @@ func getexCmd(c *Ctx) {
 	}
 	var at int64
 	if expire != nil {
-		if at, ok = c.expireAt(expire, flags, "getex"); !ok {
+		if at, ok = c.strExpireAt(expire, flags, "getex"); !ok {
 			return
 		}
 	}
@@ -347,7 +374,7 @@ func msetnxCmd(c *Ctx) {
 func msetAll(c *Ctx) {
 	for j := 1; j < len(c.Args); j += 2 {
 		key := c.Args[j]
-		c.setString(key, c.Get(key), c.Args[j+1], 0, false)
+		c.strSet(key, c.Get(key), c.Args[j+1], 0, false)
 	}
 }
 
@@ -359,7 +386,7 @@ func appendCmd(c *Ctx) {
 		return
 	}
 	if e == nil {
-		c.Put(key, &Entry{Kind: KindString, Str: copyBytes(nil, val)}, false)
+		c.Put(key, newStringEntry(val, 0), false)
 		c.W.Int(int64(len(val)))
 		return
 	}
@@ -430,7 +457,8 @@ func incrDecr(c *Ctx, incr int64) {
 		e.Str = strconv.AppendInt(e.Str[:0], v, 10)
 		c.Modified(e)
 	} else {
-		c.Put(key, &Entry{Kind: KindString, Str: strconv.AppendInt(nil, v, 10)}, false)
+		var tmp [20]byte
+		c.Put(key, newStringEntry(strconv.AppendInt(tmp[:0], v, 10), 0), false)
 	}
 	c.W.Int(v)
 }
@@ -468,15 +496,15 @@ func incrbyfloatCmd(c *Ctx) {
 	}
 	s := ld80Format(sum)
 	if e != nil {
-		e.Str = copyBytes(e.Str, s)
+		e.Str = strCopy(e.Str, s)
 		c.Modified(e)
 	} else {
-		c.Put(key, &Entry{Kind: KindString, Str: s}, false)
+		c.Put(key, newStringEntry(s, 0), false)
 	}
 	c.W.Bulk(s)
 	// Log the result, not the addition, as Redis propagates it: replay then
 	// cannot depend on float emulation details.
-	c.Propagate = [][]byte{[]byte("set"), copyBytes(nil, key), copyBytes(nil, s), []byte("keepttl")}
+	c.Propagate = [][]byte{[]byte("set"), strCopy(nil, key), strCopy(nil, s), []byte("keepttl")}
 }
 
 // GETRANGE/SUBSTR key start end, with Redis's clamping of negative indexes.
@@ -582,7 +610,7 @@ func lcsCmd(c *Ctx) {
 	var getLen, getIdx, withMatchLen bool
 	var minMatchLen int64
 	for j := 3; j < len(c.Args); j++ {
-		opt := cstr(c.Args[j])
+		opt := strCstr(c.Args[j])
 		switch {
 		case equalFold(opt, "idx"):
 			getIdx = true

@@ -739,6 +739,18 @@ func TestStringAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { w.Reset(); setCmd(set) }); n != 0 {
 		t.Errorf("SET EX XX of an existing key: %v allocations", n)
 	}
+	// A new key costs its key string and its entry, which holds a small
+	// value (map growth is amortized away).
+	const runs = 2000
+	keys := make([][]byte, runs+1)
+	for i := range keys {
+		keys[i] = []byte("new:" + strconv.Itoa(i))
+	}
+	i := 0
+	set.Args = strBytes([]string{"SET", "", "value"})
+	if n := testing.AllocsPerRun(runs, func() { w.Reset(); set.Args[1] = keys[i]; i++; setCmd(set) }); n > 2 {
+		t.Errorf("SET of a new key: %v allocations", n)
+	}
 }
 
 // BenchmarkSetGet runs SET then GET over a working set of 1000 keys.
