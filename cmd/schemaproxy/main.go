@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -49,6 +50,18 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	if cfg.Version {
 		fmt.Fprintf(stdout, "schemaproxy %s (Redis %s compatible)\n", proxy.Version, proxy.RedisVersion)
 		return nil
+	}
+	if path := getenv("SCHEMAPROXY_CPUPROFILE"); path != "" {
+		// A development aid: profile the whole run, written at shutdown.
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}))
 
