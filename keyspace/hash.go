@@ -267,11 +267,17 @@ func (h *Hash) Each(fn func(field, value string) bool) {
 func (h *Hash) encode(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(h.Len()))
 	h.m.each(func(s *fieldSlot[string]) bool {
-		b = appendBytes(b, []byte(s.key))
-		b = appendBytes(b, []byte(s.val))
+		b = appendHashString(b, s.key)
+		b = appendHashString(b, s.val)
 		return true
 	})
 	return b
+}
+
+// appendHashString is appendBytes for a string, without converting it.
+func appendHashString(b []byte, x string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(x)))
+	return append(b, x...)
 }
 
 func decodeHash(b []byte) (*Hash, error) {

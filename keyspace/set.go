@@ -236,10 +236,13 @@ func (s *Set) randomDistinct(rnd *rand.Rand, k int) []setElem {
 // encode writes the member count then each member.
 func (s *Set) encode(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(s.Len()))
-	var buf []byte
+	var buf [24]byte
 	s.each(func(e setElem) bool {
-		buf = e.appendTo(buf[:0])
-		b = appendBytes(b, buf)
+		if e.isInt {
+			b = appendBytes(b, e.appendTo(buf[:0]))
+		} else {
+			b = appendHashString(b, e.s)
+		}
 		return true
 	})
 	return b
