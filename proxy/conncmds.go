@@ -109,6 +109,7 @@ func (s *session) checkPass(user, pass []byte) bool {
 		s.w.Error(errNoPassword)
 		return false
 	}
+	// Without requirepass the default user is "nopass": any password works.
 	if (user != nil && string(user) != "default") || (want != "" && string(pass) != want) {
 		s.w.Error(errWrongPass)
 		return false

@@ -142,7 +142,7 @@ func (s *session) command(args [][]byte) {
 			w.BulkString(c.Group)
 		}
 	case "getkeys":
-		if len(args) < 3 {
+		if len(args) < 4 {
 			w.Error("ERR wrong number of arguments for 'command|getkeys' command")
 			return
 		}
