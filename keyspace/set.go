@@ -93,14 +93,21 @@ func (s *Set) Add(member []byte) bool {
 	return s.m.put(string(member), struct{}{})
 }
 
+// addElem adds a member of another set; strings are immutable, so a
+// table member is shared rather than copied.
 func (s *Set) addElem(e setElem) bool {
-	if e.isInt && !s.table {
+	switch {
+	case e.isInt && !s.table:
 		return s.addInt(e.n)
+	case e.isInt:
+		return s.m.put(e.String(), struct{}{})
+	case !s.table:
+		if n, ok := ParseInt([]byte(e.s)); ok {
+			return s.addInt(n)
+		}
+		s.toTable()
 	}
-	if !e.isInt {
-		return s.Add([]byte(e.s))
-	}
-	return s.m.put(e.String(), struct{}{})
+	return s.m.put(e.s, struct{}{})
 }
 
 func (s *Set) addInt(n int64) bool {
@@ -146,8 +153,15 @@ func (s *Set) removeInt(n int64) bool {
 }
 
 func (s *Set) removeElem(e setElem) bool {
-	if e.isInt && !s.table {
+	switch {
+	case e.isInt && !s.table:
 		return s.removeInt(e.n)
+	case !e.isInt && s.table:
+		i, ok := s.m.index[e.s]
+		if ok {
+			s.m.delAt(i)
+		}
+		return ok
 	}
 	var buf [24]byte
 	return s.Remove(e.appendTo(buf[:0]))
@@ -171,11 +185,12 @@ func (s *Set) hasElem(e setElem) bool {
 		_, found := slices.BinarySearch(s.ints, e.n)
 		return found
 	}
-	var buf [24]byte
-	if e.isInt {
-		return s.m.has(e.appendTo(buf[:0]))
+	if !e.isInt && s.table {
+		_, ok := s.m.index[e.s]
+		return ok
 	}
-	return s.Has([]byte(e.s))
+	var buf [24]byte
+	return s.Has(e.appendTo(buf[:0]))
 }
 
 // elemAt returns the member at position i: an index of ints, or of the
