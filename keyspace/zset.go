@@ -35,7 +35,7 @@ func (z *ZSet) Len() int { return z.length }
 // Clone returns a deep copy.
 func (z *ZSet) Clone() Collection {
 	c := newZSet(z.rng)
-	c.buckets = make([]*znode, len(z.buckets))
+	c.reserve(z.length)
 	a := newZAppender(c)
 	for x := z.first(); x != nil; x = x.next() {
 		a.add(x.member, x.score)
@@ -172,6 +172,7 @@ func decodeZSet(b []byte) (*ZSet, error) {
 		return nil, err
 	}
 	z := newZSet(uint64(n))
+	z.reserve(n) // n is bounded by len(b)
 	a := newZAppender(z)
 	maxlen := 0
 	for i := 0; i < n; i++ {
@@ -308,7 +309,12 @@ options:
 		c.W.Error(ErrIncrPair)
 		return
 	}
-	scores := make([]float64, len(pairs)/2)
+	var buf [8]float64
+	scores := buf[:0]
+	if len(pairs)/2 > len(buf) {
+		scores = make([]float64, 0, len(pairs)/2)
+	}
+	scores = scores[:len(pairs)/2]
 	for j := range scores {
 		f, ok := zparseFloat(pairs[2*j])
 		if !ok {

@@ -372,6 +372,7 @@ func zstoreRun(c *Ctx, dst []byte, first *znode, n int, reverse, byRank bool) {
 		}
 	}
 	z := newZSet(uint64(n))
+	z.reserve(n)
 	a := newZAppender(z)
 	for x, i := lo, 0; i < n; i++ {
 		score := x.score

@@ -285,6 +285,7 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 		return
 	}
 	z := newZSet(uint64(len(out)))
+	z.reserve(len(out))
 	a := newZAppender(z)
 	maxlen := 0
 	for _, p := range out {

@@ -336,6 +336,17 @@ func (z *ZSet) dictRemove(x *znode) {
 	x.chain = nil
 }
 
+// reserve sizes the table for n elements at once, for sets built whole.
+func (z *ZSet) reserve(n int) {
+	size := max(4, len(z.buckets))
+	for size < n {
+		size *= 2
+	}
+	if size > len(z.buckets) {
+		z.rehash(size)
+	}
+}
+
 // shrink resizes a table that is less than 10% full, as Redis does after
 // deletions.
 func (z *ZSet) shrink() {
