@@ -97,8 +97,10 @@ type Shard interface {
 	// primary. record describes the whole transaction (every participant's
 	// writes) so that recovery can finish it.
 	Commit(ctx context.Context, tx TxID, writes []KeyState, record *TxRecord) error
-	// Apply installs a participant's writes and releases tx's locks.
-	Apply(ctx context.Context, tx TxID, writes []KeyState) error
+	// Apply installs a participant's writes and releases tx's locks. It is
+	// sent only after the primary's Commit returned; record is the same
+	// as the primary's, so that any surviving copy finishes the transaction.
+	Apply(ctx context.Context, tx TxID, writes []KeyState, record *TxRecord) error
 	// Unlock releases tx's locks without writing.
 	Unlock(ctx context.Context, tx TxID) error
 	// Exclusive runs fn once no cross-shard transaction holds locks here,
@@ -113,8 +115,7 @@ type Shard interface {
 type Locked interface {
 	Run(b *Batch) error
 	Read(keys []KeyRef) []KeyState
-	// Install writes states; record, when not nil, is logged with them as a
-	// commit record (this shard is the primary).
+	// Install writes states and logs record, the whole transaction.
 	Install(tx TxID, writes []KeyState, record *TxRecord)
 }
 

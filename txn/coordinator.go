@@ -282,7 +282,7 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 		if p.shard == primary {
 			continue
 		}
-		if err := c.cfg.Shards[p.shard].Apply(ctxNC, tx, writes[p.shard]); err != nil && applyErr == nil {
+		if err := c.cfg.Shards[p.shard].Apply(ctxNC, tx, writes[p.shard], record); err != nil && applyErr == nil {
 			applyErr = err
 		}
 	}

@@ -72,17 +72,8 @@ func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
 		writes := c.evaluate(one, parts)
 		tx := backends.TxID(c.nextTx.Add(1))
 		record := &backends.TxRecord{ID: tx, Writes: writes}
-		first := true
 		for _, p := range parts {
-			if len(writes[p.shard]) == 0 {
-				continue
-			}
-			if first {
-				held[p.shard].Install(tx, writes[p.shard], record)
-				first = false
-			} else {
-				held[p.shard].Install(tx, writes[p.shard], nil)
-			}
+			held[p.shard].Install(tx, writes[p.shard], record)
 		}
 	}
 	return nil

@@ -10,12 +10,14 @@ import (
 )
 
 // Log record kinds. An ops record is one atomic batch of commands, replayed
-// with the time it ran at; commit and apply records carry the resulting
-// key states of a cross-shard transaction.
+// with the time it ran at. A commit record carries the resulting key states
+// of a cross-shard transaction on every participant: each participant logs
+// the whole record, so whichever copies survive a crash, recovery installs
+// the transaction everywhere (a copy exists only once the primary decided
+// to commit). No fsync is needed between the primary and the others.
 const (
 	recOps    byte = 1
 	recCommit byte = 2
-	recApply  byte = 3
 )
 
 var errBadRecord = errors.New("memory: malformed log record")
@@ -66,12 +68,6 @@ func appendCommit(b []byte, rec *backends.TxRecord) []byte {
 		b = appendStates(b, states)
 	}
 	return b
-}
-
-func appendApply(b []byte, tx backends.TxID, states []backends.KeyState) []byte {
-	b = append(b, recApply)
-	b = binary.AppendUvarint(b, uint64(tx))
-	return appendStates(b, states)
 }
 
 // decoder reads the fields of one record.

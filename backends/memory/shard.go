@@ -305,16 +305,13 @@ func (s *Shard) Commit(ctx context.Context, tx backends.TxID, writes []backends.
 		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
 	}
 	s.releaseLocked(tx)
+	pos := s.logPos
 	s.mu.Unlock()
-	if s.log == nil {
-		return nil
-	}
-	// The commit point: durable before any participant applies.
-	return s.log.Sync(ctx)
+	return s.durable(ctx, pos)
 }
 
 // Apply implements backends.Shard.
-func (s *Shard) Apply(ctx context.Context, tx backends.TxID, writes []backends.KeyState) error {
+func (s *Shard) Apply(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -322,7 +319,7 @@ func (s *Shard) Apply(ctx context.Context, tx backends.TxID, writes []backends.K
 	}
 	s.installLocked(writes, s.now())
 	if s.log != nil && len(writes) > 0 {
-		s.logPos = s.log.Append(appendApply(s.rec[:0], tx, writes))
+		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
 	}
 	s.releaseLocked(tx)
 	pos := s.logPos
@@ -414,10 +411,8 @@ func (l lockedShard) Install(tx backends.TxID, writes []backends.KeyState, recor
 	if s.log == nil {
 		return
 	}
-	if record != nil {
+	if len(writes) > 0 {
 		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
-	} else if len(writes) > 0 {
-		s.logPos = s.log.Append(appendApply(s.rec[:0], tx, writes))
 	}
 }
 
@@ -449,4 +444,3 @@ func (s *Shard) sweepTombstones(before uint64) {
 		s.store.DB(i).SweepTombstones(before)
 	}
 }
-

@@ -118,7 +118,7 @@ func (st *Store) load(exec *keyspace.Executor) error {
 			s := st.shards[shard]
 			s.mu.Lock()
 			s.installLocked(states, s.now())
-			s.logPos = s.log.Append(appendApply(nil, tx, states))
+			s.logPos = s.log.Append(appendCommit(nil, &backends.TxRecord{ID: tx, Writes: writes}))
 			s.mu.Unlock()
 			st.opts.Logf("recovery: rolled cross-shard transaction %d forward on shard %d", tx, shard)
 		}
@@ -184,15 +184,6 @@ func (r *replayer) replay(rec []byte) error {
 		}
 		r.commits[tx] = writes
 		s.installLocked(writes[s.index], s.now())
-		r.applied[tx] = true
-		return nil
-	case recApply:
-		tx := backends.TxID(d.uvarint())
-		states := d.states()
-		if d.err != nil {
-			return d.err
-		}
-		s.installLocked(states, s.now())
 		r.applied[tx] = true
 		return nil
 	}
