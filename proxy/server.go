@@ -79,7 +79,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.srv = redcon.NewServer(ln.Addr().String(), s.handle, s.accept, s.closed)
 	srv := s.srv
 	s.mu.Unlock()
-	err := srv.Serve(ln)
+	err := srv.Serve(framedListener{ln})
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
