@@ -244,7 +244,8 @@ func numKeysAt(pos int, extra ...int) KeysFunc {
 			return nil, false
 		}
 		n, err := strconv.Atoi(string(args[pos]))
-		if err != nil || n <= 0 || pos+n >= len(args) {
+		// n is compared before any addition: a huge count must not wrap.
+		if err != nil || n <= 0 || n >= len(args)-pos {
 			return nil, false
 		}
 		idx := append([]int(nil), extra...)
