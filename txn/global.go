@@ -1,8 +1,10 @@
 package txn
 
 import (
+	"bytes"
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/command"
@@ -157,43 +159,91 @@ func (c *Coordinator) scanHeld(held []backends.Locked, op *backends.Op, w *resp.
 }
 
 func (c *Coordinator) scan(op *backends.Op, w *resp.Writer, run func(int, *backends.Batch) error) error {
-	cursor, err := strconv.ParseUint(string(op.Args[1]), 10, 64)
-	if err != nil {
+	cursor, ok := parseCursor(op.Args[1])
+	if !ok {
 		w.Error(keyspace.ErrInvalidCursor)
 		return nil
 	}
+	count := 10
+	for i := 2; i+1 < len(op.Args); i++ {
+		if n, err := strconv.Atoi(string(op.Args[i+1])); err == nil && strings.EqualFold(string(op.Args[i]), "count") && n > 0 {
+			count = n
+		}
+	}
 	n := uint64(len(c.cfg.Shards))
 	shard, inner := int(cursor%n), cursor/n
-	args := append([][]byte{op.Args[0], []byte(strconv.FormatUint(inner, 10))}, op.Args[2:]...)
-	sw := &resp.Writer{Proto: w.Proto}
-	if err := run(shard, &backends.Batch{Ops: []backends.Op{{Cmd: op.Cmd, Args: args, DB: op.DB}}, W: sw}); err != nil {
-		return err
-	}
-	v, _, err := resp.Parse(sw.B)
-	if err != nil {
-		return err
-	}
-	if v.Kind == resp.KindError || len(v.Elems) != 2 {
-		w.Raw(sw.B)
+	var keys [][]byte
+	args := append([][]byte{op.Args[0], nil}, op.Args[2:]...)
+	for {
+		args[1] = strconv.AppendUint(nil, inner, 10)
+		sw := &resp.Writer{Proto: w.Proto}
+		if err := run(shard, &backends.Batch{Ops: []backends.Op{{Cmd: op.Cmd, Args: args, DB: op.DB}}, W: sw}); err != nil {
+			return err
+		}
+		v, _, err := resp.Parse(sw.B)
+		if err != nil {
+			return err
+		}
+		if v.Kind == resp.KindError || len(v.Elems) != 2 {
+			w.Raw(sw.B)
+			return nil
+		}
+		next, err := strconv.ParseUint(string(v.Elems[0].Str), 10, 64)
+		if err != nil {
+			w.Raw(sw.B)
+			return nil
+		}
+		for _, e := range v.Elems[1].Elems {
+			keys = append(keys, e.Str)
+		}
+		var out uint64
+		switch {
+		case next != 0:
+			out = next*n + uint64(shard)
+		case shard+1 < int(n):
+			// This shard is done: go on to the next one while the reply
+			// has room, so a small database is scanned in one call.
+			shard, inner = shard+1, 0
+			if len(keys) < count {
+				continue
+			}
+			out = uint64(shard)
+		}
+		w.Array(2)
+		w.BulkString(strconv.FormatUint(out, 10))
+		w.Array(len(keys))
+		for _, k := range keys {
+			w.Bulk(k)
+		}
 		return nil
 	}
-	next, err := strconv.ParseUint(string(v.Elems[0].Str), 10, 64)
+}
+
+// parseCursor reads a SCAN cursor as Redis does (strtoul up to the first
+// NUL byte: an optional sign, digits; no leading space, nothing after).
+func parseCursor(b []byte) (uint64, bool) {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) == 0 {
+		return 0, true
+	}
+	neg := false
+	switch b[0] {
+	case '+':
+		b = b[1:]
+	case '-':
+		neg, b = true, b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b), 10, 64)
 	if err != nil {
-		w.Raw(sw.B)
-		return nil
+		return 0, false
 	}
-	var out uint64
-	switch {
-	case next != 0:
-		out = next*n + uint64(shard)
-	case shard+1 < int(n):
-		out = uint64(shard + 1)
+	if neg {
+		v = -v
 	}
-	w.Array(2)
-	w.BulkString(strconv.FormatUint(out, 10))
-	w.Array(len(v.Elems[1].Elems))
-	for _, e := range v.Elems[1].Elems {
-		w.Bulk(e.Str)
-	}
-	return nil
+	return v, true
 }
