@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +35,11 @@ func proxyBinary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "schemaproxy")
-		buildErr = testutil.GoBuild(binPath, "github.com/schemaproxy/schemaproxy/cmd/schemaproxy")
+		var flags []string
+		if raceEnabled {
+			flags = append(flags, "-race")
+		}
+		buildErr = testutil.GoBuild(binPath, "github.com/schemaproxy/schemaproxy/cmd/schemaproxy", flags...)
 	})
 	if buildErr != nil {
 		t.Fatalf("build schemaproxy: %v", buildErr)
@@ -71,6 +76,11 @@ func startProxyIn(t testing.TB, dir string, args ...string) *proxy {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	full := append([]string{"--listen", addr, "--data-dir", dir}, args...)
 	p := testutil.Start(t, addr, proxyBinary(t), full...)
+	t.Cleanup(func() {
+		if out := p.Output(); strings.Contains(out, "DATA RACE") || strings.Contains(out, "panic:") {
+			t.Errorf("schemaproxy reported a data race or panic:\n%s", out)
+		}
+	})
 	return &proxy{Process: p, dataDir: dir, args: args}
 }
 

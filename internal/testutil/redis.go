@@ -159,8 +159,9 @@ func (c *Conn) ReadReply() ([]byte, error) {
 }
 
 // GoBuild builds the package pkg (an import path) into out.
-func GoBuild(out, pkg string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+func GoBuild(out, pkg string, flags ...string) error {
+	args := append(append([]string{"build"}, flags...), "-o", out, pkg)
+	cmd := exec.Command("go", args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
