@@ -132,12 +132,6 @@ func (s *Server) sessions() []*session {
 	return out
 }
 
-func (s *Server) session(id int64) *session {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.clients[id]
-}
-
 // handle is redcon's per-command callback. It runs the rest of the
 // client's pipeline in the same call so replies are flushed once.
 func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
