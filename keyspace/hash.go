@@ -572,11 +572,9 @@ func hincrby(c *Ctx) {
 	c.W.Int(cur)
 }
 
-// hincrbyfloat is HINCRBYFLOAT key field increment. Redis adds in long
-// double (x87 80-bit: a 64-bit mantissa) and stores "%.17Lf" without
-// trailing zeros; big.Float with 64 bits of precision does the same
-// arithmetic. Like Redis it is logged as HSET of the result, so replay
-// never depends on float formatting.
+// hincrbyfloat is HINCRBYFLOAT key field increment, in long double as
+// INCRBYFLOAT (longdouble.go). Like Redis it is logged as HSET of the
+// result, so replay never depends on float formatting.
 func hincrbyfloat(c *Ctx) {
 	incr, ok := parseLongDouble(c.Args[3])
 	if !ok {
@@ -592,26 +590,19 @@ func hincrbyfloat(c *Ctx) {
 	if !ok {
 		return
 	}
-	sum := new(big.Float).SetPrec(ldMantBits)
+	cur := new(big.Float)
 	if v, found := h.Get(c.Args[2]); found {
-		cur, ok := parseLongDouble([]byte(v))
-		if !ok {
+		if cur, ok = parseLongDouble([]byte(v)); !ok {
 			c.W.Error(ErrHashNotFloat)
 			return
 		}
-		if cur.IsInf() {
-			c.W.Error(ErrNaNOrInf)
-			return
-		}
-		sum.Add(cur, incr)
-	} else {
-		sum.Set(incr)
 	}
-	if !ldRound(sum) {
+	sum, ok := addLongDouble(cur, incr)
+	if !ok {
 		c.W.Error(ErrNaNOrInf)
 		return
 	}
-	s := formatLongDouble(sum)
+	s := string(formatLongDouble(sum))
 	h.set(string(c.Args[2]), s)
 	hashWritten(c, key, h, e)
 	c.W.BulkString(s)
@@ -792,7 +783,7 @@ func writeEmptyScan(c *Ctx) {
 // nothing after them (C stops at a NUL byte, so what follows one is
 // ignored; an empty cursor is 0).
 func parseScanCursor(b []byte) (uint64, bool) {
-	if len(b) > 0 && isCSpace(b[0]) {
+	if len(b) > 0 && cIsSpace(b[0]) {
 		return 0, false
 	}
 	for i, ch := range b {
@@ -828,254 +819,4 @@ func parseScanCursor(b []byte) (uint64, bool) {
 		v = -v
 	}
 	return v, true
-}
-
-// isCSpace is C's isspace in the C locale.
-func isCSpace(ch byte) bool {
-	return ch == ' ' || (ch >= '\t' && ch <= '\r')
-}
-
-// The x87 long double Redis computes HINCRBYFLOAT in: a 64-bit mantissa
-// and 15 exponent bits. As big.Float exponents (mantissa in [0.5, 1)):
-const (
-	ldMantBits   = 64
-	ldMaxExp     = 16384           // largest finite: (1-2^-64) * 2^16384
-	ldMinNormExp = -16381          // smallest normal: 0.5 * 2^-16381
-	ldMinExp     = -16444          // smallest denormal: 0.5 * 2^-16444
-	ldMaxChars   = 5 * 1024        // Redis's MAX_LONG_DOUBLE_CHARS
-	ldMaxDigits  = ldMaxChars + 10 // bound on decimal digits of a parsed number
-)
-
-// ldRound rounds x to a long double in place: denormals lose precision as
-// on x87. It reports false when x overflows to infinity.
-func ldRound(x *big.Float) bool {
-	if x.IsInf() {
-		return false
-	}
-	if x.Sign() == 0 {
-		return true
-	}
-	exp := x.MantExp(nil)
-	if exp > ldMaxExp {
-		return false
-	}
-	if exp < ldMinNormExp {
-		bits := ldMantBits + exp - ldMinNormExp
-		if bits <= 0 {
-			// Below the smallest denormal d: rounds to d above d/2, to 0
-			// at or below it (a tie goes to the even 0).
-			var m big.Float
-			x.MantExp(&m)
-			if bits == 0 && m.Abs(&m).Cmp(big.NewFloat(0.5)) > 0 {
-				d := big.NewFloat(0.5)
-				if x.Sign() < 0 {
-					d.Neg(d)
-				}
-				x.SetMantExp(d, ldMinExp)
-			} else {
-				x.SetInt64(0)
-			}
-			return true
-		}
-		x.SetPrec(uint(bits)).SetPrec(ldMantBits)
-	}
-	return x.MantExp(nil) <= ldMaxExp
-}
-
-// parseLongDouble parses b as Redis's string2ld does (strtold, the whole
-// string, no leading space; NaN, overflow and underflow to zero refused).
-// The result has 64 bits of precision or is an infinity.
-func parseLongDouble(b []byte) (*big.Float, bool) {
-	if len(b) == 0 || len(b) >= ldMaxChars || isCSpace(b[0]) {
-		return nil, false
-	}
-	neg := false
-	p := b
-	if p[0] == '+' || p[0] == '-' {
-		neg = p[0] == '-'
-		p = p[1:]
-	}
-	x := new(big.Float).SetPrec(ldMantBits)
-	var ok bool
-	switch {
-	case equalFold(p, "inf") || equalFold(p, "infinity"):
-		x.SetInf(neg)
-		return x, true
-	case len(p) > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'):
-		ok = parseHexLongDouble(x, p[2:])
-	default:
-		ok = parseDecLongDouble(x, p)
-	}
-	if !ok {
-		return nil, false
-	}
-	if neg {
-		x.Neg(x)
-	}
-	return x, true
-}
-
-// parseDecLongDouble parses digits[.digits][e[sign]digits] into x,
-// correctly rounded.
-func parseDecLongDouble(x *big.Float, p []byte) bool {
-	var mant []byte
-	digits, frac := 0, 0
-	i := 0
-	for ; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
-		digits++
-		mant = append(mant, p[i])
-	}
-	if i < len(p) && p[i] == '.' {
-		for i++; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
-			digits++
-			frac++
-			mant = append(mant, p[i])
-		}
-	}
-	if digits == 0 {
-		return false
-	}
-	exp, ok := parseFloatExp(p[i:], 'e', 'E')
-	if !ok {
-		return false
-	}
-	// Drop leading zeros: what is left are the significant digits.
-	for len(mant) > 0 && mant[0] == '0' {
-		mant = mant[1:]
-	}
-	if len(mant) == 0 {
-		x.SetInt64(0)
-		return true
-	}
-	exp -= int64(frac)
-	// The value is in [10^(exp+len-1), 10^(exp+len)): refuse what is out
-	// of the long double range before building huge integers.
-	mag := exp + int64(len(mant))
-	if mag > 4934 {
-		return false
-	}
-	if mag < -4952 {
-		return false
-	}
-	m, _ := new(big.Int).SetString(string(mant), 10)
-	if exp >= 0 {
-		m.Mul(m, new(big.Int).Exp(big.NewInt(10), big.NewInt(exp), nil))
-		x.SetInt(m)
-	} else {
-		d := new(big.Int).Exp(big.NewInt(10), big.NewInt(-exp), nil)
-		var a, q big.Float
-		a.SetInt(m)
-		q.SetInt(d)
-		x.Quo(&a, &q)
-	}
-	return ldRound(x) && x.Sign() != 0
-}
-
-// parseHexLongDouble parses hexdigits[.hexdigits][p[sign]digits] (after
-// "0x") into x.
-func parseHexLongDouble(x *big.Float, p []byte) bool {
-	m := new(big.Int)
-	digits, frac := 0, 0
-	i := 0
-	hexVal := func(ch byte) int {
-		switch {
-		case ch >= '0' && ch <= '9':
-			return int(ch - '0')
-		case ch >= 'a' && ch <= 'f':
-			return int(ch-'a') + 10
-		case ch >= 'A' && ch <= 'F':
-			return int(ch-'A') + 10
-		}
-		return -1
-	}
-	add := func(v int) {
-		m.Lsh(m, 4)
-		m.Or(m, big.NewInt(int64(v)))
-	}
-	for ; i < len(p) && hexVal(p[i]) >= 0; i++ {
-		digits++
-		add(hexVal(p[i]))
-	}
-	if i < len(p) && p[i] == '.' {
-		for i++; i < len(p) && hexVal(p[i]) >= 0; i++ {
-			digits++
-			frac++
-			add(hexVal(p[i]))
-		}
-	}
-	if digits == 0 {
-		return false
-	}
-	exp, ok := parseFloatExp(p[i:], 'p', 'P')
-	if !ok {
-		return false
-	}
-	if m.Sign() == 0 {
-		x.SetInt64(0)
-		return true
-	}
-	exp -= 4 * int64(frac)
-	mag := exp + int64(m.BitLen())
-	if mag > ldMaxExp+1 || mag < ldMinExp-1 {
-		return false
-	}
-	x.SetInt(m)
-	x.SetMantExp(x, int(exp))
-	return ldRound(x) && x.Sign() != 0
-}
-
-// parseFloatExp parses an optional exponent ([e][sign]digits with e one of
-// the two letters) that must end the number; a huge exponent saturates.
-func parseFloatExp(p []byte, lo, up byte) (int64, bool) {
-	if len(p) == 0 {
-		return 0, true
-	}
-	if p[0] != lo && p[0] != up {
-		return 0, false
-	}
-	p = p[1:]
-	neg := false
-	if len(p) > 0 && (p[0] == '+' || p[0] == '-') {
-		neg = p[0] == '-'
-		p = p[1:]
-	}
-	if len(p) == 0 {
-		return 0, false
-	}
-	var e int64
-	for _, ch := range p {
-		if ch < '0' || ch > '9' {
-			return 0, false
-		}
-		if e < 1<<40 {
-			e = e*10 + int64(ch-'0')
-		}
-	}
-	if neg {
-		e = -e
-	}
-	return e, true
-}
-
-// formatLongDouble formats x as Redis's ld2string in LD_STR_HUMAN mode:
-// "%.17Lf" without trailing zeros (and the point), "-0" as "0".
-func formatLongDouble(x *big.Float) string {
-	if x.Sign() == 0 || x.MantExp(nil) < -60 {
-		// Below 2^-61 rounds to 0 at 17 decimals; skip expanding the
-		// thousands of digits of a tiny number.
-		return "0"
-	}
-	s := x.Text('f', 17)
-	end := len(s)
-	for end > 0 && s[end-1] == '0' {
-		end--
-	}
-	if end > 0 && s[end-1] == '.' {
-		end--
-	}
-	s = s[:end]
-	if s == "-0" {
-		return "0"
-	}
-	return s
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -542,83 +541,6 @@ func FuzzDecodeHash(f *testing.F) {
 		}
 		if !bytes.Equal(again.encode(nil), h.encode(nil)) {
 			t.Fatal("encoding not stable")
-		}
-	})
-}
-
-// TestLongDouble checks HINCRBYFLOAT's long double emulation: strtold's
-// syntax, 64-bit mantissa rounding and "%.17Lf" output. Expected values
-// come from redis-server 7.0 on x86-64.
-func TestLongDouble(t *testing.T) {
-	sum := func(a, b string) string {
-		x, ok1 := parseLongDouble([]byte(a))
-		y, ok2 := parseLongDouble([]byte(b))
-		if !ok1 || !ok2 {
-			return "parse error"
-		}
-		z := new(big.Float).SetPrec(ldMantBits).Add(x, y)
-		if !ldRound(z) {
-			return "inf"
-		}
-		return formatLongDouble(z)
-	}
-	for _, c := range []struct{ a, b, want string }{
-		{"10.5", "0.1", "10.6"},
-		{"1.1", "2.2", "3.3"},
-		{"0.1", "0.2", "0.3"},
-		{"3", "-3", "0"},
-		{"0", "-1e-20", "0"},
-		{"0", "0.000003814697265625", "0.00000381469726562"}, // a tie: to even
-		{"0", "0.000003814697265675", "0.00000381469726568"},
-		{"9223372036854775807", "1", "9223372036854775808"},
-		{"100000000000000000000", "1", "100000000000000000000"}, // below the ulp (8)
-		{"10000000000000000000", "1", "10000000000000000001"},
-		{"-1.7976931348623157e308", "-1.7976931348623157e308", "-359538626972463139991842093548208868096772893888658356970628841530353257046248792709403737216774171128857586838851041378617416726902272110715794556052955234146997955372576789671236326588091188869859074894581254961338834769297758245552436667197907705664206565009503223382416235440319971852753604933726679072768"},
-		{"0", "123456789.123456789123", "123456789.12345678912242875"},
-		{"0", "3.14159265358979323846264338327950288", "3.14159265358979324"},
-		{"0.33333333333333333333", "0.33333333333333333333", "0.66666666666666667"},
-		{"0", "0x1.8p1", "3"},
-		{"0", "0X.8P-1", "0.25"},
-		{"0", "1e-300", "0"},
-		{"1e4932", "1e4932", "inf"},
-		{"0", "-0", "0"},
-	} {
-		if got := sum(c.a, c.b); got != c.want {
-			t.Errorf("%s + %s = %s, want %s", c.a, c.b, got, c.want)
-		}
-	}
-	if got := sum("0", "1e400"); !strings.HasPrefix(got, "1000000000000000000028188068394758651458645343362905203862591069353968553400862986203936399484832416") || len(got) != 401 {
-		t.Errorf("1e400 = %s", got)
-	}
-	for _, s := range []string{"", " 1", "1 ", "1e", "1e+", "0x", "0xg", "0x1p", ".", "-", "+", "1_000",
-		"1\x00", "nan", "NaN", "-nan", "infinit", "1e5000", "-1e5000", "1e-5000", "0x1p20000", "abc",
-		strings.Repeat("1", ldMaxChars)} {
-		if _, ok := parseLongDouble([]byte(s)); ok {
-			t.Errorf("parseLongDouble(%q) accepted", s)
-		}
-	}
-	for _, s := range []string{"inf", "-inf", "+Infinity", "INF", "0e-5000", "0e99999999999", ".5", "5.",
-		"+2", "00012.5000", "1E2", "1e+2", "0x10", "3.6e-4951", "1.18973149535723176502e4932"} {
-		if _, ok := parseLongDouble([]byte(s)); !ok {
-			t.Errorf("parseLongDouble(%q) refused", s)
-		}
-	}
-}
-
-func FuzzLongDouble(f *testing.F) {
-	for _, s := range []string{"1.5", "0x1.8p1", "1e400", "-0", "inf", "1e-4950", ".5e-3"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		x, ok := parseLongDouble([]byte(s))
-		if !ok || x.IsInf() {
-			return
-		}
-		// What HINCRBYFLOAT stores must parse back to the same value when
-		// it is exact in 17 decimals; at least it must parse.
-		out := formatLongDouble(x)
-		if _, ok := parseLongDouble([]byte(out)); !ok && len(out) < ldMaxChars {
-			t.Fatalf("%q formats as %q, which does not parse", s, out)
 		}
 	})
 }

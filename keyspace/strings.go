@@ -471,30 +471,26 @@ func incrbyfloatCmd(c *Ctx) {
 	if wrong {
 		return
 	}
-	v := new(big.Float).SetPrec(ld80Prec)
+	v := new(big.Float)
 	if e != nil {
 		var ok bool
-		if v, ok = ld80Parse(e.Str); !ok {
+		if v, ok = parseLongDouble(e.Str); !ok {
 			c.W.Error(ErrNotFloat)
 			return
 		}
 	}
-	incr, ok := ld80Parse(c.Args[2])
+	incr, ok := parseLongDouble(c.Args[2])
 	if !ok {
 		c.W.Error(ErrNotFloat)
 		return
 	}
-	if v.IsInf() || incr.IsInf() {
-		// inf+x is inf and inf-inf is NaN: both refused.
+	// inf+x is inf and inf-inf is NaN: both refused, as is overflow.
+	sum, ok := addLongDouble(v, incr)
+	if !ok {
 		c.W.Error(ErrNaNOrInf)
 		return
 	}
-	sum := new(big.Float).SetPrec(ld80Prec).Add(v, incr)
-	if sum.MantExp(nil) > ld80MaxExp {
-		c.W.Error(ErrNaNOrInf)
-		return
-	}
-	s := ld80Format(sum)
+	s := formatLongDouble(sum)
 	if e != nil {
 		e.Str = strCopy(e.Str, s)
 		c.Modified(e)
@@ -736,227 +732,4 @@ func lcsReply(c *Ctx, a, b []byte, getLen, getIdx, withMatchLen bool, minMatchLe
 	}
 	c.W.BulkString("len")
 	c.W.Int(int64(total))
-}
-
-// Long double emulation for INCRBYFLOAT: x86-64's 80-bit extended format has
-// a 64-bit mantissa and a 15-bit exponent; big.Float at precision 64 rounds
-// exactly as the FPU does, and the exponent limits are applied by hand.
-const (
-	ld80Prec = 64
-	// ld80MaxExp: |x| < 2^16384 (big.Float exponents, mantissa in [0.5, 1)).
-	ld80MaxExp = 16384
-	// ld80MinNormExp is the exponent of the smallest normal, 2^-16382;
-	// below it a value has fewer mantissa bits, down to 2^-16445.
-	ld80MinNormExp = -16381
-	ld80SubBits    = 16445
-	// ld80MaxChars is Redis's MAX_LONG_DOUBLE_CHARS: string2ld
-	// refuses longer input.
-	ld80MaxChars = 5 * 1024
-)
-
-// ld80Parse parses b as Redis's string2ld does with glibc's strtold:
-// decimal or hex (0x) syntax, inf/infinity, optional sign, nothing before or
-// after, NaN and out-of-range values (overflow, underflow to zero) refused.
-// The result has precision ld80Prec and may be an infinity.
-func ld80Parse(b []byte) (*big.Float, bool) {
-	if len(b) == 0 || len(b) >= ld80MaxChars || ld80Space(b[0]) {
-		return nil, false
-	}
-	neg := false
-	p := b
-	if p[0] == '+' || p[0] == '-' {
-		neg = p[0] == '-'
-		p = p[1:]
-	}
-	f := new(big.Float).SetPrec(ld80Prec)
-	if equalFold(p, "inf") || equalFold(p, "infinity") {
-		return f.SetInf(neg), true
-	}
-	var ok bool
-	if len(p) > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') {
-		ok = ld80ParseHex(f, p[2:])
-	} else {
-		ok = ld80ParseDec(f, p)
-	}
-	if !ok {
-		return nil, false
-	}
-	if neg {
-		f.Neg(f)
-	}
-	return f, true
-}
-
-func ld80Space(ch byte) bool {
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r'
-}
-
-// ld80Digits splits p into its mantissa digits (integer and fraction part,
-// radix point removed), the fraction digit count and the rest after them;
-// ok is false without any digit.
-func ld80Digits(p []byte, isDigit func(byte) bool) (mant []byte, frac int, rest []byte, ok bool) {
-	i := 0
-	for i < len(p) && isDigit(p[i]) {
-		i++
-	}
-	mant = append(mant, p[:i]...)
-	if i < len(p) && p[i] == '.' {
-		i++
-		k := i
-		for i < len(p) && isDigit(p[i]) {
-			i++
-		}
-		mant = append(mant, p[k:i]...)
-		frac = i - k
-	}
-	return mant, frac, p[i:], len(mant) > 0
-}
-
-// ld80Exp parses a complete signed decimal exponent, saturating far beyond
-// any exponent that matters.
-func ld80Exp(p []byte) (int64, bool) {
-	neg := false
-	if len(p) > 0 && (p[0] == '+' || p[0] == '-') {
-		neg = p[0] == '-'
-		p = p[1:]
-	}
-	if len(p) == 0 {
-		return 0, false
-	}
-	var e int64
-	for _, ch := range p {
-		if ch < '0' || ch > '9' {
-			return 0, false
-		}
-		if e < 1e12 {
-			e = e*10 + int64(ch-'0')
-		}
-	}
-	if neg {
-		e = -e
-	}
-	return e, true
-}
-
-func ld80IsDec(ch byte) bool { return '0' <= ch && ch <= '9' }
-
-func ld80IsHex(ch byte) bool {
-	return '0' <= ch && ch <= '9' || 'a' <= ch|0x20 && ch|0x20 <= 'f'
-}
-
-// ld80ParseDec sets f to the unsigned decimal p, correctly rounded.
-func ld80ParseDec(f *big.Float, p []byte) bool {
-	mant, frac, rest, ok := ld80Digits(p, ld80IsDec)
-	if !ok {
-		return false
-	}
-	var e10 int64
-	if len(rest) > 0 {
-		if rest[0] != 'e' && rest[0] != 'E' {
-			return false
-		}
-		if e10, ok = ld80Exp(rest[1:]); !ok {
-			return false
-		}
-	}
-	e10 -= int64(frac)
-	mant = bytes.TrimLeft(mant, "0")
-	for len(mant) > 0 && mant[len(mant)-1] == '0' {
-		mant = mant[:len(mant)-1]
-		e10++
-	}
-	if len(mant) == 0 {
-		f.SetInt64(0)
-		return true
-	}
-	n := int64(len(mant))
-	// The value lies in [10^(n-1+e10), 10^(n+e10)); the long double range
-	// is about [3.6e-4951, 1.19e4932].
-	if n-1+e10 > 4932 || n+e10 < -4951 {
-		return false
-	}
-	m, _ := new(big.Int).SetString(string(mant), 10)
-	if e10 >= 0 {
-		m.Mul(m, new(big.Int).Exp(big.NewInt(10), big.NewInt(e10), nil))
-		f.SetInt(m)
-	} else {
-		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(-e10), nil)
-		f.Quo(new(big.Float).SetInt(m), new(big.Float).SetInt(den))
-	}
-	return ld80Range(f)
-}
-
-// ld80ParseHex sets f to the unsigned hex float p (after "0x").
-func ld80ParseHex(f *big.Float, p []byte) bool {
-	mant, frac, rest, ok := ld80Digits(p, ld80IsHex)
-	if !ok {
-		return false
-	}
-	var e2 int64
-	if len(rest) > 0 {
-		if rest[0] != 'p' && rest[0] != 'P' {
-			return false
-		}
-		if e2, ok = ld80Exp(rest[1:]); !ok {
-			return false
-		}
-	}
-	e2 -= 4 * int64(frac)
-	mant = bytes.TrimLeft(mant, "0")
-	if len(mant) == 0 {
-		f.SetInt64(0)
-		return true
-	}
-	m, _ := new(big.Int).SetString(string(mant), 16)
-	bits := int64(m.BitLen())
-	if bits-1+e2 >= ld80MaxExp || bits+e2 < -ld80SubBits-1 {
-		return false
-	}
-	f.SetInt(m)
-	f.SetMantExp(f, int(e2))
-	return ld80Range(f)
-}
-
-// ld80Range applies the long double exponent range to a value rounded to 64
-// bits: false on overflow or underflow to zero (strtold's ERANGE cases that
-// Redis refuses); subnormals lose precision as in hardware.
-func ld80Range(f *big.Float) bool {
-	exp := f.MantExp(nil)
-	if exp > ld80MaxExp {
-		return false
-	}
-	if exp >= ld80MinNormExp {
-		return true
-	}
-	bits := int64(exp) + ld80SubBits
-	switch {
-	case bits > 0:
-		f.SetPrec(uint(bits)).SetPrec(ld80Prec)
-	case bits == 0:
-		// In [2^-16446, 2^-16445): the smallest subnormal above half of
-		// it, zero at half (ties to even) and below.
-		half := new(big.Float).SetMantExp(big.NewFloat(0.5), -ld80SubBits)
-		if new(big.Float).Abs(f).Cmp(half) > 0 {
-			f.SetMantExp(big.NewFloat(float64(f.Sign())*0.5), 1-ld80SubBits).SetPrec(ld80Prec)
-		} else {
-			f.SetInt64(0)
-		}
-	default:
-		f.SetInt64(0)
-	}
-	return f.Sign() != 0
-}
-
-// ld80Format prints f as ld2string's LD_STR_HUMAN mode: %.17Lf, then
-// trailing zeros and a trailing '.' trimmed, and "-0" made "0".
-func ld80Format(f *big.Float) []byte {
-	s := f.Append(nil, 'f', 17)
-	if bytes.IndexByte(s, '.') >= 0 {
-		s = bytes.TrimRight(s, "0")
-		s = bytes.TrimSuffix(s, []byte("."))
-	}
-	if len(s) == 2 && s[0] == '-' && s[1] == '0' {
-		s = s[1:]
-	}
-	return s
 }

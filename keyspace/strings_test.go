@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"math/big"
 	"math/rand/v2"
 	"os/exec"
 	"strconv"
@@ -470,21 +469,6 @@ func TestStringLongDouble(t *testing.T) {
 			t.Errorf("%s + %s: got %q, want %q", tc.val, tc.incr, got, tc.want)
 		}
 	}
-	valid := []string{"1", "-1", "+1", ".5", "5.", "1e5", "1E+5", "1e-5", "0x10", "0X1P-3", "-0x.8p1",
-		"inf", "-INF", "Infinity", "0e99999999999999999999", "0x0p99999", "1e4932", "1e-4950"}
-	for _, s := range valid {
-		if _, ok := ld80Parse([]byte(s)); !ok {
-			t.Errorf("%q refused", s)
-		}
-	}
-	invalid := []string{"", " 1", "1 ", "\t1", "1\x00", "nan", "-nan", "NaN(1)", "1e", "1e+", "0x", "0x1p",
-		".", "-", "+", "1_0", "1.2.3", "--1", "1,5", "0x.p1", "1e5000", "1e-5000", "0x1p16384", "infinit",
-		"1e4933", strings.Repeat("1", 5120)}
-	for _, s := range invalid {
-		if _, ok := ld80Parse([]byte(s)); ok {
-			t.Errorf("%q accepted", s)
-		}
-	}
 }
 
 func strRand(t *testing.T) *rand.Rand {
@@ -691,33 +675,6 @@ func TestStringRedis(t *testing.T) {
 		check("SETRANGE", "b", strconv.Itoa(r.IntN(40)), word(5))
 		check("GET", "b")
 	}
-}
-
-func FuzzLD80Parse(f *testing.F) {
-	for _, s := range []string{"1", "-0.5", "0x1p-3", "1e4932", "inf", "1e-4950", ".5e+3", "0X.Ap1", ".19e-4950"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		x, ok := ld80Parse(b)
-		if !ok || x.IsInf() {
-			return
-		}
-		if x.MantExp(nil) > ld80MaxExp || x.Prec() != ld80Prec {
-			t.Fatalf("%q parsed out of range: %v", b, x)
-		}
-		// What INCRBYFLOAT stores must parse back.
-		s := ld80Format(x)
-		if _, ok := ld80Parse(s); !ok {
-			t.Fatalf("%q formats as %q, which does not parse", b, s)
-		}
-		// Where Go agrees on the syntax and the double range, the values
-		// must agree to double precision.
-		if d, err := strconv.ParseFloat(string(b), 64); err == nil && !bytes.ContainsAny(b, "xX_") {
-			if got, _ := new(big.Float).Set(x).Float64(); d != 0 && (got-d)/d > 1e-15 {
-				t.Fatalf("%q: %v, strconv %v", b, got, d)
-			}
-		}
-	})
 }
 
 // TestStringAllocs holds GET and SET of an existing key to zero allocations.

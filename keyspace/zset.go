@@ -316,7 +316,7 @@ options:
 	}
 	scores = scores[:len(pairs)/2]
 	for j := range scores {
-		f, ok := zparseFloat(pairs[2*j])
+		f, ok := ParseFloat(pairs[2*j])
 		if !ok {
 			c.W.Error(ErrNotFloat)
 			return

@@ -148,7 +148,7 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 		case op != zopDiff && !cardOnly && remaining >= len(src)+1 && equalFold(a, "weights"):
 			j++
 			for i := range src {
-				w, ok := zparseFloat(c.Args[j])
+				w, ok := ParseFloat(c.Args[j])
 				if !ok {
 					c.W.Error(ErrWeightNotFloat)
 					return
