@@ -180,6 +180,9 @@ func build(specs []spec) *Table {
 			panic("command: duplicate entry " + c.Name)
 		}
 		t.byName[c.Name] = c
+		// Clients send names in upper case more often than not: index that
+		// spelling too, so the common lookup is a single map access.
+		t.byName[strings.ToUpper(c.Name)] = c
 		t.all = append(t.all, c)
 	}
 	return t
