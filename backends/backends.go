@@ -61,6 +61,9 @@ type Batch struct {
 	// pipeline of commands then waits once, not once per command.
 	Defer bool
 	Pos   uint64
+	// Now, when not zero, is the time (unix ms) the batch runs at; callers
+	// that already read the clock pass it to save another read.
+	Now int64
 }
 
 // KeyRef names a key in a database.

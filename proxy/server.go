@@ -141,6 +141,7 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	}
 	ctx := context.Background()
 	sess.w.Reset()
+	sess.mark = time.Now()
 	sess.run(ctx, cmd.Args)
 	for _, next := range conn.ReadPipeline() {
 		if sess.closing {

@@ -34,6 +34,8 @@ type session struct {
 	// lastCmd and lastActive feed CLIENT LIST's cmd= and idle=.
 	lastCmd    string
 	lastActive time.Time
+	// mark is when the current command started (the previous one ended).
+	mark time.Time
 
 	// MULTI state: queued ops, and whether a queueing error means EXEC
 	// must abort.
@@ -93,8 +95,7 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		return
 	}
 	w := &s.w
-	started := time.Now()
-	s.lastActive = started
+	s.lastActive = s.mark
 	cmd := s.srv.table.Lookup(args[0])
 	if cmd == nil {
 		s.reject(keyspace.ErrUnknownCommand(args))
@@ -130,9 +131,12 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 	}
 	start := len(w.B)
 	s.dispatch(ctx, cmd, args)
+	// One clock read per command: its end is the next one's start.
+	end := time.Now()
 	st := &s.srv.stats.commands[cmd.ID]
 	st.calls.Add(1)
-	st.usec.Add(time.Since(started).Microseconds())
+	st.usec.Add(end.Sub(s.mark).Microseconds())
+	s.mark = end
 	if len(w.B) > start && w.B[start] == '-' {
 		st.failed.Add(1)
 	}
@@ -163,7 +167,7 @@ func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]b
 		s.connCommand(ctx, cmd, args)
 	default:
 		s.one[0] = backends.Op{Cmd: cmd, Args: args, DB: s.db}
-		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w}, Defer: true}
+		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w, Now: s.mark.UnixMilli()}, Defer: true}
 		if err := s.srv.coord.Run(ctx, &s.req); err != nil {
 			s.backendError(err)
 		}

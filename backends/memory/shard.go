@@ -176,7 +176,10 @@ func (s *Shard) durable(ctx context.Context, pos uint64) error {
 // runLocked checks b's guards and runs its ops, logging those that changed
 // data as one record.
 func (s *Shard) runLocked(b *backends.Batch) error {
-	now := s.now()
+	now := b.Now
+	if now == 0 {
+		now = s.now()
+	}
 	if !s.guardsHoldLocked(b.Guards, now) {
 		return backends.ErrGuard
 	}
