@@ -278,9 +278,11 @@ func (s *Shard) installLocked(writes []backends.KeyState, now int64) {
 			db.Delete([]byte(w.Key), now)
 			continue
 		}
-		e := *w.Entry
+		// A copy: the record holding w is still being logged by other
+		// participants while this shard's clients change the live value.
+		e := w.Entry.Clone()
 		e.Version = 0 // a fresh version from this shard's clock
-		db.Put(w.Key, &e)
+		db.Put(w.Key, e)
 	}
 }
 
