@@ -113,6 +113,24 @@ type Shard interface {
 	Exclusive(ctx context.Context, fn func(x Locked) error) error
 }
 
+// Holder is implemented by shards that live in this process. The
+// coordinator can then hold every participant of a cross-shard request at
+// once (in shard order) and run the request as one critical section,
+// instead of locking keys and committing in rounds.
+type Holder interface {
+	// TryHold takes the shard unless one of keys is locked by a
+	// transaction or an exclusive section is running or waiting; then it
+	// returns false and a channel closed when that may have changed. The
+	// caller must release everything it holds before waiting on it, so
+	// that holders never wait on each other.
+	TryHold(keys []KeyRef) (held bool, changed <-chan struct{})
+	// Held operates on the shard while it is held.
+	Held() Locked
+	// Unhold releases the shard and returns the log position the
+	// request's reply depends on, for Durable.
+	Unhold() uint64
+}
+
 // Locked is a shard held by an Exclusive section: the same operations as
 // Shard, run without waiting (nothing else runs meanwhile).
 type Locked interface {
@@ -120,11 +138,21 @@ type Locked interface {
 	Read(keys []KeyRef) []KeyState
 	// Install writes states and logs record, the whole transaction.
 	Install(tx TxID, writes []KeyState, record *TxRecord)
+	// RunTx runs record.Ops for this shard natively at record.Now, appends
+	// their replies to w and, if they changed anything, logs the record.
+	RunTx(record *TxRecord, shard int, w *resp.Writer)
 }
 
-// TxRecord is the commit record a primary keeps for a cross-shard
-// transaction: the writes of every participant, by shard index.
+// TxRecord is the commit record of a cross-shard transaction: what every
+// participant installs (Writes: key states) or runs natively (Ops, at time
+// Now), by shard index.
 type TxRecord struct {
-	ID     TxID
+	ID TxID
+	// Seq orders the records of transactions that share a shard: it is
+	// taken while the transaction holds its keys, so it follows their
+	// execution order. Recovery rolls records forward in this order.
+	Seq    uint64
 	Writes map[int][]KeyState
+	Ops    map[int][]Op
+	Now    int64
 }

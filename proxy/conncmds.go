@@ -237,9 +237,8 @@ func (s *session) exec(ctx context.Context) {
 		}
 		op.DB = s.db
 	}
-	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true, Defer: true}
+	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true, Pending: s.pending}
 	err := s.srv.coord.Run(ctx, &s.req)
-	s.noteDurability()
 	s.multi, s.multiErr = false, false
 	s.queue = s.queue[:0]
 	s.watches = s.watches[:0]

@@ -54,7 +54,6 @@ type session struct {
 	// pending is, per shard, the log position this pipeline's replies
 	// depend on; they are released only once it is durable.
 	pending []uint64
-	dirty   bool
 }
 
 func newSession(s *Server, conn redcon.Conn) *session {
@@ -167,19 +166,10 @@ func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]b
 		s.connCommand(ctx, cmd, args)
 	default:
 		s.one[0] = backends.Op{Cmd: cmd, Args: args, DB: s.db}
-		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w, Now: s.mark.UnixMilli()}, Defer: true}
+		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w, Now: s.mark.UnixMilli()}, Pending: s.pending}
 		if err := s.srv.coord.Run(ctx, &s.req); err != nil {
 			s.backendError(err)
 		}
-		s.noteDurability()
-	}
-}
-
-// noteDurability remembers what the last request must wait for.
-func (s *session) noteDurability() {
-	if pos := s.req.PendingPos; pos > s.pending[s.req.PendingShard] {
-		s.pending[s.req.PendingShard] = pos
-		s.dirty = true
 	}
 }
 
@@ -187,10 +177,6 @@ func (s *session) noteDurability() {
 // on is durable. On failure the replies must not go out: the outcome of
 // the writes is unknown to the client.
 func (s *session) awaitDurability(ctx context.Context) error {
-	if !s.dirty {
-		return nil
-	}
-	s.dirty = false
 	var first error
 	for shard, pos := range s.pending {
 		if pos == 0 {

@@ -43,6 +43,9 @@ type Config struct {
 	Now func() int64
 	// Knobs are failure points for tests; nil in production.
 	Knobs *TestingKnobs
+	// ForceProtocol runs cross-shard requests with the Lock/Commit/Apply
+	// protocol even on shards that could be held (tests of the protocol).
+	ForceProtocol bool
 }
 
 // TestingKnobs inject failures at the protocol's steps.
@@ -57,6 +60,9 @@ type Coordinator struct {
 	cfg    Config
 	slots  cluster.SlotMap
 	nextTx atomic.Uint64
+	// nextSeq numbers commit records while their keys are held (see
+	// backends.TxRecord.Seq).
+	nextSeq atomic.Uint64
 
 	rndMu sync.Mutex // guards rnd
 	rnd   *rand.Rand
@@ -69,6 +75,7 @@ func New(cfg Config) *Coordinator {
 	// Transaction ids start from the clock so that they do not repeat
 	// across restarts (recovery matches commit and apply records by id).
 	c.nextTx.Store(uint64(cfg.Now()) << 16)
+	c.nextSeq.Store(uint64(cfg.Now()) << 16)
 	return c
 }
 
@@ -85,11 +92,12 @@ type Request struct {
 	// Multi makes the reply an array of the ops' replies, or a null array
 	// when a guard failed (EXEC's reply).
 	Multi bool
-	// Defer lets a one-shard request return before its writes are durable;
-	// Run then sets PendingShard/PendingPos for Durable (see Batch.Defer).
-	Defer        bool
-	PendingShard int
-	PendingPos   uint64
+	// Pending, when not nil (one entry per shard), lets Run return before
+	// the request's effects are durable: it raises Pending[shard] to the
+	// log position the reply depends on instead, and the caller passes
+	// each to Durable before releasing replies (see Batch.Defer). A
+	// pipeline then waits once per shard, not once per command.
+	Pending []uint64
 }
 
 // ErrUnknownOutcome is returned when a cross-shard commit may or may not
@@ -98,7 +106,6 @@ var ErrUnknownOutcome = errors.New("txn: commit outcome unknown")
 
 // Run executes r and appends its reply to r.W.
 func (c *Coordinator) Run(ctx context.Context, r *Request) error {
-	r.PendingPos = 0
 	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Name == "scan" {
 		// SCAN needs no exclusive section: it visits one shard per call.
 		return c.Scan(ctx, &r.Ops[0], r.W)
@@ -156,9 +163,11 @@ func (c *Coordinator) runOne(ctx context.Context, shard int, r *Request) error {
 	if r.Multi {
 		r.W.Array(len(r.Ops))
 	}
-	r.Batch.Defer, r.Batch.Pos = r.Defer, 0
+	r.Batch.Defer, r.Batch.Pos = r.Pending != nil, 0
 	err := c.cfg.Shards[shard].Exec(ctx, &r.Batch)
-	r.PendingShard, r.PendingPos = shard, r.Batch.Pos
+	if r.Pending != nil && r.Batch.Pos > r.Pending[shard] {
+		r.Pending[shard] = r.Batch.Pos
+	}
 	if errors.Is(err, backends.ErrGuard) {
 		r.W.B = r.W.B[:start]
 		r.W.NullArray()
@@ -231,8 +240,17 @@ func (c *Coordinator) footprint(r *Request) []*participant {
 }
 
 func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
-	tx := backends.TxID(c.nextTx.Add(1))
 	parts := c.footprint(r)
+	if hs := c.holders(parts); hs != nil && !c.cfg.ForceProtocol {
+		return c.runHolding(ctx, r, parts, hs)
+	}
+	return c.runProtocol(ctx, r, parts)
+}
+
+// runProtocol runs a cross-shard request with the Lock / Commit / Apply
+// protocol, which needs nothing of the shards but the Shard contract.
+func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*participant) error {
+	tx := backends.TxID(c.nextTx.Add(1))
 	unlockAll := func() {
 		for _, p := range parts {
 			if p.locked {
@@ -259,7 +277,8 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 		unlockAll()
 		return nil
 	}
-	record := &backends.TxRecord{ID: tx, Writes: writes}
+	// Every key is locked here: the sequence number follows execution order.
+	record := &backends.TxRecord{ID: tx, Seq: c.nextSeq.Add(1), Writes: writes}
 	primary := -1
 	for _, p := range parts {
 		if len(writes[p.shard]) > 0 {

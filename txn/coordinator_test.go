@@ -24,6 +24,20 @@ type env struct {
 }
 
 func newEnv(t *testing.T, dir string, knobs *txn.TestingKnobs) *env {
+	return newEnvMode(t, dir, knobs, knobs != nil)
+}
+
+// modes runs f with cross-shard requests on held shards and with the
+// Lock/Commit/Apply protocol.
+func modes(t *testing.T, f func(t *testing.T, e *env)) {
+	for _, protocol := range []bool{false, true} {
+		t.Run(fmt.Sprintf("protocol=%v", protocol), func(t *testing.T) {
+			f(t, newEnvMode(t, "", nil, protocol))
+		})
+	}
+}
+
+func newEnvMode(t *testing.T, dir string, knobs *txn.TestingKnobs, protocol bool) *env {
 	t.Helper()
 	exec := keyspace.NewExecutor(command.Default)
 	now := func() int64 { return time.Now().UnixMilli() }
@@ -32,7 +46,8 @@ func newEnv(t *testing.T, dir string, knobs *txn.TestingKnobs) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &env{store: st, coord: txn.New(txn.Config{Shards: st.Shards(), Exec: exec, Databases: 16, Now: now, Knobs: knobs})}
+	return &env{store: st, coord: txn.New(txn.Config{Shards: st.Shards(), Exec: exec, Databases: 16, Now: now,
+		Knobs: knobs, ForceProtocol: protocol})}
 }
 
 // do runs one command (or, with multi, a transaction of several) and
@@ -80,8 +95,9 @@ func keysOnShards(prefix string, n int) []string {
 // TestCrossShardAtomicVisibility: writers append to two lists on different
 // shards in one transaction; readers reading both lengths in one
 // transaction must always see them equal.
-func TestCrossShardAtomicVisibility(t *testing.T) {
-	e := newEnv(t, "", nil)
+func TestCrossShardAtomicVisibility(t *testing.T) { modes(t, testCrossShardAtomicVisibility) }
+
+func testCrossShardAtomicVisibility(t *testing.T, e *env) {
 	k := keysOnShards("l", 2)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -123,8 +139,9 @@ func TestCrossShardAtomicVisibility(t *testing.T) {
 
 // TestOpposingOrderNoDeadlock: transactions over the same keys in opposite
 // orders all finish (locks are taken in shard order).
-func TestOpposingOrderNoDeadlock(t *testing.T) {
-	e := newEnv(t, "", nil)
+func TestOpposingOrderNoDeadlock(t *testing.T) { modes(t, testOpposingOrderNoDeadlock) }
+
+func testOpposingOrderNoDeadlock(t *testing.T, e *env) {
 	k := keysOnShards("d", 3)
 	var wg sync.WaitGroup
 	for w := 0; w < 6; w++ {
@@ -154,8 +171,9 @@ func TestOpposingOrderNoDeadlock(t *testing.T) {
 
 // TestWatchAcrossShards: a guard on one shard that changed aborts a
 // transaction writing another shard, and nothing is written.
-func TestWatchAcrossShards(t *testing.T) {
-	e := newEnv(t, "", nil)
+func TestWatchAcrossShards(t *testing.T) { modes(t, testWatchAcrossShards) }
+
+func testWatchAcrossShards(t *testing.T, e *env) {
 	k := keysOnShards("w", 2)
 	g, err := e.coord.Watch(context.Background(), 0, []byte(k[0]))
 	if err != nil {

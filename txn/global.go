@@ -73,7 +73,7 @@ func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
 		}
 		writes := c.evaluate(one, parts)
 		tx := backends.TxID(c.nextTx.Add(1))
-		record := &backends.TxRecord{ID: tx, Writes: writes}
+		record := &backends.TxRecord{ID: tx, Seq: c.nextSeq.Add(1), Writes: writes}
 		for _, p := range parts {
 			held[p.shard].Install(tx, writes[p.shard], record)
 		}

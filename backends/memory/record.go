@@ -62,12 +62,69 @@ func appendStates(b []byte, states []backends.KeyState) []byte {
 func appendCommit(b []byte, rec *backends.TxRecord) []byte {
 	b = append(b, recCommit)
 	b = binary.AppendUvarint(b, uint64(rec.ID))
+	b = binary.AppendUvarint(b, rec.Seq)
 	b = binary.AppendUvarint(b, uint64(len(rec.Writes)))
 	for shard, states := range rec.Writes {
 		b = binary.AppendUvarint(b, uint64(shard))
 		b = appendStates(b, states)
 	}
+	b = binary.AppendVarint(b, rec.Now)
+	b = binary.AppendUvarint(b, uint64(len(rec.Ops)))
+	for shard, ops := range rec.Ops {
+		b = binary.AppendUvarint(b, uint64(shard))
+		b = binary.AppendUvarint(b, uint64(len(ops)))
+		for _, op := range ops {
+			b = appendOp(b, op.DB, op.Args)
+		}
+	}
 	return b
+}
+
+// decodeCommit reads what appendCommit wrote (after the kind byte). Ops
+// carry their arguments only; the caller resolves the commands.
+func decodeCommit(d *decoder) *backends.TxRecord {
+	rec := &backends.TxRecord{ID: backends.TxID(d.uvarint()), Seq: d.uvarint(), Writes: map[int][]backends.KeyState{}}
+	n := d.uvarint()
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		shard := int(d.uvarint())
+		rec.Writes[shard] = d.states()
+	}
+	rec.Now = d.varint()
+	n = d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errBadRecord
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		shard := int(d.uvarint())
+		nops := d.uvarint()
+		if nops > uint64(len(d.b)) {
+			d.err = errBadRecord
+			break
+		}
+		if rec.Ops == nil {
+			rec.Ops = map[int][]backends.Op{}
+		}
+		for j := uint64(0); j < nops && d.err == nil; j++ {
+			db, args := d.op()
+			rec.Ops[shard] = append(rec.Ops[shard], backends.Op{DB: db, Args: args})
+		}
+	}
+	return rec
+}
+
+// op reads what appendOp wrote, copying the arguments.
+func (d *decoder) op() (int, [][]byte) {
+	db := int(d.uvarint())
+	argc := d.uvarint()
+	if argc == 0 || argc > uint64(len(d.b))+1 {
+		d.err = errBadRecord
+		return 0, nil
+	}
+	args := make([][]byte, argc)
+	for i := range args {
+		args[i] = append([]byte(nil), d.bytes(d.uvarint())...)
+	}
+	return db, args
 }
 
 // decoder reads the fields of one record.

@@ -15,7 +15,9 @@ import (
 	"sync"
 
 	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
 
 // journal is the part of the append-only log a shard uses.
@@ -397,26 +399,96 @@ func (l lockedShard) Run(b *backends.Batch) error {
 func (l lockedShard) Read(keys []backends.KeyRef) []backends.KeyState {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	now := l.s.now()
+	return l.s.readLocked(keys)
+}
+
+func (l lockedShard) RunTx(record *backends.TxRecord, shard int, w *resp.Writer) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.s.runTxLocked(record, shard, w)
+}
+
+func (l lockedShard) Install(tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.s.installAndLogLocked(writes, record)
+}
+
+// readLocked returns copies of keys' states.
+func (s *Shard) readLocked(keys []backends.KeyRef) []backends.KeyState {
+	now := s.now()
 	states := make([]backends.KeyState, len(keys))
 	for i, k := range keys {
 		states[i].KeyRef = k
-		if e := l.s.store.DB(k.DB).Get([]byte(k.Key), now); e != nil {
+		if e := s.store.DB(k.DB).Get([]byte(k.Key), now); e != nil {
 			states[i].Entry = e.Clone()
 		}
 	}
 	return states
 }
 
-func (l lockedShard) Install(tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) {
-	s := l.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// installAndLogLocked installs a cross-shard transaction's writes here and
+// logs its whole record.
+func (s *Shard) installAndLogLocked(writes []backends.KeyState, record *backends.TxRecord) {
 	s.installLocked(writes, s.now())
-	if s.log == nil {
-		return
+	if s.log != nil && len(writes) > 0 {
+		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
 	}
-	if len(writes) > 0 {
+}
+
+// TryHold implements backends.Holder.
+func (s *Shard) TryHold(keys []backends.KeyRef) (bool, <-chan struct{}) {
+	s.mu.Lock()
+	if s.closed || s.exclusive || s.draining > 0 || s.keysLockedLocked(0, keys) {
+		ch := s.changed
+		s.mu.Unlock()
+		return false, ch
+	}
+	return true, nil
+}
+
+// Held implements backends.Holder.
+func (s *Shard) Held() backends.Locked { return heldShard{s} }
+
+// Unhold implements backends.Holder.
+func (s *Shard) Unhold() uint64 {
+	pos := s.logPos
+	s.mu.Unlock()
+	return pos
+}
+
+// heldShard is a shard whose mutex the caller holds (TryHold).
+type heldShard struct{ s *Shard }
+
+func (h heldShard) Run(b *backends.Batch) error { return h.s.runLocked(b) }
+
+func (h heldShard) Read(keys []backends.KeyRef) []backends.KeyState {
+	return h.s.readLocked(keys)
+}
+
+func (h heldShard) Install(tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) {
+	h.s.installAndLogLocked(writes, record)
+}
+
+func (h heldShard) RunTx(record *backends.TxRecord, shard int, w *resp.Writer) {
+	h.s.runTxLocked(record, shard, w)
+}
+
+// runTxLocked runs this shard's ops of a cross-shard record natively and,
+// when they are writes, logs the whole record. Every participant logs it,
+// changed or not: recovery re-runs the ops on a shard whose log lacks the
+// record, which is right only if lacking it means the log lost its tail.
+func (s *Shard) runTxLocked(record *backends.TxRecord, shard int, w *resp.Writer) {
+	c := &s.cctx
+	c.Store, c.W, c.Now, c.Rand = s.store, w, record.Now, s.rnd
+	writes := false
+	for _, op := range record.Ops[shard] {
+		c.DBIndex, c.DB, c.Args, c.Dirty, c.Propagate = op.DB, s.store.DB(op.DB), op.Args, 0, nil
+		s.exec.Run(c, op.Cmd)
+		writes = writes || op.Cmd.Is(command.Write)
+	}
+	c.Args, c.Propagate, c.W = nil, nil, nil
+	if writes && s.log != nil {
 		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
 	}
 }

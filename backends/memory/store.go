@@ -2,11 +2,13 @@ package memory
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -93,7 +95,7 @@ func (st *Store) Shards() []backends.Shard {
 // transactions whose commit record survived but whose apply record on a
 // participant did not.
 func (st *Store) load(exec *keyspace.Executor) error {
-	commits := map[backends.TxID]map[int][]backends.KeyState{}
+	commits := map[backends.TxID]*backends.TxRecord{}
 	applied := make([]map[backends.TxID]bool, len(st.shards))
 	for i, s := range st.shards {
 		log, err := aof.Open(aof.Options{
@@ -110,16 +112,30 @@ func (st *Store) load(exec *keyspace.Executor) error {
 		}
 		s.log = log
 	}
-	for tx, writes := range commits {
-		for shard, states := range writes {
-			if applied[shard][tx] || shard >= len(st.shards) {
+	// A participant whose copy of a record was lost (its log's tail) gets
+	// the transaction from a surviving copy; nothing after it on that shard
+	// survived either, so installing it last is installing it in place.
+	// Records of one shard must be installed in the order they ran.
+	records := make([]*backends.TxRecord, 0, len(commits))
+	for _, r := range commits {
+		records = append(records, r)
+	}
+	slices.SortFunc(records, func(a, b *backends.TxRecord) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, record := range records {
+		tx := record.ID
+		for shard, s := range st.shards {
+			_, writes := record.Writes[shard]
+			_, ops := record.Ops[shard]
+			if applied[shard][tx] || (!writes && !ops) {
 				continue
 			}
-			s := st.shards[shard]
 			s.mu.Lock()
-			s.installLocked(states, s.now())
-			s.logPos = s.log.Append(appendCommit(nil, &backends.TxRecord{ID: tx, Writes: writes}))
+			err := s.applyRecordLocked(record)
+			s.logPos = s.log.Append(appendCommit(nil, record))
 			s.mu.Unlock()
+			if err != nil {
+				return fmt.Errorf("shard %d: roll transaction %d forward: %w", shard, tx, err)
+			}
 			st.opts.Logf("recovery: rolled cross-shard transaction %d forward on shard %d", tx, shard)
 		}
 	}
@@ -134,7 +150,7 @@ func (st *Store) load(exec *keyspace.Executor) error {
 type replayer struct {
 	shard   *Shard
 	exec    *keyspace.Executor
-	commits map[backends.TxID]map[int][]backends.KeyState
+	commits map[backends.TxID]*backends.TxRecord
 	applied map[backends.TxID]bool
 }
 
@@ -147,47 +163,50 @@ func (r *replayer) replay(rec []byte) error {
 	switch rec[0] {
 	case recOps:
 		now := d.varint()
-		w := resp.NewWriter(2)
-		c := &keyspace.Ctx{Store: s.store, W: w, Now: now, Rand: s.rnd}
+		var ops []backends.Op
 		for len(d.b) > 0 && d.err == nil {
-			db := int(d.uvarint())
-			argc := d.uvarint()
-			if argc == 0 || argc > uint64(len(d.b))+1 || db >= s.store.NumDBs() {
-				return errBadRecord
-			}
-			args := make([][]byte, argc)
-			for i := range args {
-				args[i] = d.bytes(d.uvarint())
-			}
-			if d.err != nil {
-				return d.err
-			}
-			cmd := r.exec.Table().Lookup(args[0])
-			if cmd == nil {
-				return fmt.Errorf("%w: unknown command %q", errBadRecord, args[0])
-			}
-			w.Reset()
-			c.DBIndex, c.DB, c.Args = db, s.store.DB(db), args
-			r.exec.Run(c, cmd)
-		}
-		return d.err
-	case recCommit:
-		tx := backends.TxID(d.uvarint())
-		n := d.uvarint()
-		writes := map[int][]backends.KeyState{}
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			shard := int(d.uvarint())
-			writes[shard] = d.states()
+			db, args := d.op()
+			ops = append(ops, backends.Op{DB: db, Args: args})
 		}
 		if d.err != nil {
 			return d.err
 		}
-		r.commits[tx] = writes
-		s.installLocked(writes[s.index], s.now())
-		r.applied[tx] = true
-		return nil
+		return s.replayOpsLocked(now, ops)
+	case recCommit:
+		record := decodeCommit(d)
+		if d.err != nil {
+			return d.err
+		}
+		r.commits[record.ID] = record
+		r.applied[record.ID] = true
+		return s.applyRecordLocked(record)
 	}
 	return fmt.Errorf("%w: kind %d", errBadRecord, rec[0])
+}
+
+// replayOpsLocked runs logged commands again at the time they first ran.
+func (s *Shard) replayOpsLocked(now int64, ops []backends.Op) error {
+	w := resp.NewWriter(2)
+	c := &keyspace.Ctx{Store: s.store, W: w, Now: now, Rand: s.rnd}
+	for _, op := range ops {
+		if op.DB < 0 || op.DB >= s.store.NumDBs() {
+			return fmt.Errorf("%w: database %d", errBadRecord, op.DB)
+		}
+		cmd := s.exec.Table().Lookup(op.Args[0])
+		if cmd == nil {
+			return fmt.Errorf("%w: unknown command %q", errBadRecord, op.Args[0])
+		}
+		w.Reset()
+		c.DBIndex, c.DB, c.Args = op.DB, s.store.DB(op.DB), op.Args
+		s.exec.Run(c, cmd)
+	}
+	return nil
+}
+
+// applyRecordLocked installs this shard's part of a transaction record.
+func (s *Shard) applyRecordLocked(record *backends.TxRecord) error {
+	s.installLocked(record.Writes[s.index], s.now())
+	return s.replayOpsLocked(record.Now, record.Ops[s.index])
 }
 
 // Snapshot format: per database, a count of keys then each key with its
