@@ -155,4 +155,8 @@ type TxRecord struct {
 	Writes map[int][]KeyState
 	Ops    map[int][]Op
 	Now    int64
+	// Encoded is a backend's encoding of the record, kept by the first
+	// participant that logs it so the others reuse it. Participants are
+	// called one after another, never at once.
+	Encoded []byte
 }

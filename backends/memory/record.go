@@ -80,6 +80,15 @@ func appendCommit(b []byte, rec *backends.TxRecord) []byte {
 	return b
 }
 
+// encodedRecord returns the record's encoding, computed once for all the
+// participants that log it.
+func encodedRecord(rec *backends.TxRecord) []byte {
+	if rec.Encoded == nil {
+		rec.Encoded = appendCommit(nil, rec)
+	}
+	return rec.Encoded
+}
+
 // decodeCommit reads what appendCommit wrote (after the kind byte). Ops
 // carry their arguments only; the caller resolves the commands.
 func decodeCommit(d *decoder) *backends.TxRecord {

@@ -309,7 +309,7 @@ func (s *Shard) Commit(ctx context.Context, tx backends.TxID, writes []backends.
 	}
 	s.installLocked(writes, s.now())
 	if s.log != nil {
-		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
+		s.logPos = s.log.Append(encodedRecord(record))
 	}
 	s.releaseLocked(tx)
 	pos := s.logPos
@@ -326,7 +326,7 @@ func (s *Shard) Apply(ctx context.Context, tx backends.TxID, writes []backends.K
 	}
 	s.installLocked(writes, s.now())
 	if s.log != nil && len(writes) > 0 {
-		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
+		s.logPos = s.log.Append(encodedRecord(record))
 	}
 	s.releaseLocked(tx)
 	pos := s.logPos
@@ -432,7 +432,7 @@ func (s *Shard) readLocked(keys []backends.KeyRef) []backends.KeyState {
 func (s *Shard) installAndLogLocked(writes []backends.KeyState, record *backends.TxRecord) {
 	s.installLocked(writes, s.now())
 	if s.log != nil && len(writes) > 0 {
-		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
+		s.logPos = s.log.Append(encodedRecord(record))
 	}
 }
 
@@ -489,7 +489,7 @@ func (s *Shard) runTxLocked(record *backends.TxRecord, shard int, w *resp.Writer
 	}
 	c.Args, c.Propagate, c.W = nil, nil, nil
 	if writes && s.log != nil {
-		s.logPos = s.log.Append(appendCommit(s.rec[:0], record))
+		s.logPos = s.log.Append(encodedRecord(record))
 	}
 }
 
