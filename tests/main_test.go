@@ -69,6 +69,13 @@ func startProxy(t testing.TB, args ...string) *proxy {
 	return startProxyIn(t, dir, args...)
 }
 
+// startProxyAuth runs schemaproxy with a password; it answers PING only
+// after AUTH, so readiness is checked with an authenticated PING.
+func startProxyAuth(t testing.TB, pass string) *proxy {
+	t.Helper()
+	return startProxyIn(t, t.TempDir(), "--requirepass", pass)
+}
+
 func startProxyIn(t testing.TB, dir string, args ...string) *proxy {
 	t.Helper()
 	port := testutil.FreePort(t)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +67,8 @@ func Start(t testing.TB, addr, bin string, args ...string) *Process {
 		if err == nil {
 			reply, err := c.Do("PING")
 			c.Close()
-			if err == nil && string(reply) == "+PONG\r\n" {
+			// A server with a password answers NOAUTH: it is up all the same.
+			if err == nil && (string(reply) == "+PONG\r\n" || strings.HasPrefix(string(reply), "-NOAUTH")) {
 				return p
 			}
 		}
