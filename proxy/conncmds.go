@@ -74,9 +74,9 @@ func (s *session) connCommand(ctx context.Context, cmd *command.Command, args []
 
 func (s *session) resetState() {
 	s.endMulti()
-	s.db = 0
+	s.setDB(0)
 	s.proto, s.w.Proto = 2, 2
-	s.name = ""
+	s.setName("")
 	s.authed = s.srv.cfg.RequirePass == ""
 }
 
@@ -161,7 +161,7 @@ func (s *session) hello(args [][]byte) {
 		return
 	}
 	if name != nil {
-		s.name = string(name)
+		s.setName(string(name))
 	}
 	s.proto, w.Proto = proto, proto
 	w.Map(7)
@@ -191,7 +191,7 @@ func (s *session) selectDB(arg []byte) {
 		s.w.Error(keyspace.ErrDBIndexRange)
 		return
 	}
-	s.db = int(n)
+	s.setDB(int(n))
 	s.w.OK()
 }
 
@@ -269,7 +269,7 @@ func (s *session) client(args [][]byte) {
 			w.Error(errClientName)
 			return
 		}
-		s.name = string(args[2])
+		s.setName(string(args[2]))
 		w.OK()
 	case sub == "getname" && len(args) == 2:
 		if s.name == "" {
@@ -375,12 +375,14 @@ func (s *session) clientList(opts [][]byte) {
 	s.w.Verbatim("txt", b.String())
 }
 
-// snapshotLine describes another client from fields set at accept time
-// (the rest belong to its goroutine).
+// snapshotLine describes another client from what it publishes for other
+// sessions (the rest belongs to its goroutine).
 func (s *session) snapshotLine() string {
+	name, _ := s.shared.name.Load().(string)
 	return "id=" + strconv.FormatInt(s.id, 10) + " addr=" + s.addr + " laddr=" + s.laddr +
-		" fd=-1 name= age=" + strconv.FormatInt(int64(time.Since(s.created)/time.Second), 10) +
-		" idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0" +
+		" fd=-1 name=" + name + " age=" + strconv.FormatInt(int64(time.Since(s.created)/time.Second), 10) +
+		" idle=0 flags=N db=" + strconv.Itoa(int(s.shared.db.Load())) +
+		" sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0" +
 		" rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=2"
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/redcon"
@@ -48,6 +49,12 @@ type session struct {
 	// closing is set by QUIT and CLIENT KILL of oneself.
 	closing bool
 
+	// shared mirrors what other sessions' CLIENT LIST shows of this one.
+	shared struct {
+		db   atomic.Int32
+		name atomic.Value // string
+	}
+
 	w   resp.Writer
 	req txn.Request
 	one [1]backends.Op
@@ -68,6 +75,16 @@ func newSession(s *Server, conn redcon.Conn) *session {
 	sess.lastActive = sess.created
 	sess.w.Proto = 2
 	return sess
+}
+
+func (s *session) setDB(db int) {
+	s.db = db
+	s.shared.db.Store(int32(db))
+}
+
+func (s *session) setName(name string) {
+	s.name = name
+	s.shared.name.Store(name)
 }
 
 // Error replies the proxy builds itself.

@@ -102,3 +102,26 @@ func TestInfoKeyspace(t *testing.T) {
 		t.Fatalf("INFO keyspace = %q, want %q", info, want)
 	}
 }
+
+// TestClientListShowsDatabase: CLIENT LIST shows each client's database,
+// including other clients'.
+func TestClientListShowsDatabase(t *testing.T) {
+	p := startProxy(t)
+	ctx := ctxT(t)
+	c5 := client(t, p.Addr, func(o *redis.Options) { o.DB = 5; o.ClientName = "five" })
+	if err := c5.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c0 := client(t, p.Addr)
+	list, err := c0.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(list, "name=five") || !strings.Contains(list, "db=5") {
+		t.Fatalf("CLIENT LIST does not show the other client's name and db:\n%s", list)
+	}
+	info, err := c5.ClientInfo(ctx).Result()
+	if err != nil || info.DB != 5 {
+		t.Fatalf("CLIENT INFO of a db-5 client: %+v, %v", info, err)
+	}
+}
