@@ -1,0 +1,71 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sp.conf")
+	if err := os.WriteFile(file, []byte("# comment\nshards 8\ndatabases 4\nappendfsync always\nlisten 127.0.0.1:7000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SCHEMAPROXY_DATABASES": "9", "SCHEMAPROXY_DATA_DIR": "/tmp/x"}
+	getenv := func(k string) string { return env[k] }
+	cases := []struct {
+		name  string
+		args  []string
+		check func(c Config) bool
+	}{
+		{"defaults", nil, func(c Config) bool {
+			return c.Listen == "127.0.0.1:6379" && c.Shards == 4 && c.Databases == 16 && c.AppendFsync == "everysec"
+		}},
+		{"file", []string{"--config", file}, func(c Config) bool { return c.Shards == 8 && c.Listen == "127.0.0.1:7000" }},
+		{"env beats file", []string{"--config", file}, func(c Config) bool { return c.Databases == 9 && c.DataDir == "/tmp/x" }},
+		{"flag beats env", []string{"--config", file, "--databases", "2"}, func(c Config) bool { return c.Databases == 2 }},
+	}
+	for _, c := range cases {
+		ge := getenv
+		if c.name == "defaults" {
+			ge = func(string) string { return "" }
+		}
+		cfg, err := Load(c.args, ge, io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !c.check(cfg) {
+			t.Errorf("%s: %+v", c.name, cfg)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.conf")
+	if err := os.WriteFile(bad, []byte("nosuch 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	none := func(string) string { return "" }
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--shards", "x"}, "not a number"},
+		{[]string{"--shards", "0"}, "shards"},
+		{[]string{"--appendfsync", "sometimes"}, "appendfsync"},
+		{[]string{"--log-level", "loud"}, "log-level"},
+		{[]string{"--config", bad}, "unknown setting"},
+		{[]string{"--config", filepath.Join(dir, "missing")}, "config file"},
+		{[]string{"extra"}, "unexpected argument"},
+	}
+	for _, c := range cases {
+		_, err := Load(c.args, none, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+	}
+}
