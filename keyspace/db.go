@@ -10,6 +10,7 @@
 package keyspace
 
 import (
+	"hash/maphash"
 	"math/rand/v2"
 )
 
@@ -42,8 +43,11 @@ type Collection interface {
 // (other kinds) is meaningful.
 type Entry struct {
 	Kind Kind
-	Str  []byte
-	Coll Collection
+	// atime is the last access in unix seconds, for OBJECT IDLETIME; it
+	// sits in Kind's padding, so it costs no memory.
+	atime uint32
+	Str   []byte
+	Coll  Collection
 	// ExpireAt is the expiry as unix milliseconds; 0 means none.
 	ExpireAt int64
 	// Version is the key's last modification version.
@@ -67,6 +71,12 @@ func (e *Entry) Clone() *Entry {
 type Store struct {
 	dbs   []*DB
 	clock uint64
+	// lastNow is the time NextVersion last read, in unix milliseconds: a
+	// free clock for access times.
+	lastNow int64
+	// seed hashes keys for SCAN; fixed for the store's life so cursors
+	// stay valid.
+	seed maphash.Seed
 	// Now returns the current unix time in milliseconds; injectable for
 	// tests and for log replay.
 	Now func() int64
@@ -74,7 +84,7 @@ type Store struct {
 
 // NewStore returns a store of n empty databases.
 func NewStore(n int, now func() int64) *Store {
-	s := &Store{Now: now}
+	s := &Store{Now: now, seed: maphash.MakeSeed()}
 	s.dbs = make([]*DB, n)
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s)
@@ -95,7 +105,9 @@ func (s *Store) Swap(a, b int) { s.dbs[a], s.dbs[b] = s.dbs[b], s.dbs[a] }
 // and at least now*1024, so versions keep growing across restarts.
 func (s *Store) NextVersion() uint64 {
 	v := s.clock + 1
-	if t := uint64(s.Now()) * 1024; t > v {
+	now := s.Now()
+	s.lastNow = now
+	if t := uint64(now) * 1024; t > v {
 		v = t
 	}
 	s.clock = v
@@ -111,6 +123,9 @@ type DB struct {
 	// key without a tombstone reports (raised when tombstones are dropped).
 	tombs map[string]uint64
 	floor uint64
+	// scan orders the keys by hash for SCAN while SCAN is in use; nil
+	// otherwise (see scan.go).
+	scan *scanIndex
 }
 
 func newDB(s *Store) *DB {
@@ -123,8 +138,28 @@ func (db *DB) Len() int { return len(db.keys) }
 // Expires is the number of keys with a TTL.
 func (db *DB) Expires() int { return db.expires }
 
-// Get returns the live entry of key, removing it if it has expired.
+// Get returns the live entry of key, removing it if it has expired. It
+// counts as an access (OBJECT IDLETIME).
 func (db *DB) Get(key []byte, now int64) *Entry {
+	// Small enough to be inlined: this is every command's lookup.
+	e, ok := db.keys[string(key)]
+	if !ok {
+		return nil
+	}
+	if e.ExpireAt != 0 && e.ExpireAt <= now {
+		db.expire(string(key), e)
+		return nil
+	}
+	// Store only when the second changes, so reads seldom dirty the entry.
+	if t := uint32(now / 1000); e.atime != t {
+		e.atime = t
+	}
+	return e
+}
+
+// GetNoTouch is Get without recording an access, for commands that Redis
+// runs with LOOKUP_NOTOUCH (TYPE, TTL, OBJECT, EXISTS...).
+func (db *DB) GetNoTouch(key []byte, now int64) *Entry {
 	e, ok := db.keys[string(key)]
 	if !ok {
 		return nil
@@ -134,6 +169,13 @@ func (db *DB) Get(key []byte, now int64) *Entry {
 		return nil
 	}
 	return e
+}
+
+func unixSeconds(ms int64) uint32 {
+	if ms <= 0 {
+		return 0
+	}
+	return uint32(ms / 1000)
 }
 
 // Peek returns the entry of key without expiring it (for persistence).
@@ -150,6 +192,8 @@ func (db *DB) remove(key string, e *Entry, version uint64) {
 		db.expires--
 	}
 	db.tombs[key] = version
+	// The SCAN index drops key lazily (see scan.go), which keeps this
+	// free of calls and Get inlinable.
 }
 
 // Set stores e under key, replacing any value, and gives it a new version.
@@ -157,6 +201,7 @@ func (db *DB) remove(key string, e *Entry, version uint64) {
 // when key existed its entry is updated in place instead.
 func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 	e.Version = db.store.NextVersion()
+	e.atime = unixSeconds(db.store.lastNow)
 	if old, ok := db.keys[string(key)]; ok {
 		if keepTTL {
 			e.ExpireAt = old.ExpireAt
@@ -179,6 +224,9 @@ func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 	k := string(key)
 	delete(db.tombs, k)
 	db.keys[k] = e
+	if db.scan != nil {
+		db.scanAdd(k)
+	}
 	return e
 }
 
@@ -204,13 +252,13 @@ func (db *DB) SetExpire(e *Entry, at int64) {
 		db.expires++
 	}
 	e.ExpireAt = at
-	db.Touch(e)
+	e.Version = db.store.NextVersion()
 }
 
 // Version reports key's version and whether it is live: the pair WATCH
 // records and EXEC compares.
 func (db *DB) Version(key []byte, now int64) (uint64, bool) {
-	if e := db.Get(key, now); e != nil {
+	if e := db.GetNoTouch(key, now); e != nil {
 		return e.Version, true
 	}
 	if v, ok := db.tombs[string(key)]; ok {
@@ -220,21 +268,20 @@ func (db *DB) Version(key []byte, now int64) (uint64, bool) {
 }
 
 // Flush deletes every key. Live keys leave tombstones so that their
-// watchers notice; old tombstones are dropped behind a raised floor.
+// watchers notice; keys that were already missing keep their versions, as
+// Redis's FLUSHDB only touches watched keys that existed.
 func (db *DB) Flush(now int64) {
 	v := db.store.NextVersion()
-	tombs := make(map[string]uint64, len(db.keys))
 	for k, e := range db.keys {
 		if e.ExpireAt == 0 || e.ExpireAt > now {
-			tombs[k] = v
+			db.tombs[k] = v
 		} else {
-			tombs[k] = e.Version
+			db.tombs[k] = e.Version
 		}
 	}
-	db.floor = v
 	db.keys = make(map[string]*Entry)
-	db.tombs = tombs
 	db.expires = 0
+	db.scan = nil
 }
 
 // SweepTombstones drops tombstones older than version before, raising the
@@ -306,7 +353,8 @@ func (db *DB) Range(now int64, fn func(key string, e *Entry) bool) {
 // Put installs e under key as recovery and cross-shard commits do: e keeps
 // the version it is given unless it is zero.
 func (db *DB) Put(key string, e *Entry) {
-	if old, ok := db.keys[key]; ok && old.ExpireAt != 0 {
+	old, ok := db.keys[key]
+	if ok && old.ExpireAt != 0 {
 		db.expires--
 	}
 	if e.ExpireAt != 0 {
@@ -315,6 +363,12 @@ func (db *DB) Put(key string, e *Entry) {
 	if e.Version == 0 {
 		e.Version = db.store.NextVersion()
 	}
+	if e.atime == 0 {
+		e.atime = unixSeconds(db.store.Now())
+	}
 	delete(db.tombs, key)
 	db.keys[key] = e
+	if !ok && db.scan != nil {
+		db.scanAdd(key)
+	}
 }

@@ -22,6 +22,11 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // errCorrupt is returned by decoders for a payload that does not parse.
 var errCorrupt = errors.New("keyspace: corrupt value encoding")
 
+// errDumpHeader is DecodeValue's error for a payload whose magic, format
+// version or checksum is wrong (RESTORE answers these differently from a
+// payload that checks out but does not parse).
+var errDumpHeader = errors.New("keyspace: bad value header or checksum")
+
 // EncodeValue appends the serialized value of e (not its key, TTL or
 // version) to b.
 func EncodeValue(b []byte, e *Entry) []byte {
@@ -46,11 +51,11 @@ func EncodeValue(b []byte, e *Entry) []byte {
 // version.
 func DecodeValue(b []byte) (*Entry, error) {
 	if len(b) < dumpOverhead || b[0] != dumpMagic0 || b[1] != dumpMagic1 || b[2] != dumpVersion {
-		return nil, errCorrupt
+		return nil, errDumpHeader
 	}
 	body := b[:len(b)-dumpTrailer]
 	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(b[len(b)-dumpTrailer:]) {
-		return nil, errCorrupt
+		return nil, errDumpHeader
 	}
 	e := &Entry{Kind: Kind(body[3])}
 	payload := body[4:]
