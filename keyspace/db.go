@@ -318,23 +318,32 @@ func (db *DB) ActiveExpire(now int64, limit int) int {
 	return n
 }
 
-// RandomKey returns a live key chosen at random, or "" and false.
+// RandomKey returns a live key chosen at random, or "" and false when
+// there is none. Expired keys met on the way are removed, so a database
+// with many expired keys and one live key still answers that key (a bounded
+// number of tries could miss it).
 func (db *DB) RandomKey(now int64, rnd *rand.Rand) (string, bool) {
-	for tries := 0; tries < 100 && len(db.keys) > 0; tries++ {
-		skip := rnd.IntN(min(len(db.keys), 64))
-		for k, e := range db.keys {
-			if skip > 0 {
-				skip--
-				continue
-			}
-			if e.ExpireAt != 0 && e.ExpireAt <= now {
-				db.expire(k, e)
-				break
-			}
+	if len(db.keys) == 0 {
+		return "", false
+	}
+	// Go starts each map iteration at a random place; the skip spreads
+	// the choice within it.
+	skip := rnd.IntN(min(len(db.keys), 64))
+	first, found := "", false
+	for k, e := range db.keys {
+		if e.ExpireAt != 0 && e.ExpireAt <= now {
+			db.expire(k, e)
+			continue
+		}
+		if skip == 0 {
 			return k, true
 		}
+		skip--
+		if !found {
+			first, found = k, true
+		}
 	}
-	return "", false
+	return first, found
 }
 
 // Range calls fn for every live key until fn returns false. fn must not

@@ -246,7 +246,7 @@ func renameGeneric(c *Ctx, nx bool) {
 	}
 	moved := *e
 	c.Del(src)
-	c.Put(dst, &moved, false)
+	c.Put(dst, &moved, false).atime = e.atime // the same object in Redis: its idle time stays
 	if nx {
 		c.W.Int(1)
 	} else {
@@ -321,7 +321,7 @@ func moveCmd(c *Ctx) {
 	}
 	moved := *e
 	c.Del(key)
-	dstDB.Set(key, &moved, false)
+	dstDB.Set(key, &moved, false).atime = e.atime
 	c.Dirty++
 	c.W.Int(1)
 }
