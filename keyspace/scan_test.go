@@ -282,3 +282,31 @@ func TestScanFilters(t *testing.T) {
 		t.Errorf("huge cursor: %q", got)
 	}
 }
+
+// BenchmarkScanCall is one SCAN step of COUNT 10 over a million keys, the
+// index built.
+func BenchmarkScanCall(b *testing.B) {
+	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
+	for _, k := range benchKeys(1 << 20) {
+		db.Set(k, &Entry{Kind: KindString}, false)
+	}
+	cursor := db.Scan(0, 10, nil, KindNone, 1e12, func(string) {})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cursor = db.Scan(cursor, 10, nil, KindNone, 1e12, func(string) {})
+	}
+}
+
+// BenchmarkScanBuild is the first SCAN of a million keys: building the
+// index.
+func BenchmarkScanBuild(b *testing.B) {
+	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
+	for _, k := range benchKeys(1 << 20) {
+		db.Set(k, &Entry{Kind: KindString}, false)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		db.scan = nil
+		db.Scan(0, 10, nil, KindNone, 1e12, func(string) {})
+	}
+}
