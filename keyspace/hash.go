@@ -15,7 +15,7 @@ import (
 // keeps insertion order, so small hashes reply exactly as Redis's do; the
 // thresholds only decide whether HSCAN returns everything at once.
 const (
-	hashMaxListpackEntries = 128
+	hashMaxListpackEntries = 512
 	hashMaxListpackValue   = 64
 )
 
