@@ -369,15 +369,6 @@ func (c *Ctx) intArg(i int) (int64, bool) {
 	return n, ok
 }
 
-// floatArg parses argument i as a float or writes ErrNotFloat.
-func (c *Ctx) floatArg(i int) (float64, bool) {
-	f, ok := ParseFloat(c.Args[i])
-	if !ok {
-		c.W.Error(ErrNotFloat)
-	}
-	return f, ok
-}
-
 // equalFold reports whether b equals the lower-case ASCII word s, ignoring
 // case, without allocating.
 func equalFold(b []byte, s string) bool {
