@@ -300,34 +300,26 @@ func (s *Shard) releaseLocked(tx backends.TxID) {
 	s.broadcastLocked()
 }
 
-// Commit implements backends.Shard.
+// Commit implements backends.Shard. On embedded shards the primary's
+// commit and a participant's apply are the same step: every participant
+// logs the whole record, so the first copy to reach a log commits it.
 func (s *Shard) Commit(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return backends.ErrClosed
-	}
-	s.installLocked(writes, s.now())
-	if s.log != nil {
-		s.logPos = s.log.Append(encodedRecord(record))
-	}
-	s.releaseLocked(tx)
-	pos := s.logPos
-	s.mu.Unlock()
-	return s.durable(ctx, pos)
+	return s.finish(ctx, tx, writes, record)
 }
 
 // Apply implements backends.Shard.
 func (s *Shard) Apply(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
+	return s.finish(ctx, tx, writes, record)
+}
+
+// finish installs tx's writes here, logs its record and releases its locks.
+func (s *Shard) finish(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return backends.ErrClosed
 	}
-	s.installLocked(writes, s.now())
-	if s.log != nil && len(writes) > 0 {
-		s.logPos = s.log.Append(encodedRecord(record))
-	}
+	s.installAndLogLocked(writes, record)
 	s.releaseLocked(tx)
 	pos := s.logPos
 	s.mu.Unlock()
