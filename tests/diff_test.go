@@ -29,18 +29,7 @@ func runDifferential(t *testing.T, proto int) {
 			corpora[k] = v
 		}
 	}
-	redis := testutil.StartRedis(t)
-	p := startProxy(t)
-	ref, err := testutil.Dial(redis.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	got, err := testutil.Dial(p.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer got.Close()
+	ref, got := referencePair(t)
 	names := make([]string, 0, len(corpora))
 	for n := range corpora {
 		names = append(names, n)

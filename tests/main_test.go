@@ -108,3 +108,22 @@ func ctxT(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// referencePair starts a redis-server and a schemaproxy and returns a raw
+// connection to each, closed when the test ends: the two sides of a
+// differential test.
+func referencePair(t testing.TB) (ref, got *testutil.Conn) {
+	t.Helper()
+	redis := testutil.StartRedis(t)
+	p := startProxy(t)
+	var err error
+	if ref, err = testutil.Dial(redis.Addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ref.Close() })
+	if got, err = testutil.Dial(p.Addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { got.Close() })
+	return ref, got
+}

@@ -65,18 +65,7 @@ func TestRandomDifferential(t *testing.T) {
 	}
 	t.Logf("seed %d (rerun with -random.seed=%d)", seed, seed)
 	rnd := rand.New(rand.NewPCG(seed, seed>>7))
-	redis := testutil.StartRedis(t)
-	p := startProxy(t)
-	ref, err := testutil.Dial(redis.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	got, err := testutil.Dial(p.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer got.Close()
+	ref, got := referencePair(t)
 	var group difftest.Group
 	add := func(args []string, mode difftest.Mode) {
 		group = append(group, difftest.Case{Pos: fmt.Sprintf("op %d", len(group)), Args: args, Mode: mode})
