@@ -284,7 +284,7 @@ func (s *session) client(args [][]byte) {
 	case sub == "kill" && len(args) >= 3:
 		s.clientKill(args[2:])
 	case sub == "help" && len(args) == 2:
-		lines := []string{
+		s.writeHelp(
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"ID", "    Return the ID of the current connection.",
 			"GETNAME", "    Return the name of the current connection.",
@@ -293,11 +293,7 @@ func (s *session) client(args [][]byte) {
 			"LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
 			"KILL <ip:port> | ID <id> | ADDR <ip:port> | LADDR <ip:port> | SKIPME yes|no", "    Kill connections.",
 			"HELP", "    Print this help.",
-		}
-		w.Array(len(lines))
-		for _, l := range lines {
-			w.Status(l)
-		}
+		)
 	case sub == "id" || sub == "setname" || sub == "getname" || sub == "info" || sub == "kill" || sub == "help":
 		w.Error("ERR wrong number of arguments for 'client|" + sub + "' command")
 	default:
@@ -476,4 +472,12 @@ func (s *session) kill(c *session) {
 
 func equalFold(b []byte, word string) bool {
 	return len(b) == len(word) && strings.EqualFold(string(b), word)
+}
+
+// writeHelp answers a HELP subcommand: one status line per line of text.
+func (s *session) writeHelp(lines ...string) {
+	s.w.Array(len(lines))
+	for _, l := range lines {
+		s.w.Status(l)
+	}
 }

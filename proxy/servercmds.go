@@ -165,7 +165,7 @@ func (s *session) command(args [][]byte) {
 			w.Bulk(args[2+i])
 		}
 	case "help":
-		lines := []string{
+		s.writeHelp(
 			"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"(no subcommand)", "    Return details about all Redis commands.",
 			"COUNT", "    Return the total number of commands in this Redis server.",
@@ -174,11 +174,7 @@ func (s *session) command(args [][]byte) {
 			"DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
 			"GETKEYS <full-command>", "    Return the keys from a full Redis command.",
 			"HELP", "    Print this help.",
-		}
-		w.Array(len(lines))
-		for _, l := range lines {
-			w.Status(l)
-		}
+		)
 	default:
 		w.Error(errUnknownSubcommand(args[1], "COMMAND"))
 	}
