@@ -38,6 +38,9 @@ type Config struct {
 	Settings map[string]string
 	// Info returns extra INFO fields for a section (persistence, ...).
 	Info func(section string) [][2]string
+	// Snapshot writes a snapshot and truncates the logs (SAVE, BGSAVE,
+	// BGREWRITEAOF); nil when there is no persistence.
+	Snapshot func(ctx context.Context) error
 	// Logger receives connection-level events; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -49,6 +52,8 @@ type Server struct {
 	table *command.Table
 	log   *slog.Logger
 	start time.Time
+	// lastSave is the unix time of the last snapshot (LASTSAVE).
+	lastSave atomic.Int64
 
 	srv *redcon.Server
 
@@ -70,6 +75,7 @@ func New(cfg Config, coord *txn.Coordinator) *Server {
 	s := &Server{cfg: cfg, coord: coord, table: command.Default, log: cfg.Logger,
 		start: time.Now(), clients: map[int64]*session{}}
 	s.stats.commands = make([]cmdStats, s.table.Len())
+	s.lastSave.Store(s.start.Unix())
 	return s
 }
 

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -24,7 +25,9 @@ func (s *session) serverCommand(cmd *command.Command, args [][]byte) {
 		w.BulkInt(now.Unix())
 		w.BulkInt(int64(now.Nanosecond() / 1000))
 	case "lastsave":
-		w.Int(s.srv.start.Unix())
+		w.Int(s.srv.lastSave.Load())
+	case "save", "bgsave", "bgrewriteaof":
+		s.save(cmd.Name, args)
 	case "info":
 		w.Verbatim("txt", s.srv.info(args[1:]))
 	case "config":
@@ -33,6 +36,46 @@ func (s *session) serverCommand(cmd *command.Command, args [][]byte) {
 		s.command(args)
 	default:
 		w.Error(keyspace.ErrUnknownCommand(args))
+	}
+}
+
+// save snapshots the store. BGSAVE and BGREWRITEAOF run it in the
+// background as Redis does; their errors go to the log.
+func (s *session) save(name string, args [][]byte) {
+	w := &s.w
+	if name == "bgsave" && len(args) > 1 && !(len(args) == 2 && strings.EqualFold(string(args[1]), "schedule")) {
+		w.Error(keyspace.ErrSyntax)
+		return
+	}
+	snap := s.srv.cfg.Snapshot
+	if snap == nil {
+		snap = func(context.Context) error { return nil }
+	}
+	run := func() error {
+		err := snap(context.Background())
+		if err == nil {
+			s.srv.lastSave.Store(time.Now().Unix())
+		}
+		return err
+	}
+	switch name {
+	case "save":
+		if err := run(); err != nil {
+			w.Error("ERR " + err.Error())
+			return
+		}
+		w.OK()
+	case "bgsave", "bgrewriteaof":
+		go func() {
+			if err := run(); err != nil {
+				s.srv.log.Error("background snapshot failed", "err", err)
+			}
+		}()
+		if name == "bgsave" {
+			w.Status("Background saving started")
+		} else {
+			w.Status("Background append only file rewriting started")
+		}
 	}
 }
 

@@ -204,3 +204,39 @@ func TestTornLogTail(t *testing.T) {
 		t.Fatalf("no warning about the torn tail in the log:\n%s", q.Output())
 	}
 }
+
+// TestSaveThenRestart: SAVE writes a snapshot (and truncates the logs);
+// writes before and after it survive a kill -9.
+func TestSaveThenRestart(t *testing.T) {
+	p := startProxy(t, "--appendfsync", "always")
+	ctx := ctxT(t)
+	c := client(t, p.Addr)
+	for i := 0; i < 100; i++ {
+		if err := c.Set(ctx, fmt.Sprintf("before%d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := c.LastSave(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Save(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if snaps, _ := filepath.Glob(filepath.Join(p.dataDir, "shard-*.snap")); len(snaps) == 0 {
+		entries, _ := os.ReadDir(p.dataDir)
+		t.Fatalf("no snapshot files after SAVE: %v", entries)
+	}
+	if after, err := c.LastSave(ctx).Result(); err != nil || after < before {
+		t.Fatalf("LASTSAVE %d after SAVE, %d before, %v", after, before, err)
+	}
+	if err := c.Set(ctx, "after", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p.Kill()
+	q := startProxyIn(t, p.dataDir, "--appendfsync", "always")
+	c2 := client(t, q.Addr)
+	if n, err := c2.DBSize(ctx).Result(); err != nil || n != 101 {
+		t.Fatalf("DBSIZE after restart = %d, %v", n, err)
+	}
+}

@@ -109,7 +109,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 			"maxmemory-policy": "noeviction",
 			"save":             "",
 		},
-		Info: store.Info,
+		Info:     store.Info,
+		Snapshot: store.Snapshot,
 	}, coord)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
