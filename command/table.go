@@ -39,6 +39,7 @@ var specs = []spec{
 	{"save", 1, "admin noscript server", 0, 0, 0, nil, "server"},
 	{"bgsave", -1, "admin noscript server", 0, 0, 0, nil, "server"},
 	{"bgrewriteaof", 1, "admin noscript server", 0, 0, 0, nil, "server"},
+	{"shutdown", -1, "admin noscript loading stale server", 0, 0, 0, nil, "server"},
 	{"dbsize", 1, "readonly fast global", 0, 0, 0, nil, "server"},
 	{"flushdb", -1, "write global", 0, 0, 0, nil, "server"},
 	{"flushall", -1, "write global", 0, 0, 0, nil, "server"},

@@ -41,6 +41,8 @@ type Config struct {
 	// Snapshot writes a snapshot and truncates the logs (SAVE, BGSAVE,
 	// BGREWRITEAOF); nil when there is no persistence.
 	Snapshot func(ctx context.Context) error
+	// Shutdown asks the process to stop gracefully (SHUTDOWN).
+	Shutdown func()
 	// Logger receives connection-level events; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -28,6 +28,8 @@ func (s *session) serverCommand(cmd *command.Command, args [][]byte) {
 		w.Int(s.srv.lastSave.Load())
 	case "save", "bgsave", "bgrewriteaof":
 		s.save(cmd.Name, args)
+	case "shutdown":
+		s.shutdown(args)
 	case "info":
 		w.Verbatim("txt", s.srv.info(args[1:]))
 	case "config":
@@ -77,6 +79,30 @@ func (s *session) save(name string, args [][]byte) {
 			w.Status("Background append only file rewriting started")
 		}
 	}
+}
+
+// shutdown stops the server as Redis does: the logs are synced on the way
+// out (NOSAVE skips nothing here: every write is already in the log), and
+// the client sees the connection close rather than a reply.
+func (s *session) shutdown(args [][]byte) {
+	for _, a := range args[1:] {
+		switch strings.ToLower(string(a)) {
+		case "nosave", "save", "now", "force":
+		case "abort":
+			s.w.Error("ERR No shutdown in progress.")
+			return
+		default:
+			s.w.Error(keyspace.ErrSyntax)
+			return
+		}
+	}
+	if s.srv.cfg.Shutdown == nil {
+		s.w.Error("ERR shutdown is not available")
+		return
+	}
+	s.srv.log.Info("SHUTDOWN requested", "client", s.addr)
+	s.closing = true
+	s.srv.cfg.Shutdown()
 }
 
 func (s *session) config(args [][]byte) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -96,3 +97,30 @@ func TestVersionFlag(t *testing.T) {
 }
 
 var _ = testutil.FreePort
+
+// TestShutdownCommand: SHUTDOWN stops the server cleanly, and what was
+// written is there after a restart.
+func TestShutdownCommand(t *testing.T) {
+	p := startProxy(t, "--appendfsync", "everysec")
+	ctx := ctxT(t)
+	c := client(t, p.Addr)
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, "SHUTDOWN", "BOGUS").Err(); err == nil || err.Error() != "ERR syntax error" {
+		t.Fatalf("SHUTDOWN BOGUS: %v", err)
+	}
+	_ = c.Shutdown(ctx).Err() // the connection closes instead of a reply
+	select {
+	case <-p.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("server still running 30 s after SHUTDOWN")
+	}
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit status %d after SHUTDOWN:\n%s", code, p.Output())
+	}
+	q := startProxyIn(t, p.dataDir)
+	if v, err := client(t, q.Addr).Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("after SHUTDOWN and restart: %q, %v", v, err)
+	}
+}

@@ -89,6 +89,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	}
 	defer store.Close()
 
+	var shutdown func() // set once the signal context exists
 	coord := txn.New(txn.Config{
 		Shards: store.Shards(), Exec: exec, Databases: cfg.Databases,
 		Now: func() int64 { return time.Now().UnixMilli() },
@@ -111,10 +112,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		},
 		Info:     store.Info,
 		Snapshot: store.Snapshot,
+		Shutdown: func() { shutdown() },
 	}, coord)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	shutdown = stop
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("ready to accept connections", "addr", ln.Addr().String(), "shards", cfg.Shards,
