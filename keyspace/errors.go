@@ -1,36 +1,89 @@
 package keyspace
 
 // Error replies, byte for byte as Redis 7.0 sends them (without the leading
-// '-'). Every Redis-visible error of the data commands is built here.
+// '-'). Every Redis-visible error of the data commands is built here, once:
+// a message several families send is in the shared block.
+
+// Shared by several families.
 const (
 	ErrWrongType       = "WRONGTYPE Operation against a key holding the wrong kind of value"
 	ErrNotInt          = "ERR value is not an integer or out of range"
 	ErrNotFloat        = "ERR value is not a valid float"
 	ErrSyntax          = "ERR syntax error"
 	ErrOverflow        = "ERR increment or decrement would overflow"
-	ErrNoSuchKey       = "ERR no such key"
-	ErrIndexRange      = "ERR index out of range"
-	ErrHashNotInt      = "ERR hash value is not an integer"
-	ErrHashNotFloat    = "ERR hash value is not a float"
 	ErrNaNOrInf        = "ERR increment would produce NaN or Infinity"
+	ErrNoSuchKey       = "ERR no such key"
 	ErrNotPositive     = "ERR value is out of range, must be positive"
-	ErrMinMaxNotFloat  = "ERR min or max is not a float"
-	ErrMinMaxNotRange  = "ERR min or max not valid string range item"
-	ErrOffsetRange     = "ERR offset is out of range"
-	ErrStringTooLong   = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+	ErrValueRange      = "ERR value is out of range"
+	ErrRandCountRange  = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+	ErrCountPositive   = "ERR count should be greater than 0"
+	ErrLimitNegative   = "ERR LIMIT can't be negative"
+	ErrNumKeysPositive = "ERR numkeys should be greater than 0"
+	ErrInvalidCursor   = "ERR invalid cursor"
+)
+
+// Generic (keys) commands and the keyspace server commands.
+const (
 	ErrDBIndexRange    = "ERR DB index is out of range"
 	ErrSameObject      = "ERR source and destination objects are the same"
-	ErrNumKeysPositive = "ERR numkeys should be greater than 0"
-	ErrNumKeysTooMany  = "ERR Number of keys can't be greater than number of args"
 	ErrDumpPayload     = "ERR DUMP payload version or checksum are wrong"
+	ErrBadDataFormat   = "ERR Bad data format"
 	ErrBusyKey         = "BUSYKEY Target key name already exists."
-	ErrScoreNaN        = "ERR resulting score is not a number (NaN)"
-	ErrWeightNotFloat  = "ERR weight value is not a float"
-	ErrXXandNX         = "ERR XX and NX options at the same time are not compatible"
-	ErrGTLTNX          = "ERR GT, LT, and/or NX options at the same time are not compatible"
-	ErrIncrPair        = "ERR INCR option supports a single increment-element pair"
-	ErrInvalidCursor   = "ERR invalid cursor"
+	ErrExpireNXOptions = "ERR NX and XX, GT or LT options at the same time are not compatible"
+	ErrExpireGTLT      = "ERR GT and LT options at the same time are not compatible"
+	ErrInvalidTTL      = "ERR Invalid TTL value, must be >= 0"
+	ErrInvalidIdletime = "ERR Invalid IDLETIME value, must be >= 0"
+	ErrInvalidFreq     = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+	ErrIntRange        = "ERR value is out of range, value must between -2147483648 and 2147483647"
+	ErrInvalidFirstDB  = "ERR invalid first DB index"
+	ErrInvalidSecondDB = "ERR invalid second DB index"
+	ErrLFUNotSelected  = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. " +
+		"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+
+// Strings.
+const (
+	ErrOffsetRange       = "ERR offset is out of range"
+	ErrStringTooLong     = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+	ErrDecrementOverflow = "ERR decrement would overflow"
+	ErrLCSNotStrings     = "ERR The specified keys must contain string values"
+	ErrLCSLenAndIdx      = "ERR If you want both the length and indexes, please just use IDX."
+	ErrLCSTooLong        = "ERR String too long for LCS"
+	ErrLCSMemory         = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+)
+
+// Lists.
+const (
+	ErrIndexRange      = "ERR index out of range"
+	ErrRankZero        = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
+	ErrCountNegative   = "ERR COUNT can't be negative"
+	ErrMaxLenNegative  = "ERR MAXLEN can't be negative"
 	ErrTimeoutNotFloat = "ERR timeout is not a float or out of range"
+)
+
+// Hashes.
+const (
+	ErrHashNotInt    = "ERR hash value is not an integer"
+	ErrHashNotFloat  = "ERR hash value is not a float"
+	ErrHIncrNaNOrInf = "ERR value is NaN or Infinity"
+)
+
+// Sets.
+const (
+	ErrNumKeysTooMany = "ERR Number of keys can't be greater than number of args"
+)
+
+// Sorted sets.
+const (
+	ErrMinMaxNotFloat = "ERR min or max is not a float"
+	ErrMinMaxNotRange = "ERR min or max not valid string range item"
+	ErrScoreNaN       = "ERR resulting score is not a number (NaN)"
+	ErrWeightNotFloat = "ERR weight value is not a float"
+	ErrXXandNX        = "ERR XX and NX options at the same time are not compatible"
+	ErrGTLTNX         = "ERR GT, LT, and/or NX options at the same time are not compatible"
+	ErrIncrPair       = "ERR INCR option supports a single increment-element pair"
+	ErrZLimitRank     = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+	ErrZWithscoresLex = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
 )
 
 // ErrArity is the reply to a wrong number of arguments for cmd.
@@ -41,6 +94,12 @@ func ErrArity(cmd string) string {
 // ErrInvalidExpire is the reply to a bad expire time in cmd.
 func ErrInvalidExpire(cmd string) string {
 	return "ERR invalid expire time in '" + cmd + "' command"
+}
+
+// ErrNotSupported is the reply to a command of the table that this store
+// has no handler for (not a Redis error: Redis serves every command).
+func ErrNotSupported(cmd string) string {
+	return "ERR command '" + cmd + "' is not supported by this store"
 }
 
 // ErrUnknownCommand is the reply to a command name Redis does not know,
@@ -64,4 +123,25 @@ func ErrUnknownCommand(args [][]byte) string {
 		rest = append(rest, '\'', ' ')
 	}
 	return "ERR unknown command '" + string(name) + "', with args beginning with: " + string(rest)
+}
+
+// ErrUnsupportedOption is EXPIRE's reply to an unknown option; Redis prints
+// it as a C string, so it stops at a NUL byte.
+func ErrUnsupportedOption(opt []byte) string {
+	return "ERR Unsupported option " + string(cstr(opt))
+}
+
+// ErrUnknownSubcommand is the reply to an unknown subcommand of a container
+// command (OBJECT), printed with Redis's "%.128s".
+func ErrUnknownSubcommand(sub []byte, cmd string) string {
+	s := cstr(sub)
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return "ERR unknown subcommand '" + string(s) + "'. Try " + cmd + " HELP."
+}
+
+// ErrZNeedKey is the reply to a numkeys below 1 in cmd (ZUNION and kin).
+func ErrZNeedKey(cmd string) string {
+	return "ERR at least 1 input key is needed for '" + cmd + "' command"
 }

@@ -31,7 +31,7 @@ func (x *Executor) Has(cmd *command.Command) bool { return x.handlers[cmd.ID] !=
 func (x *Executor) Run(c *Ctx, cmd *command.Command) {
 	h := x.handlers[cmd.ID]
 	if h == nil {
-		c.W.Error("ERR command '" + cmd.Name + "' is not supported by this store")
+		c.W.Error(ErrNotSupported(cmd.Name))
 		return
 	}
 	h(c)

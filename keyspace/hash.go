@@ -639,7 +639,7 @@ func hrandfield(c *Ctx) {
 		withValues = true
 		// Redis bounds the count so that count*2 replies cannot overflow.
 		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-			c.W.Error(ErrRandWithValuesRange)
+			c.W.Error(ErrValueRange)
 			return
 		}
 	}

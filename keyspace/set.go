@@ -628,7 +628,7 @@ func sintercard(c *Ctx) {
 			j++
 			n, ok := ParseInt(c.Args[j])
 			if !ok || n < 0 {
-				c.W.Error(ErrSinterLimit)
+				c.W.Error(ErrLimitNegative)
 				return
 			}
 			limit = n

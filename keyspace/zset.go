@@ -659,7 +659,7 @@ func zmpop(c *Ctx) {
 			j++
 			n, ok := ParseInt(c.Args[j])
 			if !ok || n < 1 {
-				c.W.Error(ErrZCountPositive)
+				c.W.Error(ErrCountPositive)
 				return
 			}
 			count = n
@@ -708,7 +708,7 @@ func zrandmember(c *Ctx) {
 		return
 	}
 	if l == math.MinInt64 {
-		c.W.Error(ErrZRandCountRange)
+		c.W.Error(ErrRandCountRange)
 		return
 	}
 	withscores := false
@@ -719,7 +719,7 @@ func zrandmember(c *Ctx) {
 		withscores = true
 		// The reply has 2*count entries, which must not overflow.
 		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-			c.W.Error(ErrZValueRange)
+			c.W.Error(ErrValueRange)
 			return
 		}
 	}

@@ -175,7 +175,7 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 		case cardOnly && remaining >= 2 && equalFold(a, "limit"):
 			n, ok := ParseInt(c.Args[j+1])
 			if !ok || n < 0 {
-				c.W.Error(ErrZLimitNegative)
+				c.W.Error(ErrLimitNegative)
 				return
 			}
 			limit = n
