@@ -39,19 +39,6 @@ var genericCommands = map[string]Handler{
 	"swapdb":      swapdbCmd,
 }
 
-// cstr is b as C code sees it: up to the first NUL. Redis compares options
-// with strcasecmp, so "nx\x00junk" is NX.
-func cstr(b []byte) []byte {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		return b[:i]
-	}
-	return b
-}
-
-// optIs reports whether option argument b is the lower-case word s, as
-// strcasecmp(b, s) == 0.
-func optIs(b []byte, s string) bool { return equalFold(cstr(b), s) }
-
 // intArg32 parses argument i as getIntFromObjectOrReply does: an integer
 // within int32, else ErrNotInt or ErrIntRange.
 func (c *Ctx) intArg32(i int) (int, bool) {

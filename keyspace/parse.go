@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"bytes"
 	"math"
 	"math/big"
 	"strconv"
@@ -361,13 +362,30 @@ func leadingBits(num, den *big.Int, e2 int64, p int) (mant uint64, r bool, lead 
 }
 
 // intArg parses argument i as an integer or writes ErrNotInt.
-func (c *Ctx) intArg(i int) (int64, bool) {
-	n, ok := ParseInt(c.Args[i])
+func (c *Ctx) intArg(i int) (int64, bool) { return c.intVal(c.Args[i]) }
+
+// intVal parses b as an integer or writes ErrNotInt.
+func (c *Ctx) intVal(b []byte) (int64, bool) {
+	n, ok := ParseInt(b)
 	if !ok {
 		c.W.Error(ErrNotInt)
 	}
 	return n, ok
 }
+
+// cstr is b as C code sees it: up to the first NUL. Redis compares option
+// words with strcasecmp and parses numbers with strtod, so "nx\x00junk" is
+// NX to it.
+func cstr(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// optIs reports whether option argument b is the lower-case word s, as
+// strcasecmp(b, s) == 0.
+func optIs(b []byte, s string) bool { return equalFold(cstr(b), s) }
 
 // equalFold reports whether b equals the lower-case ASCII word s, ignoring
 // case, without allocating.

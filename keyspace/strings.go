@@ -1,7 +1,6 @@
 package keyspace
 
 import (
-	"bytes"
 	"math"
 	"math/big"
 	"strconv"
@@ -55,13 +54,23 @@ const (
 	optPersist
 )
 
-// strCstr cuts b at its first NUL: Redis compares option words as C strings,
-// so "nx\x00junk" is NX to it.
-func strCstr(b []byte) []byte {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		return b[:i]
+// optTTL are the options that set or keep the TTL; any two of them
+// conflict.
+const optTTL = optKeepTTL | optPersist | optEX | optPX | optEXAT | optPXAT
+
+// strTTLWithArg maps the TTL options that take a time to their flag.
+func strTTLWithArg(opt []byte) strOpt {
+	switch {
+	case equalFold(opt, "ex"):
+		return optEX
+	case equalFold(opt, "px"):
+		return optPX
+	case equalFold(opt, "exat"):
+		return optEXAT
+	case equalFold(opt, "pxat"):
+		return optPXAT
 	}
-	return b
+	return 0
 }
 
 // strParseOpts parses the options of SET (from argument 3) or GETEX (from
@@ -74,33 +83,21 @@ func strParseOpts(c *Ctx, isSet bool) (flags strOpt, expire []byte, ok bool) {
 		j = 3
 	}
 	for ; j < len(c.Args); j++ {
-		opt := strCstr(c.Args[j])
+		opt := cstr(c.Args[j])
 		next := j < len(c.Args)-1
-		switch {
+		switch ttl := strTTLWithArg(opt); {
 		case isSet && equalFold(opt, "nx") && flags&optXX == 0:
 			flags |= optNX
 		case isSet && equalFold(opt, "xx") && flags&optNX == 0:
 			flags |= optXX
 		case isSet && equalFold(opt, "get"):
 			flags |= optGet
-		case isSet && equalFold(opt, "keepttl") && flags&(optPersist|optEX|optEXAT|optPX|optPXAT) == 0:
+		case isSet && equalFold(opt, "keepttl") && flags&(optTTL&^optKeepTTL) == 0:
 			flags |= optKeepTTL
-		case !isSet && equalFold(opt, "persist") && flags&(optEX|optEXAT|optPX|optPXAT|optKeepTTL) == 0:
+		case !isSet && equalFold(opt, "persist") && flags&(optTTL&^optPersist) == 0:
 			flags |= optPersist
-		case equalFold(opt, "ex") && flags&(optKeepTTL|optPersist|optEXAT|optPX|optPXAT) == 0 && next:
-			flags |= optEX
-			j++
-			expire = c.Args[j]
-		case equalFold(opt, "px") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPXAT) == 0 && next:
-			flags |= optPX
-			j++
-			expire = c.Args[j]
-		case equalFold(opt, "exat") && flags&(optKeepTTL|optPersist|optEX|optPX|optPXAT) == 0 && next:
-			flags |= optEXAT
-			j++
-			expire = c.Args[j]
-		case equalFold(opt, "pxat") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPX) == 0 && next:
-			flags |= optPXAT
+		case ttl != 0 && flags&(optTTL&^ttl) == 0 && next:
+			flags |= ttl
 			j++
 			expire = c.Args[j]
 		default:
@@ -114,7 +111,7 @@ func strParseOpts(c *Ctx, isSet bool) (flags strOpt, expire []byte, ok bool) {
 // strExpireAt turns the expire argument of cmd into absolute unix ms as
 // getExpireMillisecondsOrReply does, writing its errors.
 func (c *Ctx) strExpireAt(arg []byte, flags strOpt, cmd string) (int64, bool) {
-	ms, ok := c.strInt(arg)
+	ms, ok := c.intVal(arg)
 	if !ok {
 		return 0, false
 	}
@@ -139,15 +136,6 @@ func (c *Ctx) strExpireAt(arg []byte, flags strOpt, cmd string) (int64, bool) {
 		}
 	}
 	return ms, true
-}
-
-// strInt parses b as an integer or writes ErrNotInt.
-func (c *Ctx) strInt(b []byte) (int64, bool) {
-	n, ok := ParseInt(b)
-	if !ok {
-		c.W.Error(ErrNotInt)
-	}
-	return n, ok
 }
 
 // strCopy returns a copy of src, reusing dst's array when it fits without
@@ -606,7 +594,7 @@ func lcsCmd(c *Ctx) {
 	var getLen, getIdx, withMatchLen bool
 	var minMatchLen int64
 	for j := 3; j < len(c.Args); j++ {
-		opt := strCstr(c.Args[j])
+		opt := cstr(c.Args[j])
 		switch {
 		case equalFold(opt, "idx"):
 			getIdx = true

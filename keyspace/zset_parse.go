@@ -1,7 +1,6 @@
 package keyspace
 
 import (
-	"bytes"
 	"math"
 	"strings"
 )
@@ -9,14 +8,6 @@ import (
 // Range parsing as t_zset.c does it. Scores, increments and weights are
 // plain doubles (ParseFloat); score ranges go through a bare strtod with no
 // errno check ("1e999" is +inf there, "" is 0), hence cStrtod below.
-
-// cString cuts b at its first NUL, as C string functions see it.
-func cString(b []byte) []byte {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		return b[:i]
-	}
-	return b
-}
 
 // zscoreRange is a score interval (zrangespec).
 type zscoreRange struct {
@@ -46,7 +37,7 @@ func (r *zscoreRange) empty() bool {
 // and the rest goes through a bare strtod that must stop at the end of the
 // C string (zslParseRange).
 func parseScoreBound(b []byte) (v float64, ex, ok bool) {
-	b = cString(b)
+	b = cstr(b)
 	if len(b) > 0 && b[0] == '(' {
 		ex = true
 		b = b[1:]
