@@ -89,6 +89,26 @@ func (c *Ctx) Del(key []byte) bool {
 	return false
 }
 
+// collChanged records an in-place change of the collection e at key,
+// deleting the key when the collection has no elements left.
+func (c *Ctx) collChanged(key []byte, e *Entry) {
+	if e.Coll.Len() == 0 {
+		c.Del(key)
+		return
+	}
+	c.Modified(e)
+}
+
+// collStored stores coll, created for a missing key (e nil), as a new
+// value of kind k, or records the in-place change of e.
+func (c *Ctx) collStored(key []byte, e *Entry, k Kind, coll Collection) {
+	if e == nil {
+		c.Put(key, &Entry{Kind: k, Coll: coll}, false)
+		return
+	}
+	c.Modified(e)
+}
+
 // DeleteIfEmpty deletes key when its collection has no elements left, as
 // Redis does after the last element is removed.
 func (c *Ctx) DeleteIfEmpty(key []byte, e *Entry) {

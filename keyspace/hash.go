@@ -324,7 +324,7 @@ var hashCommands = map[string]Handler{
 }
 
 // hashForWrite returns the hash at key, or a new empty one (stored by
-// hashWritten) when key is missing. ok is false after a WRONGTYPE reply.
+// collStored) when key is missing. ok is false after a WRONGTYPE reply.
 func hashForWrite(c *Ctx, key []byte) (h *Hash, e *Entry, ok bool) {
 	e, wrong := c.lookup(key, KindHash)
 	if wrong {
@@ -334,16 +334,6 @@ func hashForWrite(c *Ctx, key []byte) (h *Hash, e *Entry, ok bool) {
 		return NewHash(), nil, true
 	}
 	return e.Coll.(*Hash), e, true
-}
-
-// hashWritten stores a hash hashForWrite created, or records the change of
-// an existing one.
-func hashWritten(c *Ctx, key []byte, h *Hash, e *Entry) {
-	if e == nil {
-		c.Put(key, &Entry{Kind: KindHash, Coll: h}, false)
-		return
-	}
-	c.Modified(e)
 }
 
 // hashRead returns the hash at key, nil when missing; ok is false after a
@@ -379,7 +369,7 @@ func hsetGeneric(c *Ctx, name string) {
 			added++
 		}
 	}
-	hashWritten(c, key, h, e)
+	c.collStored(key, e, KindHash, h)
 	if name == "hset" {
 		c.W.Int(int64(added))
 	} else {
@@ -399,7 +389,7 @@ func hsetnx(c *Ctx) {
 		return
 	}
 	h.Set(c.Args[2], c.Args[3])
-	hashWritten(c, key, h, e)
+	c.collStored(key, e, KindHash, h)
 	c.W.Int(1)
 }
 
@@ -457,11 +447,7 @@ func hdel(c *Ctx) {
 		}
 	}
 	if deleted > 0 {
-		if h.Len() == 0 {
-			c.Del(key)
-		} else {
-			c.Modified(e)
-		}
+		c.collChanged(key, e)
 	}
 	c.W.Int(int64(deleted))
 }
@@ -568,7 +554,7 @@ func hincrby(c *Ctx) {
 	}
 	cur += incr
 	h.set(string(c.Args[2]), strconv.FormatInt(cur, 10))
-	hashWritten(c, key, h, e)
+	c.collStored(key, e, KindHash, h)
 	c.W.Int(cur)
 }
 
@@ -604,7 +590,7 @@ func hincrbyfloat(c *Ctx) {
 	}
 	s := string(formatLongDouble(sum))
 	h.set(string(c.Args[2]), s)
-	hashWritten(c, key, h, e)
+	c.collStored(key, e, KindHash, h)
 	c.W.BulkString(s)
 	c.Propagate = [][]byte{[]byte("hset"), key, c.Args[2], []byte(s)}
 }

@@ -288,16 +288,6 @@ func (l *List) pop(end listEnd) []byte {
 	return l.PopBack()
 }
 
-// listChanged records an in-place change of a list, deleting the key when
-// the list became empty.
-func (c *Ctx) listChanged(key []byte, e *Entry) {
-	if e.Coll.Len() == 0 {
-		c.Del(key)
-		return
-	}
-	c.Modified(e)
-}
-
 // listEndArg parses LEFT or RIGHT, or writes a syntax error.
 func (c *Ctx) listEndArg(i int) (listEnd, bool) {
 	switch {
@@ -347,11 +337,7 @@ func listPushCmd(c *Ctx, end listEnd, onlyExisting bool) {
 	for _, x := range c.Args[2:] {
 		l.push(end, listCopy(x))
 	}
-	if e == nil {
-		c.Put(key, &Entry{Kind: KindList, Coll: l}, false)
-	} else {
-		c.Modified(e)
-	}
+	c.collStored(key, e, KindList, l)
 	c.W.Int(int64(l.Len()))
 }
 
@@ -389,7 +375,7 @@ func listPopCmd(c *Ctx, name string, end listEnd) {
 	l := e.Coll.(*List)
 	if !hasCount {
 		c.W.Bulk(l.pop(end))
-		c.listChanged(key, e)
+		c.collChanged(key, e)
 		return
 	}
 	if count == 0 {
@@ -397,7 +383,7 @@ func listPopCmd(c *Ctx, name string, end listEnd) {
 		return
 	}
 	listPopReply(c, l, end, count)
-	c.listChanged(key, e)
+	c.collChanged(key, e)
 }
 
 // listPopReply pops up to count elements from end, replying with them in
@@ -565,7 +551,7 @@ func ltrim(c *Ctx) {
 	}
 	if front+back > 0 {
 		l.Trim(front, back)
-		c.listChanged(key, e)
+		c.collChanged(key, e)
 	}
 	c.W.OK()
 }
@@ -596,7 +582,7 @@ func lrem(c *Ctx) {
 	}
 	removed := e.Coll.(*List).Remove(c.Args[3], int(limit), fromTail)
 	if removed > 0 {
-		c.listChanged(key, e)
+		c.collChanged(key, e)
 	}
 	c.W.Int(int64(removed))
 }
@@ -781,7 +767,7 @@ func listMoveCmd(c *Ctx, from, to listEnd) {
 			c.Modified(de)
 		}
 	}
-	c.listChanged(src, se)
+	c.collChanged(src, se)
 }
 
 // lmpop is LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from
@@ -830,7 +816,7 @@ func lmpop(c *Ctx) {
 		c.W.Array(2)
 		c.W.Bulk(key)
 		listPopReply(c, e.Coll.(*List), end, count)
-		c.listChanged(key, e)
+		c.collChanged(key, e)
 		return
 	}
 	c.W.NullArray()

@@ -319,16 +319,6 @@ func setRead(c *Ctx, key []byte) (s *Set, e *Entry, ok bool) {
 	return e.Coll.(*Set), e, true
 }
 
-// setChanged records the removal of members from the set at key, deleting
-// the key when it is empty.
-func setChanged(c *Ctx, key []byte, e *Entry) {
-	if e.Coll.Len() == 0 {
-		c.Del(key)
-	} else {
-		c.Modified(e)
-	}
-}
-
 // sadd is SADD key member [member ...].
 func sadd(c *Ctx) {
 	key := c.Key(1)
@@ -345,10 +335,8 @@ func sadd(c *Ctx) {
 			added++
 		}
 	}
-	if e == nil {
-		c.Put(key, &Entry{Kind: KindSet, Coll: s}, false)
-	} else if added > 0 {
-		c.Modified(e)
+	if e == nil || added > 0 {
+		c.collStored(key, e, KindSet, s)
 	}
 	c.W.Int(int64(added))
 }
@@ -368,7 +356,7 @@ func srem(c *Ctx) {
 			}
 		}
 		if deleted > 0 {
-			setChanged(c, key, e)
+			c.collChanged(key, e)
 		}
 	}
 	c.W.Int(int64(deleted))
@@ -443,7 +431,7 @@ func smove(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	setChanged(c, srcKey, src)
+	c.collChanged(srcKey, src)
 	if dst == nil {
 		d := NewSet()
 		d.Add(member)
@@ -478,7 +466,7 @@ func spop(c *Ctx) {
 	s.removeElem(el)
 	m := el.appendTo(nil)
 	c.W.Bulk(m)
-	setChanged(c, key, e)
+	c.collChanged(key, e)
 	c.Propagate = [][]byte{[]byte("srem"), key, m}
 }
 

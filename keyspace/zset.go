@@ -389,10 +389,8 @@ func zrem(c *Ctx) {
 			break
 		}
 	}
-	if z.Len() == 0 {
-		c.Del(key)
-	} else if deleted > 0 {
-		c.Modified(e)
+	if deleted > 0 {
+		c.collChanged(key, e)
 	}
 	c.W.Int(int64(deleted))
 }
@@ -558,10 +556,8 @@ func zremrange(c *Ctx, del func(z *ZSet) int) {
 		return
 	}
 	n := del(z)
-	if z.Len() == 0 {
-		c.Del(key)
-	} else if n > 0 {
-		c.Modified(e)
+	if n > 0 {
+		c.collChanged(key, e)
 	}
 	c.W.Int(int64(n))
 }
@@ -605,7 +601,7 @@ func zpopMinMax(c *Ctx, max bool) {
 		c.W.Array(2 * n)
 	}
 	zpopWrite(c, z, max, n, nested)
-	zpopDone(c, key, e, z)
+	c.collChanged(key, e)
 }
 
 // zpopWrite pops n elements from one end and writes them.
@@ -621,14 +617,6 @@ func zpopWrite(c *Ctx, z *ZSet, max bool, n int, nested bool) {
 		c.W.BulkString(x.member)
 		c.W.Double(x.score)
 		z.remove(x)
-	}
-}
-
-func zpopDone(c *Ctx, key []byte, e *Entry, z *ZSet) {
-	if z.Len() == 0 {
-		c.Del(key)
-	} else {
-		c.Modified(e)
 	}
 }
 
@@ -684,7 +672,7 @@ func zmpop(c *Ctx) {
 		c.W.Bulk(key)
 		c.W.Array(n)
 		zpopWrite(c, z, max, n, true)
-		zpopDone(c, key, e, z)
+		c.collChanged(key, e)
 		return
 	}
 	c.W.NullArray()
