@@ -1,9 +1,12 @@
 package proxy
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"strconv"
+
+	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
 
 // Redis's request limits (proto-max-bulk-len and the fixed ones of
@@ -42,6 +45,7 @@ const (
 	frameBulkHeader
 	frameBulkData
 	frameInline
+	frameInlineNUL // an inline request with a NUL byte: never completes
 )
 
 func newFramedConn(c net.Conn) *framedConn {
@@ -82,22 +86,45 @@ func (f *framedConn) scan(b []byte) {
 				f.hdr = f.hdr[:0]
 			} else {
 				f.state = frameInline
+				f.hdr = f.hdr[:0]
 				f.elems = 0
 			}
 		case frameInline:
+			// Inline commands (telnet, nc) are split here as Redis's
+			// sdssplitargs does and passed on as a multibulk request.
 			i := indexByte(b, '\n')
 			if i < 0 {
-				f.elems += int64(len(b))
-				if f.elems > maxInlineLen {
+				f.hdr = append(f.hdr, b...)
+				if len(f.hdr) > maxInlineLen {
 					f.fail("too big inline request")
-					return
 				}
-				f.out = append(f.out, b...)
 				return
 			}
-			f.out = append(f.out, b[:i+1]...)
+			f.hdr = append(f.hdr, b[:i]...)
+			if bytes.IndexByte(f.hdr, 0) >= 0 {
+				// Redis looks for the newline with strchr, which stops at
+				// a NUL: it never finds one and waits until the request
+				// is too big.
+				f.state = frameInlineNUL
+				continue
+			}
 			b = b[i+1:]
 			f.state = frameStart
+			args, ok := splitArgs(bytes.TrimSuffix(f.hdr, []byte("\r")))
+			f.hdr = f.hdr[:0]
+			if !ok {
+				f.fail("unbalanced quotes in request")
+				return
+			}
+			if len(args) > 0 {
+				f.out = resp.AppendCommand(f.out, args...)
+			}
+		case frameInlineNUL:
+			f.elems += int64(len(b))
+			if f.elems+int64(len(f.hdr)) > maxInlineLen {
+				f.fail("too big inline request")
+			}
+			return
 		case frameMultibulkHeader, frameBulkHeader:
 			i := indexByte(b, '\n')
 			if i < 0 {
@@ -199,4 +226,116 @@ func (l framedListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	return newFramedConn(c), nil
+}
+
+// splitArgs splits an inline request line exactly as Redis's sdssplitargs:
+// blanks separate arguments; "double quotes" take \xHH and \n \r \t \b \a
+// escapes; 'single quotes' take \'; a closing quote must end the argument.
+func splitArgs(line []byte) ([][]byte, bool) {
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i] // Redis parses the line as a C string
+	}
+	var args [][]byte
+	i := 0
+	for {
+		for i < len(line) && isSpace(line[i]) {
+			i++
+		}
+		if i >= len(line) {
+			return args, true
+		}
+		arg := []byte{}
+		inDouble, inSingle := false, false
+		for done := false; !done; {
+			switch {
+			case inDouble:
+				if i >= len(line) {
+					return nil, false
+				}
+				c := line[i]
+				switch {
+				case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
+					arg = append(arg, unhex(line[i+2])<<4|unhex(line[i+3]))
+					i += 3
+				case c == '\\' && i+1 < len(line):
+					i++
+					switch line[i] {
+					case 'n':
+						arg = append(arg, '\n')
+					case 'r':
+						arg = append(arg, '\r')
+					case 't':
+						arg = append(arg, '\t')
+					case 'b':
+						arg = append(arg, '\b')
+					case 'a':
+						arg = append(arg, '\a')
+					default:
+						arg = append(arg, line[i])
+					}
+				case c == '"':
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, false
+					}
+					done = true
+				default:
+					arg = append(arg, c)
+				}
+			case inSingle:
+				if i >= len(line) {
+					return nil, false
+				}
+				c := line[i]
+				switch {
+				case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
+					i++
+					arg = append(arg, '\'')
+				case c == '\'':
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, false
+					}
+					done = true
+				default:
+					arg = append(arg, c)
+				}
+			default:
+				if i >= len(line) {
+					done = true
+					break
+				}
+				switch c := line[i]; {
+				case c == ' ' || c == '\n' || c == '\r' || c == '\t':
+					done = true
+				case c == '"':
+					inDouble = true
+				case c == '\'':
+					inSingle = true
+				default:
+					arg = append(arg, c)
+				}
+			}
+			if !done || inDouble || inSingle {
+				i++
+			}
+		}
+		args = append(args, arg)
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }

@@ -57,6 +57,12 @@ func TestMalformedRequests(t *testing.T) {
 		"*3\r\n$3\r\nSET\r\n$1\r\n\x00\r\n$2\r\n\xff\xfe\r\n*2\r\n$3\r\nGET\r\n$1\r\n\x00\r\n",
 		"*1\r\n$4\r\nPING\n",
 		"*2\r\n$4\r\nPING\r\n",
+		"ECHO \"a\\x41b\"\r\n",
+		"SET\tk v\r\nGET k\r\n",
+		"ECHO a\"b c\" 'it\\'s'\r\n",
+		"ECHO 'x'y\r\n",
+		"ECHO \"unterminated\r\n",
+		"ECHO a\x00b\r\nPING\r\n",
 	}
 	for _, in := range cases {
 		want := sendRaw(t, redis.Addr, []byte(in))
