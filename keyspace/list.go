@@ -300,18 +300,6 @@ func (c *Ctx) listEndArg(i int) (listEnd, bool) {
 	return listLeft, false
 }
 
-// listNonNegArg parses argument i as an integer >= 0, writing msg for
-// anything else, as Redis's getPositiveLongFromObjectOrReply does (the same
-// message for a non-number and for a negative one).
-func (c *Ctx) listNonNegArg(i int, msg string) (int64, bool) {
-	n, ok := ParseInt(c.Args[i])
-	if !ok || n < 0 {
-		c.W.Error(msg)
-		return 0, false
-	}
-	return n, true
-}
-
 func lpush(c *Ctx)  { listPushCmd(c, listLeft, false) }
 func rpush(c *Ctx)  { listPushCmd(c, listRight, false) }
 func lpushx(c *Ctx) { listPushCmd(c, listLeft, true) }
@@ -355,7 +343,7 @@ func listPopCmd(c *Ctx, name string, end listEnd) {
 	var count int64
 	if hasCount {
 		var ok bool
-		if count, ok = c.listNonNegArg(2, ErrNotPositive); !ok {
+		if count, ok = c.nonNegArg(2, ErrNotPositive); !ok {
 			return
 		}
 	}
@@ -470,36 +458,10 @@ func lset(c *Ctx) {
 	c.W.OK()
 }
 
-// listRange clamps Redis's start/stop (inclusive, negative from the tail)
-// to a list of length n; ok is false for an empty range.
-func listRange(start, stop int64, n int) (from, to int, ok bool) {
-	ln := int64(n)
-	if start < 0 {
-		start += ln
-	}
-	if stop < 0 {
-		stop += ln
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > stop || start >= ln {
-		return 0, 0, false
-	}
-	if stop >= ln {
-		stop = ln - 1
-	}
-	return int(start), int(stop), true
-}
-
 // lrange is LRANGE key start stop; the indexes are parsed before the key is
 // looked up.
 func lrange(c *Ctx) {
-	start, ok := c.intArg(2)
-	if !ok {
-		return
-	}
-	stop, ok := c.intArg(3)
+	start, stop, ok := c.intArgPair(2)
 	if !ok {
 		return
 	}
@@ -512,7 +474,7 @@ func lrange(c *Ctx) {
 		return
 	}
 	l := e.Coll.(*List)
-	from, to, ok := listRange(start, stop, l.Len())
+	from, to, ok := indexRange(start, stop, l.Len())
 	if !ok {
 		c.W.Array(0)
 		return
@@ -526,11 +488,7 @@ func lrange(c *Ctx) {
 // ltrim is LTRIM key start stop. A trim that removes nothing is no change
 // (Redis still signals the key to WATCH; we do not bump its version).
 func ltrim(c *Ctx) {
-	start, ok := c.intArg(2)
-	if !ok {
-		return
-	}
-	stop, ok := c.intArg(3)
+	start, stop, ok := c.intArgPair(2)
 	if !ok {
 		return
 	}
@@ -546,7 +504,7 @@ func ltrim(c *Ctx) {
 	l := e.Coll.(*List)
 	n := l.Len()
 	front, back := n, 0
-	if from, to, ok := listRange(start, stop, n); ok {
+	if from, to, ok := indexRange(start, stop, n); ok {
 		front, back = from, n-to-1
 	}
 	if front+back > 0 {
@@ -645,14 +603,14 @@ func lpos(c *Ctx) {
 			rank = r
 		case equalFold(opt, "count") && more:
 			j++
-			n, ok := c.listNonNegArg(j, ErrCountNegative)
+			n, ok := c.nonNegArg(j, ErrCountNegative)
 			if !ok {
 				return
 			}
 			count = n
 		case equalFold(opt, "maxlen") && more:
 			j++
-			n, ok := c.listNonNegArg(j, ErrMaxLenNegative)
+			n, ok := c.nonNegArg(j, ErrMaxLenNegative)
 			if !ok {
 				return
 			}
@@ -773,39 +731,12 @@ func listMoveCmd(c *Ctx, from, to listEnd) {
 // lmpop is LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from
 // the first non-empty list, replying [key, [elements]], or a nil array.
 func lmpop(c *Ctx) {
-	numkeys, ok := ParseInt(c.Args[1])
-	if !ok || numkeys < 1 {
-		c.W.Error(ErrNumKeysPositive)
-		return
-	}
-	if numkeys >= int64(len(c.Args)-2) {
-		c.W.Error(ErrSyntax)
-		return
-	}
-	whereIdx := 2 + int(numkeys)
-	end, ok := c.listEndArg(whereIdx)
+	keys, right, count, ok := c.mpopArgs("left", "right")
 	if !ok {
 		return
 	}
-	count := int64(-1)
-	for j := whereIdx + 1; j < len(c.Args); j++ {
-		if count == -1 && equalFold(c.Args[j], "count") && j+1 < len(c.Args) {
-			j++
-			n, ok := ParseInt(c.Args[j])
-			if !ok || n < 1 {
-				c.W.Error(ErrCountPositive)
-				return
-			}
-			count = n
-			continue
-		}
-		c.W.Error(ErrSyntax)
-		return
-	}
-	if count == -1 {
-		count = 1
-	}
-	for _, key := range c.Args[2:whereIdx] {
+	end := listEnd(right)
+	for _, key := range keys {
 		e, wrong := c.lookup(key, KindList)
 		if wrong {
 			return

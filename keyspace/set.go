@@ -477,9 +477,8 @@ const spopMoveStrategyMul = 5
 func spopCount(c *Ctx, key []byte) {
 	// Redis's getPositiveLongFromObjectOrReply: one message for a
 	// non-number and for a negative one.
-	count, ok := ParseInt(c.Args[2])
-	if !ok || count < 0 {
-		c.W.Error(ErrNotPositive)
+	count, ok := c.nonNegArg(2, ErrNotPositive)
+	if !ok {
 		return
 	}
 	s, e, ok := setRead(c, key)
@@ -601,9 +600,8 @@ func sinterstore(c *Ctx) { sinterGeneric(c, c.Args[2:], c.Key(1), false, 0) }
 
 // sintercard is SINTERCARD numkeys key [key ...] [LIMIT limit].
 func sintercard(c *Ctx) {
-	numkeys, ok := ParseInt(c.Args[1])
-	if !ok || numkeys < 1 {
-		c.W.Error(ErrNumKeysPositive)
+	numkeys, ok := c.numkeysArg()
+	if !ok {
 		return
 	}
 	if numkeys > int64(len(c.Args)-2) {
@@ -614,9 +612,8 @@ func sintercard(c *Ctx) {
 	for j := 2 + int(numkeys); j < len(c.Args); j++ {
 		if equalFold(c.Args[j], "limit") && j+1 < len(c.Args) {
 			j++
-			n, ok := ParseInt(c.Args[j])
-			if !ok || n < 0 {
-				c.W.Error(ErrLimitNegative)
+			n, ok := c.nonNegArg(j, ErrLimitNegative)
+			if !ok {
 				return
 			}
 			limit = n

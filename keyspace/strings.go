@@ -493,11 +493,7 @@ func incrbyfloatCmd(c *Ctx) {
 
 // GETRANGE/SUBSTR key start end, with Redis's clamping of negative indexes.
 func getrangeCmd(c *Ctx) {
-	start, ok := c.intArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.intArg(3)
+	start, end, ok := c.intArgPair(2)
 	if !ok {
 		return
 	}

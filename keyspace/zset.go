@@ -496,28 +496,16 @@ func zrankGeneric(c *Ctx, reverse bool) {
 }
 
 func zremrangebyrank(c *Ctx) {
-	start, ok := c.intArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.intArg(3)
+	start, end, ok := c.intArgPair(2)
 	if !ok {
 		return
 	}
 	zremrange(c, func(z *ZSet) int {
-		n := int64(z.Len())
-		if start < 0 {
-			start += n
-		}
-		if end < 0 {
-			end += n
-		}
-		start = max(start, 0)
-		if start > end || start >= n {
+		from, to, ok := indexRange(start, end, z.Len())
+		if !ok {
 			return 0
 		}
-		end = min(end, n-1)
-		return z.removeRun(z.byRank(int(start)+1), int(end-start+1), nil)
+		return z.removeRun(z.byRank(from+1), to-from+1, nil)
 	})
 }
 
@@ -573,9 +561,8 @@ func zpopMinMax(c *Ctx, max bool) {
 	}
 	count := int64(-1)
 	if len(c.Args) == 3 {
-		n, ok := ParseInt(c.Args[2])
-		if !ok || n < 0 {
-			c.W.Error(ErrNotPositive)
+		n, ok := c.nonNegArg(2, ErrNotPositive)
+		if !ok {
 			return
 		}
 		count = n
@@ -622,44 +609,11 @@ func zpopWrite(c *Ctx, z *ZSet, max bool, n int, nested bool) {
 
 // zmpop is ZMPOP numkeys key [key ...] MIN|MAX [COUNT count].
 func zmpop(c *Ctx) {
-	numkeys, ok := ParseInt(c.Args[1])
-	if !ok || numkeys < 1 {
-		c.W.Error(ErrNumKeysPositive)
+	keys, max, count, ok := c.mpopArgs("min", "max")
+	if !ok {
 		return
 	}
-	if numkeys >= int64(len(c.Args))-2 {
-		c.W.Error(ErrSyntax)
-		return
-	}
-	whereIdx := 2 + int(numkeys)
-	var max bool
-	switch w := c.Args[whereIdx]; {
-	case equalFold(w, "min"):
-	case equalFold(w, "max"):
-		max = true
-	default:
-		c.W.Error(ErrSyntax)
-		return
-	}
-	count := int64(-1)
-	for j := whereIdx + 1; j < len(c.Args); j++ {
-		if count == -1 && equalFold(c.Args[j], "count") && j < len(c.Args)-1 {
-			j++
-			n, ok := ParseInt(c.Args[j])
-			if !ok || n < 1 {
-				c.W.Error(ErrCountPositive)
-				return
-			}
-			count = n
-		} else {
-			c.W.Error(ErrSyntax)
-			return
-		}
-	}
-	if count == -1 {
-		count = 1
-	}
-	for _, key := range c.Args[2:whereIdx] {
+	for _, key := range keys {
 		e, z, wrong := c.zsetOf(key)
 		if wrong {
 			return

@@ -175,10 +175,7 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 			withscores = true
 		case equalFold(a, "limit") && left >= 2:
 			var ok bool
-			if offset, ok = c.intArg(j + 1); !ok {
-				return
-			}
-			if limit, ok = c.intArg(j + 2); !ok {
+			if offset, limit, ok = c.intArgPair(j + 1); !ok {
 				return
 			}
 			j += 2
@@ -216,10 +213,7 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 	switch kind {
 	case zrangeRank:
 		var ok bool
-		if rankStart, ok = c.intArg(start + 1); !ok {
-			return
-		}
-		if rankEnd, ok = c.intArg(start + 2); !ok {
+		if rankStart, rankEnd, ok = c.intArgPair(start + 1); !ok {
 			return
 		}
 	case zrangeScore:
@@ -291,22 +285,14 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 // rankRange resolves ZRANGE's start/stop indexes to the run's first node
 // (in reply order) and length.
 func (z *ZSet) rankRange(start, end int64, reverse bool) (*znode, int) {
-	n := int64(z.length)
-	if start < 0 {
-		start += n
-	}
-	if end < 0 {
-		end += n
-	}
-	start = max(start, 0)
-	if start > end || start >= n {
+	from, to, ok := indexRange(start, end, z.length)
+	if !ok {
 		return nil, 0
 	}
-	end = min(end, n-1)
 	if reverse {
-		return z.byRank(int(n - start)), int(end - start + 1)
+		return z.byRank(z.length - from), to - from + 1
 	}
-	return z.byRank(int(start + 1)), int(end - start + 1)
+	return z.byRank(from + 1), to - from + 1
 }
 
 // boundedRun skips offset nodes from x (toward the end of the reply) and

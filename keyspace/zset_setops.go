@@ -173,9 +173,8 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 			withscores = true
 			j++
 		case cardOnly && remaining >= 2 && equalFold(a, "limit"):
-			n, ok := ParseInt(c.Args[j+1])
-			if !ok || n < 0 {
-				c.W.Error(ErrLimitNegative)
+			n, ok := c.nonNegArg(j+1, ErrLimitNegative)
+			if !ok {
 				return
 			}
 			limit = n
