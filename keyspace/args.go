@@ -1,5 +1,10 @@
 package keyspace
 
+import (
+	"math"
+	"strconv"
+)
+
 // Argument parsing and index arithmetic that several families share.
 
 // intArgPair parses arguments i and i+1 as integers (start and stop, offset
@@ -95,4 +100,134 @@ func (c *Ctx) mpopArgs(first, second string) (keys [][]byte, atSecond bool, coun
 		count = 1
 	}
 	return c.Args[2:whereIdx], atSecond, count, true
+}
+
+// scanOpts are the options of SCAN, HSCAN, SSCAN and ZSCAN.
+type scanOpts struct {
+	pattern []byte
+	match   bool // false when there is no pattern or it is "*"
+	count   int64
+	// typ is SCAN's TYPE (KindNone: any); typeKnown is false for a name
+	// no key has ("stream", "none", unknown), which matches nothing.
+	typ       Kind
+	typeKnown bool
+}
+
+func (o *scanOpts) keep(s []byte) bool {
+	return !o.match || globMatch(o.pattern, s, false)
+}
+
+// parseScanOpts parses [MATCH pattern] [COUNT count], and with keys SCAN's
+// [TYPE type], from argument i on, writing Redis's error when they are
+// wrong. SCAN compares the option words as C strings, as Redis does; the
+// collection scans compare whole arguments (so "COUNT\x00" is a syntax
+// error there, where Redis takes it as COUNT).
+func parseScanOpts(c *Ctx, i int, keys bool) (scanOpts, bool) {
+	o := scanOpts{count: 10, typeKnown: true}
+	is := equalFold
+	if keys {
+		is = optIs
+	}
+	for ; i < len(c.Args); i += 2 {
+		if i+1 >= len(c.Args) {
+			c.W.Error(ErrSyntax)
+			return o, false
+		}
+		switch opt, val := c.Args[i], c.Args[i+1]; {
+		case is(opt, "count"):
+			n, ok := c.intArg(i + 1)
+			if !ok {
+				return o, false
+			}
+			if n < 1 {
+				c.W.Error(ErrSyntax)
+				return o, false
+			}
+			o.count = n
+		case is(opt, "match"):
+			o.pattern = val
+			o.match = !(len(val) == 1 && val[0] == '*')
+		case keys && is(opt, "type"):
+			o.typ, o.typeKnown = kindByName(val)
+		default:
+			c.W.Error(ErrSyntax)
+			return o, false
+		}
+	}
+	return o, true
+}
+
+// collScanStart reads HSCAN, SSCAN and ZSCAN key cursor [MATCH pattern]
+// [COUNT count] in Redis's order: the cursor, the key (missing, it answers
+// an empty scan whatever the options), then the options. It returns the
+// key's entry, of kind k, or nil when it has replied.
+func collScanStart(c *Ctx, k Kind) (e *Entry, cursor uint64, opts scanOpts) {
+	cursor, ok := parseScanCursor(c.Args[2])
+	if !ok {
+		c.W.Error(ErrInvalidCursor)
+		return nil, 0, opts
+	}
+	e, wrong := c.lookup(c.Key(1), k)
+	if e == nil {
+		if !wrong {
+			writeScanHead(c, 0, 0)
+		}
+		return nil, 0, opts
+	}
+	if opts, ok = parseScanOpts(c, 3, false); !ok {
+		return nil, 0, opts
+	}
+	return e, cursor, opts
+}
+
+// writeScanHead starts the reply of a SCAN command: the next cursor, then
+// the header of an array of n elements.
+func writeScanHead(c *Ctx, cursor uint64, n int) {
+	var buf [20]byte
+	c.W.Array(2)
+	c.W.Bulk(strconv.AppendUint(buf[:0], cursor, 10))
+	c.W.Array(n)
+}
+
+// parseScanCursor parses a SCAN cursor as Redis does with strtoul: no
+// leading space, an optional sign ("-1" wraps around), decimal digits,
+// nothing after them (C stops at a NUL byte, so what follows one is
+// ignored; an empty cursor is 0).
+func parseScanCursor(b []byte) (uint64, bool) {
+	if len(b) > 0 && cIsSpace(b[0]) {
+		return 0, false
+	}
+	for i, ch := range b {
+		if ch == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	if len(b) == 0 {
+		return 0, true
+	}
+	neg := false
+	p := b
+	if p[0] == '+' || p[0] == '-' {
+		neg = p[0] == '-'
+		p = p[1:]
+	}
+	if len(p) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, ch := range p {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false // ERANGE
+		}
+		v = v*10 + d
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }

@@ -3,7 +3,6 @@ package keyspace
 import (
 	"bytes"
 	"math"
-	"strconv"
 )
 
 // The generic (keys) commands, and the database-wide ones an embedded shard
@@ -349,47 +348,21 @@ func scanCmd(c *Ctx) {
 		c.W.Error(ErrInvalidCursor)
 		return
 	}
-	count := 10
+	opts, ok := parseScanOpts(c, 2, true)
+	if !ok {
+		return
+	}
 	var match []byte
-	typ, typeKnown := KindNone, true
-	for i := 2; i < len(c.Args); i += 2 {
-		if i+1 >= len(c.Args) {
-			c.W.Error(ErrSyntax)
-			return
-		}
-		switch opt, val := c.Args[i], c.Args[i+1]; {
-		case optIs(opt, "count"):
-			n, ok := c.intArg(i + 1)
-			if !ok {
-				return
-			}
-			if n < 1 {
-				c.W.Error(ErrSyntax)
-				return
-			}
-			count = int(min(n, math.MaxInt32))
-		case optIs(opt, "match"):
-			match = val
-			if len(match) == 1 && match[0] == '*' {
-				match = nil
-			}
-		case optIs(opt, "type"):
-			// An unknown name (or "stream", "none") matches no key.
-			typ, typeKnown = kindByName(val)
-		default:
-			c.W.Error(ErrSyntax)
-			return
-		}
+	if opts.match {
+		match = opts.pattern
 	}
 	var keys []string
-	next := c.DB.Scan(cursor, count, match, typ, c.Now, func(k string) {
-		if typeKnown {
+	next := c.DB.Scan(cursor, int(min(opts.count, math.MaxInt32)), match, opts.typ, c.Now, func(k string) {
+		if opts.typeKnown {
 			keys = append(keys, k)
 		}
 	})
-	c.W.Array(2)
-	c.W.BulkString(strconv.FormatUint(next, 10))
-	c.W.Array(len(keys))
+	writeScanHead(c, next, len(keys))
 	for _, k := range keys {
 		c.W.BulkString(k)
 	}

@@ -680,23 +680,11 @@ func hrandfield(c *Ctx) {
 // hscan is HSCAN key cursor [MATCH pattern] [COUNT count]. A small hash
 // (a listpack in Redis) is returned whole with cursor 0, as Redis does.
 func hscan(c *Ctx) {
-	cursor, ok := parseScanCursor(c.Args[2])
-	if !ok {
-		c.W.Error(ErrInvalidCursor)
+	e, cursor, opts := collScanStart(c, KindHash)
+	if e == nil {
 		return
 	}
-	h, ok := hashRead(c, c.Key(1))
-	if !ok {
-		return
-	}
-	if h == nil {
-		writeEmptyScan(c)
-		return
-	}
-	opts, ok := parseCollScanOpts(c, 3)
-	if !ok {
-		return
-	}
+	h := e.Coll.(*Hash)
 	var out []*fieldSlot[string]
 	keep := func(s *fieldSlot[string]) {
 		if opts.keep([]byte(s.key)) {
@@ -709,100 +697,9 @@ func hscan(c *Ctx) {
 	} else {
 		h.m.each(func(s *fieldSlot[string]) bool { keep(s); return true })
 	}
-	c.W.Array(2)
-	c.W.Bulk(strconv.AppendUint(nil, next, 10))
-	c.W.Array(2 * len(out))
+	writeScanHead(c, next, 2*len(out))
 	for _, s := range out {
 		c.W.BulkString(s.key)
 		c.W.BulkString(s.val)
 	}
-}
-
-// collScanOpts are the options of HSCAN and SSCAN.
-type collScanOpts struct {
-	pattern []byte
-	match   bool // false when there is no pattern or it is "*"
-	count   int64
-}
-
-func (o *collScanOpts) keep(s []byte) bool {
-	return !o.match || globMatch(o.pattern, s, false)
-}
-
-// parseCollScanOpts parses [MATCH pattern] [COUNT count] from argument i on,
-// writing Redis's error when they are wrong.
-func parseCollScanOpts(c *Ctx, i int) (collScanOpts, bool) {
-	o := collScanOpts{count: 10}
-	for ; i < len(c.Args); i += 2 {
-		more := len(c.Args) - i
-		switch {
-		case equalFold(c.Args[i], "count") && more >= 2:
-			n, ok := c.intArg(i + 1)
-			if !ok {
-				return o, false
-			}
-			if n < 1 {
-				c.W.Error(ErrSyntax)
-				return o, false
-			}
-			o.count = n
-		case equalFold(c.Args[i], "match") && more >= 2:
-			o.pattern = c.Args[i+1]
-			o.match = !(len(o.pattern) == 1 && o.pattern[0] == '*')
-		default:
-			c.W.Error(ErrSyntax)
-			return o, false
-		}
-	}
-	return o, true
-}
-
-// writeEmptyScan writes the reply of HSCAN/SSCAN on a missing key.
-func writeEmptyScan(c *Ctx) {
-	c.W.Array(2)
-	c.W.BulkString("0")
-	c.W.Array(0)
-}
-
-// parseScanCursor parses a SCAN cursor as Redis does with strtoul: no
-// leading space, an optional sign ("-1" wraps around), decimal digits,
-// nothing after them (C stops at a NUL byte, so what follows one is
-// ignored; an empty cursor is 0).
-func parseScanCursor(b []byte) (uint64, bool) {
-	if len(b) > 0 && cIsSpace(b[0]) {
-		return 0, false
-	}
-	for i, ch := range b {
-		if ch == 0 {
-			b = b[:i]
-			break
-		}
-	}
-	if len(b) == 0 {
-		return 0, true
-	}
-	neg := false
-	p := b
-	if p[0] == '+' || p[0] == '-' {
-		neg = p[0] == '-'
-		p = p[1:]
-	}
-	if len(p) == 0 {
-		return 0, false
-	}
-	var v uint64
-	for _, ch := range p {
-		if ch < '0' || ch > '9' {
-			return 0, false
-		}
-		d := uint64(ch - '0')
-		if v > (math.MaxUint64-d)/10 {
-			return 0, false // ERANGE
-		}
-		v = v*10 + d
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }

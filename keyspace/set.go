@@ -753,23 +753,11 @@ func sunionDiffGeneric(c *Ctx, keys [][]byte, dst []byte, diff bool) {
 // sscan is SSCAN key cursor [MATCH pattern] [COUNT count]. An intset is
 // returned whole with cursor 0, as Redis does.
 func sscan(c *Ctx) {
-	cursor, ok := parseScanCursor(c.Args[2])
-	if !ok {
-		c.W.Error(ErrInvalidCursor)
+	e, cursor, opts := collScanStart(c, KindSet)
+	if e == nil {
 		return
 	}
-	s, _, ok := setRead(c, c.Key(1))
-	if !ok {
-		return
-	}
-	if s == nil {
-		writeEmptyScan(c)
-		return
-	}
-	opts, ok := parseCollScanOpts(c, 3)
-	if !ok {
-		return
-	}
+	s := e.Coll.(*Set)
 	var out [][]byte
 	keep := func(el setElem) {
 		b := el.appendTo(nil)
@@ -783,9 +771,7 @@ func sscan(c *Ctx) {
 	} else {
 		s.each(func(el setElem) bool { keep(el); return true })
 	}
-	c.W.Array(2)
-	c.W.Bulk(strconv.AppendUint(nil, next, 10))
-	c.W.Array(len(out))
+	writeScanHead(c, next, len(out))
 	for _, b := range out {
 		c.W.Bulk(b)
 	}

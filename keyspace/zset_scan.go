@@ -10,23 +10,11 @@ import (
 // an element present for the whole iteration is returned at least once.
 // Scores are bulk strings in both protocols.
 func zscan(c *Ctx) {
-	cursor, ok := parseScanCursor(c.Args[2])
-	if !ok {
-		c.W.Error(ErrInvalidCursor)
+	e, cursor, opts := collScanStart(c, KindZSet)
+	if e == nil {
 		return
 	}
-	_, z, wrong := c.zsetOf(c.Args[1])
-	if wrong {
-		return
-	}
-	if z == nil {
-		writeEmptyScan(c)
-		return
-	}
-	opts, ok := parseCollScanOpts(c, 3)
-	if !ok {
-		return
-	}
+	z := e.Coll.(*ZSet)
 	var out []*znode
 	if z.compact {
 		for x := z.first(); x != nil; x = x.next() {
@@ -55,9 +43,7 @@ func zscan(c *Ctx) {
 		}
 		out = kept
 	}
-	c.W.Array(2)
-	c.W.BulkInt(int64(cursor))
-	c.W.Array(2 * len(out))
+	writeScanHead(c, cursor, 2*len(out))
 	var buf [32]byte
 	for _, x := range out {
 		c.W.BulkString(x.member)
