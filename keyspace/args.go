@@ -5,7 +5,8 @@ import (
 	"strconv"
 )
 
-// Argument parsing and index arithmetic that several families share.
+// Argument parsing, index arithmetic and reply shapes that several
+// families share.
 
 // intArgPair parses arguments i and i+1 as integers (start and stop, offset
 // and count), writing ErrNotInt at the first bad one.
@@ -178,6 +179,24 @@ func collScanStart(c *Ctx, k Kind) (e *Entry, cursor uint64, opts scanOpts) {
 		return nil, 0, opts
 	}
 	return e, cursor, opts
+}
+
+// writePairsHeader writes the array header of a reply of n elements, each
+// optionally paired with a value (a score, a hash value): flat in RESP2
+// (2n entries), [element, value] arrays in RESP3. writePairStart begins
+// each element.
+func writePairsHeader(c *Ctx, n int, paired bool) {
+	if paired && !c.W.Resp3() {
+		c.W.Array(2 * n)
+	} else {
+		c.W.Array(n)
+	}
+}
+
+func writePairStart(c *Ctx, paired bool) {
+	if paired && c.W.Resp3() {
+		c.W.Array(2)
+	}
 }
 
 // writeScanHead starts the reply of a SCAN command: the next cursor, then

@@ -126,36 +126,16 @@ func (m *fieldMap[V]) random(rnd *rand.Rand) int {
 // randomDistinct returns the positions of k distinct live slots chosen
 // uniformly, k < len().
 func (m *fieldMap[V]) randomDistinct(rnd *rand.Rand, k int) []int {
-	if k*3 > m.len() {
-		// Close to all of them: shuffle the live positions partially.
+	live := func() []int {
 		live := make([]int, 0, m.len())
 		for i := range m.slots {
 			if !m.slots[i].gone {
 				live = append(live, i)
 			}
 		}
-		return partialShuffle(rnd, live, k)
+		return live
 	}
-	out := make([]int, 0, k)
-	seen := make(map[int]struct{}, k)
-	for len(out) < k {
-		i := m.random(rnd)
-		if _, dup := seen[i]; !dup {
-			seen[i] = struct{}{}
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-// partialShuffle moves k uniformly chosen elements of xs to its front, in
-// random order, and returns them.
-func partialShuffle[T any](rnd *rand.Rand, xs []T, k int) []T {
-	for i := 0; i < k; i++ {
-		j := i + rnd.IntN(len(xs)-i)
-		xs[i], xs[j] = xs[j], xs[i]
-	}
-	return xs[:k]
+	return pickDistinct(rnd, k, m.len(), live, func() int { return m.random(rnd) })
 }
 
 // each calls fn for every live slot in insertion order until it returns
@@ -609,25 +589,13 @@ func hrandfield(c *Ctx) {
 		c.W.BulkString(h.m.slots[h.m.random(c.Rand)].key)
 		return
 	}
-	l, ok := c.intArg(2)
+	l, ok := c.randCountArg()
 	if !ok {
 		return
 	}
-	if l == math.MinInt64 {
-		c.W.Error(ErrRandCountRange)
+	withValues, ok := c.randWithArg(l, "withvalues")
+	if !ok {
 		return
-	}
-	withValues := false
-	if len(c.Args) > 4 || (len(c.Args) == 4 && !equalFold(c.Args[3], "withvalues")) {
-		c.W.Error(ErrSyntax)
-		return
-	} else if len(c.Args) == 4 {
-		withValues = true
-		// Redis bounds the count so that count*2 replies cannot overflow.
-		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-			c.W.Error(ErrValueRange)
-			return
-		}
 	}
 	h, ok := hashRead(c, c.Key(1))
 	if !ok {
@@ -637,41 +605,24 @@ func hrandfield(c *Ctx) {
 		c.W.Array(0)
 		return
 	}
-	resp3 := c.W.Resp3()
 	pair := func(s *fieldSlot[string]) {
-		if withValues && resp3 {
-			c.W.Array(2)
-		}
+		writePairStart(c, withValues)
 		c.W.BulkString(s.key)
 		if withValues {
 			c.W.BulkString(s.val)
 		}
 	}
-	header := func(n int64) {
-		if withValues && !resp3 {
-			c.W.Array(int(2 * n))
-		} else {
-			c.W.Array(int(n))
-		}
-	}
-	size := int64(h.Len())
-	switch {
-	case l < 0 || l == 1:
-		// Repetitions allowed: independent draws.
-		n := l
-		if n < 0 {
-			n = -n
-		}
-		header(n)
-		for ; n > 0; n-- {
+	mode, n := randPlan(l, h.Len())
+	writePairsHeader(c, n, withValues)
+	switch mode {
+	case randRepeat:
+		for range n {
 			pair(&h.m.slots[h.m.random(c.Rand)])
 		}
-	case l >= size:
-		header(size)
+	case randAll:
 		h.m.each(func(s *fieldSlot[string]) bool { pair(s); return true })
 	default:
-		header(l)
-		for _, i := range h.m.randomDistinct(c.Rand, int(l)) {
+		for _, i := range h.m.randomDistinct(c.Rand, n) {
 			pair(&h.m.slots[i])
 		}
 	}

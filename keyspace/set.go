@@ -2,7 +2,6 @@ package keyspace
 
 import (
 	"encoding/binary"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -554,12 +553,8 @@ func srandmember(c *Ctx) {
 }
 
 func srandmemberCount(c *Ctx) {
-	l, ok := c.intArg(2)
+	l, ok := c.randCountArg()
 	if !ok {
-		return
-	}
-	if l == math.MinInt64 {
-		c.W.Error(ErrRandCountRange)
 		return
 	}
 	s, _, ok := setRead(c, c.Key(1))
@@ -570,23 +565,17 @@ func srandmemberCount(c *Ctx) {
 		c.W.Array(0)
 		return
 	}
-	size := int64(s.Len())
-	switch {
-	case l < 0 || l == 1:
-		n := l
-		if n < 0 {
-			n = -n
-		}
-		c.W.Array(int(n))
-		for ; n > 0; n-- {
+	mode, n := randPlan(l, s.Len())
+	c.W.Array(n)
+	switch mode {
+	case randRepeat:
+		for range n {
 			s.random(c.Rand).write(c.W)
 		}
-	case l >= size:
-		c.W.Array(int(size))
+	case randAll:
 		s.each(func(el setElem) bool { el.write(c.W); return true })
 	default:
-		c.W.Array(int(l))
-		for _, el := range s.randomDistinct(c.Rand, int(l)) {
+		for _, el := range s.randomDistinct(c.Rand, n) {
 			el.write(c.W)
 		}
 	}

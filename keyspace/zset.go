@@ -242,24 +242,13 @@ func (c *Ctx) zsetOf(key []byte) (e *Entry, z *ZSet, wrong bool) {
 	return e, e.Coll.(*ZSet), false
 }
 
-// writeZElem writes one element of a reply with optional scores: a flat
-// member, score in RESP2, a [member, score] pair in RESP3.
-func writeZElem(c *Ctx, x *znode, withscores bool) {
-	if withscores && c.W.Resp3() {
-		c.W.Array(2)
-	}
-	c.W.BulkString(x.member)
+// writeZElem writes one element of a reply with optional scores (see
+// writePairsHeader).
+func writeZElem(c *Ctx, member string, score float64, withscores bool) {
+	writePairStart(c, withscores)
+	c.W.BulkString(member)
 	if withscores {
-		c.W.Double(x.score)
-	}
-}
-
-// writeZHeader writes the array header for n elements.
-func writeZHeader(c *Ctx, n int, withscores bool) {
-	if withscores && !c.W.Resp3() {
-		c.W.Array(2 * n)
-	} else {
-		c.W.Array(n)
+		c.W.Double(score)
 	}
 }
 
@@ -645,25 +634,13 @@ func zrandmember(c *Ctx) {
 		}
 		return
 	}
-	l, ok := c.intArg(2)
+	l, ok := c.randCountArg()
 	if !ok {
 		return
 	}
-	if l == math.MinInt64 {
-		c.W.Error(ErrRandCountRange)
+	withscores, ok := c.randWithArg(l, "withscores")
+	if !ok {
 		return
-	}
-	withscores := false
-	if len(c.Args) > 4 || (len(c.Args) == 4 && !equalFold(c.Args[3], "withscores")) {
-		c.W.Error(ErrSyntax)
-		return
-	} else if len(c.Args) == 4 {
-		withscores = true
-		// The reply has 2*count entries, which must not overflow.
-		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-			c.W.Error(ErrValueRange)
-			return
-		}
 	}
 	_, z, wrong := c.zsetOf(c.Args[1])
 	if wrong {
@@ -674,51 +651,30 @@ func zrandmember(c *Ctx) {
 		return
 	}
 	size := z.Len()
-	// Case 1: a negative count (repeats allowed) or a single element:
-	// independent draws.
-	if l < 0 || l == 1 {
-		count := int(l)
-		if l < 0 {
-			count = int(-l)
+	draw := func() *znode { return z.byRank(1 + c.Rand.IntN(size)) }
+	mode, n := randPlan(l, size)
+	writePairsHeader(c, n, withscores)
+	switch mode {
+	case randRepeat:
+		for range n {
+			x := draw()
+			writeZElem(c, x.member, x.score, withscores)
 		}
-		writeZHeader(c, count, withscores)
-		for ; count > 0; count-- {
-			writeZElem(c, z.byRank(1+c.Rand.IntN(size)), withscores)
-		}
-		return
-	}
-	count := int(l)
-	if count >= size {
-		// Case 2: the whole set, in the descending order Redis's set
-		// iterator walks it.
-		writeZHeader(c, size, withscores)
+	case randAll:
+		// In the descending order Redis's set iterator walks it.
 		for x := z.tail; x != nil; x = x.backward {
-			writeZElem(c, x, withscores)
+			writeZElem(c, x.member, x.score, withscores)
 		}
-		return
-	}
-	writeZHeader(c, count, withscores)
-	if count*3 > size {
-		// Case 3: most of the set: a partial shuffle of all ranks.
-		nodes := make([]*znode, 0, size)
-		for x := z.first(); x != nil; x = x.next() {
-			nodes = append(nodes, x)
+	default:
+		all := func() []*znode {
+			nodes := make([]*znode, 0, size)
+			for x := z.first(); x != nil; x = x.next() {
+				nodes = append(nodes, x)
+			}
+			return nodes
 		}
-		for i := 0; i < count; i++ {
-			j := i + c.Rand.IntN(size-i)
-			nodes[i], nodes[j] = nodes[j], nodes[i]
-			writeZElem(c, nodes[i], withscores)
+		for _, x := range pickDistinct(c.Rand, n, size, all, draw) {
+			writeZElem(c, x.member, x.score, withscores)
 		}
-		return
-	}
-	// Case 4: a small part of a big set: draw until count distinct.
-	seen := make(map[*znode]struct{}, count)
-	for len(seen) < count {
-		x := z.byRank(1 + c.Rand.IntN(size))
-		if _, dup := seen[x]; dup {
-			continue
-		}
-		seen[x] = struct{}{}
-		writeZElem(c, x, withscores)
 	}
 }

@@ -271,9 +271,9 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 		zstoreRun(c, c.Args[1], first, n, reverse, kind == zrangeRank)
 		return
 	}
-	writeZHeader(c, n, withscores)
+	writePairsHeader(c, n, withscores)
 	for x := first; n > 0; n-- {
-		writeZElem(c, x, withscores)
+		writeZElem(c, x.member, x.score, withscores)
 		if reverse {
 			x = x.backward
 		} else {

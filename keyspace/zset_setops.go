@@ -266,15 +266,9 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 		return cmp.Compare(a.member, b.member)
 	})
 	if dst == nil {
-		writeZHeader(c, len(out), withscores)
+		writePairsHeader(c, len(out), withscores)
 		for _, p := range out {
-			if withscores && c.W.Resp3() {
-				c.W.Array(2)
-			}
-			c.W.BulkString(p.member)
-			if withscores {
-				c.W.Double(p.score)
-			}
+			writeZElem(c, p.member, p.score, withscores)
 		}
 		return
 	}
