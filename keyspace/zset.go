@@ -395,30 +395,13 @@ func zcard(c *Ctx) {
 	}
 }
 
-func zcount(c *Ctx) {
-	r, ok := parseScoreRange(c.Args[2], c.Args[3])
-	if !ok {
-		c.W.Error(ErrMinMaxNotFloat)
-		return
-	}
-	_, z, wrong := c.zsetOf(c.Args[1])
-	switch {
-	case wrong:
-	case z == nil:
-		c.W.Int(0)
-	default:
-		n := 0
-		if first := z.firstInScore(&r); first != nil {
-			n = z.rank(z.lastInScore(&r)) - z.rank(first) + 1
-		}
-		c.W.Int(int64(n))
-	}
-}
+func zcount(c *Ctx)    { zcountGeneric(c, false) }
+func zlexcount(c *Ctx) { zcountGeneric(c, true) }
 
-func zlexcount(c *Ctx) {
-	r, ok := parseLexRange(c.Args[2], c.Args[3])
+// zcountGeneric is ZCOUNT and ZLEXCOUNT key min max.
+func zcountGeneric(c *Ctx, lex bool) {
+	r, ok := c.zspanArgs(lex, c.Args[2], c.Args[3])
 	if !ok {
-		c.W.Error(ErrMinMaxNotRange)
 		return
 	}
 	_, z, wrong := c.zsetOf(c.Args[1])
@@ -427,7 +410,7 @@ func zlexcount(c *Ctx) {
 	case z == nil:
 		c.W.Int(0)
 	default:
-		c.W.Int(int64(z.lexCount(&r)))
+		c.W.Int(int64(z.count(&r)))
 	}
 }
 
@@ -498,26 +481,16 @@ func zremrangebyrank(c *Ctx) {
 	})
 }
 
-func zremrangebyscore(c *Ctx) {
-	r, ok := parseScoreRange(c.Args[2], c.Args[3])
-	if !ok {
-		c.W.Error(ErrMinMaxNotFloat)
-		return
-	}
-	zremrange(c, func(z *ZSet) int {
-		return z.removeRun(z.firstInScore(&r), -1, func(x *znode) bool { return r.lteMax(x.score) })
-	})
-}
+func zremrangebyscore(c *Ctx) { zremrangeSpan(c, false) }
+func zremrangebylex(c *Ctx)   { zremrangeSpan(c, true) }
 
-func zremrangebylex(c *Ctx) {
-	r, ok := parseLexRange(c.Args[2], c.Args[3])
+// zremrangeSpan is ZREMRANGEBYSCORE and ZREMRANGEBYLEX key min max.
+func zremrangeSpan(c *Ctx, lex bool) {
+	r, ok := c.zspanArgs(lex, c.Args[2], c.Args[3])
 	if !ok {
-		c.W.Error(ErrMinMaxNotRange)
 		return
 	}
-	zremrange(c, func(z *ZSet) int {
-		return z.removeRun(z.lexDeleteStart(&r), -1, func(x *znode) bool { return r.lteMax(x.member) })
-	})
+	zremrange(c, func(z *ZSet) int { return z.removeSpan(&r) })
 }
 
 // zremrange runs del on the set at Args[1] and replies with the number of

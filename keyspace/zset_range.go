@@ -8,9 +8,14 @@ package keyspace
 // linearly, a skiplist is descended comparing members only. Both are
 // reproduced, chosen by z.compact.
 
+// inScore is zslIsInRange: could any node be in r?
+func (z *ZSet) inScore(r *zscoreRange) bool {
+	return !r.empty() && z.tail != nil && r.gteMin(z.tail.score) && r.lteMax(z.first().score)
+}
+
 // firstInScore returns the first node within r, or nil (zslFirstInRange).
 func (z *ZSet) firstInScore(r *zscoreRange) *znode {
-	if r.empty() || z.tail == nil || !r.gteMin(z.tail.score) || !r.lteMax(z.first().score) {
+	if !z.inScore(r) {
 		return nil
 	}
 	h := z.header
@@ -27,7 +32,7 @@ func (z *ZSet) firstInScore(r *zscoreRange) *znode {
 
 // lastInScore returns the last node within r, or nil (zslLastInRange).
 func (z *ZSet) lastInScore(r *zscoreRange) *znode {
-	if r.empty() || z.tail == nil || !r.gteMin(z.tail.score) || !r.lteMax(z.first().score) {
+	if !z.inScore(r) {
 		return nil
 	}
 	h := z.header
@@ -136,6 +141,92 @@ func (z *ZSet) lexDeleteStart(r *zlexRange) *znode {
 	return z.lexDescendMin(r)
 }
 
+// zspan is a score range or a lex range, for the commands that take either
+// (ZRANGE BYSCORE|BYLEX, ZCOUNT / ZLEXCOUNT, ZREMRANGEBYSCORE / BYLEX): its
+// methods pick the score or the lex walk, which mirror Redis's own.
+type zspan struct {
+	lex   bool
+	score zscoreRange
+	str   zlexRange
+}
+
+// zspanArgs parses min and max as a lex range (lex) or a score range,
+// writing Redis's error when they are wrong.
+func (c *Ctx) zspanArgs(lex bool, min, max []byte) (r zspan, ok bool) {
+	r.lex = lex
+	if lex {
+		if r.str, ok = parseLexRange(min, max); !ok {
+			c.W.Error(ErrMinMaxNotRange)
+		}
+		return r, ok
+	}
+	if r.score, ok = parseScoreRange(min, max); !ok {
+		c.W.Error(ErrMinMaxNotFloat)
+	}
+	return r, ok
+}
+
+func (r *zspan) gteMin(x *znode) bool {
+	if r.lex {
+		return r.str.gteMin(x.member)
+	}
+	return r.score.gteMin(x.score)
+}
+
+func (r *zspan) lteMax(x *znode) bool {
+	if r.lex {
+		return r.str.lteMax(x.member)
+	}
+	return r.score.lteMax(x.score)
+}
+
+// count is ZLEXCOUNT, or ZCOUNT by rank arithmetic.
+func (z *ZSet) count(r *zspan) int {
+	if r.lex {
+		return z.lexCount(&r.str)
+	}
+	first := z.firstInScore(&r.score)
+	if first == nil {
+		return 0
+	}
+	return z.rank(z.lastInScore(&r.score)) - z.rank(first) + 1
+}
+
+// removeSpan is ZREMRANGEBYSCORE / ZREMRANGEBYLEX; it returns how many
+// elements it removed.
+func (z *ZSet) removeSpan(r *zspan) int {
+	var start *znode
+	if r.lex {
+		start = z.lexDeleteStart(&r.str)
+	} else {
+		start = z.firstInScore(&r.score)
+	}
+	return z.removeRun(start, -1, r.lteMax)
+}
+
+// spanRun is the run of ZRANGE BYSCORE|BYLEX: its first node in reply
+// order and its length (see boundedRun).
+func (z *ZSet) spanRun(r *zspan, reverse bool, offset, limit int64) (*znode, int) {
+	if r.lex {
+		if reverse {
+			return z.boundedRun(z.lastInLex(&r.str), true, offset, limit, r.gteMin)
+		}
+		return z.boundedRun(z.firstInLex(&r.str), false, offset, limit, r.lteMax)
+	}
+	if reverse {
+		return z.boundedRun(z.lastInScore(&r.score), true, offset, limit, r.gteMin)
+	}
+	return z.boundedRun(z.firstInScore(&r.score), false, offset, limit, r.lteMax)
+}
+
+// step moves to the next node in reply order.
+func (x *znode) step(reverse bool) *znode {
+	if reverse {
+		return x.backward
+	}
+	return x.next()
+}
+
 type zrangeKind int
 
 const (
@@ -208,26 +299,15 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 		minArg, maxArg = maxArg, minArg
 	}
 	var rankStart, rankEnd int64
-	var sr zscoreRange
-	var lr zlexRange
-	switch kind {
-	case zrangeRank:
-		var ok bool
-		if rankStart, rankEnd, ok = c.intArgPair(start + 1); !ok {
-			return
-		}
-	case zrangeScore:
-		var ok bool
-		if sr, ok = parseScoreRange(minArg, maxArg); !ok {
-			c.W.Error(ErrMinMaxNotFloat)
-			return
-		}
-	case zrangeLex:
-		var ok bool
-		if lr, ok = parseLexRange(minArg, maxArg); !ok {
-			c.W.Error(ErrMinMaxNotRange)
-			return
-		}
+	var span zspan
+	var ok bool
+	if kind == zrangeRank {
+		rankStart, rankEnd, ok = c.intArgPair(start + 1)
+	} else {
+		span, ok = c.zspanArgs(kind == zrangeLex, minArg, maxArg)
+	}
+	if !ok {
+		return
 	}
 	_, z, wrong := c.zsetOf(c.Args[start])
 	if wrong {
@@ -235,37 +315,12 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 	}
 	var first *znode
 	n := 0
-	if z != nil {
-		switch kind {
-		case zrangeRank:
-			first, n = z.rankRange(rankStart, rankEnd, reverse)
-		case zrangeScore:
-			var x *znode
-			if reverse {
-				x = z.lastInScore(&sr)
-			} else {
-				x = z.firstInScore(&sr)
-			}
-			first, n = z.boundedRun(x, reverse, offset, limit, func(x *znode) bool {
-				if reverse {
-					return sr.gteMin(x.score)
-				}
-				return sr.lteMax(x.score)
-			})
-		case zrangeLex:
-			var x *znode
-			if reverse {
-				x = z.lastInLex(&lr)
-			} else {
-				x = z.firstInLex(&lr)
-			}
-			first, n = z.boundedRun(x, reverse, offset, limit, func(x *znode) bool {
-				if reverse {
-					return lr.gteMin(x.member)
-				}
-				return lr.lteMax(x.member)
-			})
-		}
+	switch {
+	case z == nil:
+	case kind == zrangeRank:
+		first, n = z.rankRange(rankStart, rankEnd, reverse)
+	default:
+		first, n = z.spanRun(&span, reverse, offset, limit)
 	}
 	if store {
 		zstoreRun(c, c.Args[1], first, n, reverse, kind == zrangeRank)
@@ -274,11 +329,7 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 	writePairsHeader(c, n, withscores)
 	for x := first; n > 0; n-- {
 		writeZElem(c, x.member, x.score, withscores)
-		if reverse {
-			x = x.backward
-		} else {
-			x = x.next()
-		}
+		x = x.step(reverse)
 	}
 }
 
@@ -320,11 +371,7 @@ func (z *ZSet) boundedRun(x *znode, reverse bool, offset, limit int64, in func(*
 	for x != nil && limit != 0 && in(x) {
 		n++
 		limit--
-		if reverse {
-			x = x.backward
-		} else {
-			x = x.next()
-		}
+		x = x.step(reverse)
 	}
 	return first, n
 }
@@ -343,11 +390,7 @@ func zstoreRun(c *Ctx, dst []byte, first *znode, n int, reverse, byRank bool) {
 	conv := 0 // elements added while the destination was a listpack
 	if !byRank || n <= zsetMaxListpackEntries {
 		for x := first; conv < n && conv < zsetMaxListpackEntries && len(x.member) <= zsetMaxListpackValue; conv++ {
-			if reverse {
-				x = x.backward
-			} else {
-				x = x.next()
-			}
+			x = x.step(reverse)
 		}
 	}
 	// Append in ascending order: start from the run's low end.
