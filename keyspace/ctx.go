@@ -99,6 +99,24 @@ func (c *Ctx) collChanged(key []byte, e *Entry) {
 	c.Modified(e)
 }
 
+// removeCount is the body of the commands that remove elements from the
+// collection of kind k at Args[1] and answer how many (HDEL, SREM, LREM,
+// ZREM, ZREMRANGEBY*): del removes them; a missing key answers 0.
+func (c *Ctx) removeCount(k Kind, del func(coll Collection) int) {
+	key := c.Key(1)
+	e, wrong := c.lookup(key, k)
+	if wrong {
+		return
+	}
+	n := 0
+	if e != nil {
+		if n = del(e.Coll); n > 0 {
+			c.collChanged(key, e)
+		}
+	}
+	c.W.Int(int64(n))
+}
+
 // collStored stores coll, created for a missing key (e nil), as a new
 // value of kind k, or records the in-place change of e.
 func (c *Ctx) collStored(key []byte, e *Entry, k Kind, coll Collection) {

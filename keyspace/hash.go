@@ -410,26 +410,15 @@ func hmget(c *Ctx) {
 
 // hdel is HDEL key field [field ...].
 func hdel(c *Ctx) {
-	key := c.Key(1)
-	e, wrong := c.lookup(key, KindHash)
-	if wrong {
-		return
-	}
-	if e == nil {
-		c.W.Int(0)
-		return
-	}
-	h := e.Coll.(*Hash)
-	deleted := 0
-	for _, f := range c.Args[2:] {
-		if h.Delete(f) {
-			deleted++
+	c.removeCount(KindHash, func(coll Collection) int {
+		h, deleted := coll.(*Hash), 0
+		for _, f := range c.Args[2:] {
+			if h.Delete(f) {
+				deleted++
+			}
 		}
-	}
-	if deleted > 0 {
-		c.collChanged(key, e)
-	}
-	c.W.Int(int64(deleted))
+		return deleted
+	})
 }
 
 // hlen is HLEN key.

@@ -521,15 +521,6 @@ func lrem(c *Ctx) {
 	if !ok {
 		return
 	}
-	key := c.Key(1)
-	e, wrong := c.lookup(key, KindList)
-	if wrong {
-		return
-	}
-	if e == nil {
-		c.W.Int(0)
-		return
-	}
 	fromTail := count < 0
 	limit := count
 	if fromTail {
@@ -538,11 +529,9 @@ func lrem(c *Ctx) {
 	if limit < 0 || limit > math.MaxInt {
 		limit = 0 // beyond any list length: the same as no limit
 	}
-	removed := e.Coll.(*List).Remove(c.Args[3], int(limit), fromTail)
-	if removed > 0 {
-		c.collChanged(key, e)
-	}
-	c.W.Int(int64(removed))
+	c.removeCount(KindList, func(coll Collection) int {
+		return coll.(*List).Remove(c.Args[3], int(limit), fromTail)
+	})
 }
 
 // linsert is LINSERT key BEFORE|AFTER pivot element: the new length, -1

@@ -342,23 +342,15 @@ func sadd(c *Ctx) {
 
 // srem is SREM key member [member ...].
 func srem(c *Ctx) {
-	key := c.Key(1)
-	s, e, ok := setRead(c, key)
-	if !ok {
-		return
-	}
-	deleted := 0
-	if s != nil {
+	c.removeCount(KindSet, func(coll Collection) int {
+		s, deleted := coll.(*Set), 0
 		for _, m := range c.Args[2:] {
 			if s.Remove(m) {
 				deleted++
 			}
 		}
-		if deleted > 0 {
-			c.collChanged(key, e)
-		}
-	}
-	c.W.Int(int64(deleted))
+		return deleted
+	})
 }
 
 // sismember is SISMEMBER key member.

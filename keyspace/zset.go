@@ -359,29 +359,19 @@ options:
 }
 
 func zrem(c *Ctx) {
-	key := c.Args[1]
-	e, z, wrong := c.zsetOf(key)
-	if wrong {
-		return
-	}
-	if z == nil {
-		c.W.Int(0)
-		return
-	}
-	deleted := 0
-	for _, m := range c.Args[2:] {
-		if x := z.find(m); x != nil {
-			z.remove(x)
-			deleted++
+	zremrange(c, func(z *ZSet) int {
+		deleted := 0
+		for _, m := range c.Args[2:] {
+			if x := z.find(m); x != nil {
+				z.remove(x)
+				deleted++
+			}
+			if z.Len() == 0 {
+				break
+			}
 		}
-		if z.Len() == 0 {
-			break
-		}
-	}
-	if deleted > 0 {
-		c.collChanged(key, e)
-	}
-	c.W.Int(int64(deleted))
+		return deleted
+	})
 }
 
 func zcard(c *Ctx) {
@@ -494,22 +484,9 @@ func zremrangeSpan(c *Ctx, lex bool) {
 }
 
 // zremrange runs del on the set at Args[1] and replies with the number of
-// elements it removed.
+// elements it removed (removeCount).
 func zremrange(c *Ctx, del func(z *ZSet) int) {
-	key := c.Args[1]
-	e, z, wrong := c.zsetOf(key)
-	if wrong {
-		return
-	}
-	if z == nil {
-		c.W.Int(0)
-		return
-	}
-	n := del(z)
-	if n > 0 {
-		c.collChanged(key, e)
-	}
-	c.W.Int(int64(n))
+	c.removeCount(KindZSet, func(coll Collection) int { return del(coll.(*ZSet)) })
 }
 
 func zpopmin(c *Ctx) { zpopMinMax(c, false) }
