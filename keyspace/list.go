@@ -56,11 +56,11 @@ func (l *List) grow() {
 	l.resize(max(listMinCap, 2*len(l.buf)))
 }
 
-// shrink halves the buffer once it is a quarter full, so a list that was
-// long once does not keep its memory; the gap between the thresholds keeps
-// alternating pushes and pops from resizing every time.
+// shrink halves the buffer while it is at most a quarter full, so a list
+// that was long once does not keep its memory; the gap between the
+// thresholds keeps alternating pushes and pops from resizing every time.
 func (l *List) shrink() {
-	if len(l.buf) > 64 && l.n <= len(l.buf)/4 {
+	for len(l.buf) > 64 && l.n <= len(l.buf)/4 {
 		l.resize(len(l.buf) / 2)
 	}
 }
@@ -133,44 +133,35 @@ func (l *List) Trim(front, back int) {
 	if l.n == 0 {
 		l.head = 0
 	}
-	for len(l.buf) > 64 && l.n <= len(l.buf)/4 {
-		l.resize(len(l.buf) / 2)
-	}
+	l.shrink()
 }
 
 // Remove deletes the elements equal to x, at most limit of them when limit
 // is positive, scanning from the tail when fromTail is set (LREM). It
 // returns how many it removed; the survivors keep their order.
 func (l *List) Remove(x []byte, limit int, fromTail bool) int {
-	removed := 0
-	if !fromTail {
-		w := 0
-		for r := 0; r < l.n; r++ {
-			e := l.At(r)
-			if (limit <= 0 || removed < limit) && bytes.Equal(e, x) {
-				removed++
-				continue
-			}
-			if w != r {
-				l.Set(w, e)
-			}
-			w++
+	// The survivors move toward the end the scan starts from, which then
+	// loses as many elements as were removed.
+	r, step := 0, 1
+	if fromTail {
+		r, step = l.n-1, -1
+	}
+	w, removed := r, 0
+	for k := 0; k < l.n; k, r = k+1, r+step {
+		e := l.At(r)
+		if (limit <= 0 || removed < limit) && bytes.Equal(e, x) {
+			removed++
+			continue
 		}
-		l.Trim(0, removed)
-	} else {
-		w := l.n - 1
-		for r := l.n - 1; r >= 0; r-- {
-			e := l.At(r)
-			if (limit <= 0 || removed < limit) && bytes.Equal(e, x) {
-				removed++
-				continue
-			}
-			if w != r {
-				l.Set(w, e)
-			}
-			w--
+		if w != r {
+			l.Set(w, e)
 		}
+		w += step
+	}
+	if fromTail {
 		l.Trim(removed, 0)
+	} else {
+		l.Trim(0, removed)
 	}
 	return removed
 }
@@ -182,17 +173,31 @@ func (l *List) Clone() Collection {
 		size += len(l.At(i))
 	}
 	slab := make([]byte, 0, size)
-	c := &List{}
-	if l.n > 0 {
-		c.buf = make([][]byte, max(listMinCap, listCap(l.n)))
-	}
+	c := newListCap(l.n)
 	for i := 0; i < l.n; i++ {
-		start := len(slab)
-		slab = append(slab, l.At(i)...)
-		c.buf[i] = slab[start:len(slab):len(slab)]
+		slab = c.pushSlab(slab, l.At(i))
 	}
-	c.n = l.n
 	return c
+}
+
+// newListCap returns an empty list with room for n elements.
+func newListCap(n int) *List {
+	l := &List{}
+	if n > 0 {
+		l.buf = make([][]byte, max(listMinCap, listCap(n)))
+	}
+	return l
+}
+
+// pushSlab appends a copy of x, carved from slab, to a list being built
+// (with room for it, head 0) and returns the slab. The copy is capped so
+// that appending to it cannot overwrite the next element.
+func (l *List) pushSlab(slab, x []byte) []byte {
+	start := len(slab)
+	slab = append(slab, x...)
+	l.buf[l.n] = slab[start:len(slab):len(slab)]
+	l.n++
+	return slab
 }
 
 // listCap is the least power of two >= n (n >= 1).
@@ -220,24 +225,18 @@ func decodeList(b []byte) (*List, error) {
 	}
 	// The elements are copied into one slab: the caller may reuse b.
 	slab := make([]byte, 0, len(rest))
-	l := &List{}
-	if n > 0 {
-		l.buf = make([][]byte, max(listMinCap, listCap(n)))
-	}
+	l := newListCap(n)
 	for i := 0; i < n; i++ {
 		var x []byte
 		x, rest, err = readBytes(rest)
 		if err != nil {
 			return nil, err
 		}
-		start := len(slab)
-		slab = append(slab, x...)
-		l.buf[i] = slab[start:len(slab):len(slab)]
+		slab = l.pushSlab(slab, x)
 	}
 	if len(rest) != 0 {
 		return nil, errCorrupt
 	}
-	l.n = n
 	return l, nil
 }
 
