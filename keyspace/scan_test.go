@@ -24,6 +24,17 @@ func benchKeys(n int) [][]byte {
 	return keys
 }
 
+// filledDB returns a database holding n string keys (each its own value),
+// and the keys.
+func filledDB(n int) (*DB, [][]byte) {
+	keys := benchKeys(n)
+	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
+	for _, k := range keys {
+		db.Set(k, &Entry{Kind: KindString, Str: k}, false)
+	}
+	return db, keys
+}
+
 func BenchmarkDBSetNew(b *testing.B) { benchSetNew(b, false) }
 
 // BenchmarkDBSetNewScanning is SET of a new key while SCAN is in use, so
@@ -44,11 +55,7 @@ func benchSetNew(b *testing.B, scanning bool) {
 }
 
 func BenchmarkDBSetExisting(b *testing.B) {
-	keys := benchKeys(1 << 16)
-	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
-	for _, k := range keys {
-		db.Set(k, &Entry{Kind: KindString, Str: k}, false)
-	}
+	db, keys := filledDB(1 << 16)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := keys[i&(1<<16-1)]
@@ -57,11 +64,7 @@ func BenchmarkDBSetExisting(b *testing.B) {
 }
 
 func BenchmarkDBGet(b *testing.B) {
-	keys := benchKeys(1 << 16)
-	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
-	for _, k := range keys {
-		db.Set(k, &Entry{Kind: KindString, Str: k}, false)
-	}
+	db, keys := filledDB(1 << 16)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if db.Get(keys[i&(1<<16-1)], 1e12) == nil {
@@ -71,11 +74,7 @@ func BenchmarkDBGet(b *testing.B) {
 }
 
 func BenchmarkDBSetDelete(b *testing.B) {
-	keys := benchKeys(1 << 16)
-	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
-	for _, k := range keys {
-		db.Set(k, &Entry{Kind: KindString, Str: k}, false)
-	}
+	db, keys := filledDB(1 << 16)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := keys[i&(1<<16-1)]
@@ -205,11 +204,8 @@ func TestScanGuarantee(t *testing.T) {
 // size: the keys a call returns stay near COUNT and a full scan takes about
 // size/COUNT calls.
 func TestScanCost(t *testing.T) {
-	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
 	const n = 100000
-	for _, k := range benchKeys(n) {
-		db.Set(k, &Entry{Kind: KindString}, false)
-	}
+	db, _ := filledDB(n)
 	cursor, calls, maxPer := uint64(0), 0, 0
 	for {
 		got := 0
@@ -286,10 +282,7 @@ func TestScanFilters(t *testing.T) {
 // BenchmarkScanCall is one SCAN step of COUNT 10 over a million keys, the
 // index built.
 func BenchmarkScanCall(b *testing.B) {
-	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
-	for _, k := range benchKeys(1 << 20) {
-		db.Set(k, &Entry{Kind: KindString}, false)
-	}
+	db, _ := filledDB(1 << 20)
 	cursor := db.Scan(0, 10, nil, KindNone, 1e12, func(string) {})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -300,10 +293,7 @@ func BenchmarkScanCall(b *testing.B) {
 // BenchmarkScanBuild is the first SCAN of a million keys: building the
 // index.
 func BenchmarkScanBuild(b *testing.B) {
-	db := NewStore(1, func() int64 { return 1e12 }).DB(0)
-	for _, k := range benchKeys(1 << 20) {
-		db.Set(k, &Entry{Kind: KindString}, false)
-	}
+	db, _ := filledDB(1 << 20)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		db.scan = nil
