@@ -315,17 +315,21 @@ func listPushCmd(c *Ctx, end listEnd, onlyExisting bool) {
 		c.W.Int(0)
 		return
 	}
-	var l *List
-	if e == nil {
-		l = &List{}
-	} else {
-		l = e.Coll.(*List)
-	}
+	l := listOrNew(e)
 	for _, x := range c.Args[2:] {
 		l.push(end, listCopy(x))
 	}
 	c.collStored(key, e, KindList, l)
 	c.W.Int(int64(l.Len()))
+}
+
+// listOrNew returns the list of e, or a new empty one (for collStored)
+// when the key is missing (e nil).
+func listOrNew(e *Entry) *List {
+	if e == nil {
+		return &List{}
+	}
+	return e.Coll.(*List)
 }
 
 func lpop(c *Ctx) { listPopCmd(c, "lpop", listLeft) }
@@ -700,18 +704,12 @@ func listMoveCmd(c *Ctx, from, to listEnd) {
 	if wrong {
 		return
 	}
-	sl := se.Coll.(*List)
-	x := sl.pop(from)
+	x := se.Coll.(*List).pop(from)
 	c.W.Bulk(x)
-	if de == nil {
-		dl := &List{}
-		dl.push(to, x)
-		c.Put(dst, &Entry{Kind: KindList, Coll: dl}, false)
-	} else {
-		de.Coll.(*List).push(to, x)
-		if de != se {
-			c.Modified(de)
-		}
+	dl := listOrNew(de)
+	dl.push(to, x)
+	if de != se { // a rotation is recorded once, as the source's change
+		c.collStored(dst, de, KindList, dl)
 	}
 	c.collChanged(src, se)
 }
