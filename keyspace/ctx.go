@@ -127,6 +127,19 @@ func (c *Ctx) collStored(key []byte, e *Entry, k Kind, coll Collection) {
 	c.Modified(e)
 }
 
+// storeResult ends every *STORE command: it replaces dst with coll, a new
+// value of kind k (whatever dst held, its TTL dropped), or deletes dst when
+// coll is empty, and replies with coll's size.
+func (c *Ctx) storeResult(dst []byte, k Kind, coll Collection) {
+	n := coll.Len()
+	if n > 0 {
+		c.Put(dst, &Entry{Kind: k, Coll: coll}, false)
+	} else {
+		c.Del(dst)
+	}
+	c.W.Int(int64(n))
+}
+
 // DeleteIfEmpty deletes key when its collection has no elements left, as
 // Redis does after the last element is removed.
 func (c *Ctx) DeleteIfEmpty(key []byte, e *Entry) {

@@ -624,17 +624,6 @@ func setsRead(c *Ctx, keys [][]byte) (sets []*Set, ok bool) {
 	return sets, true
 }
 
-// storeSet replaces dst with s (whatever dst held, dropping its TTL), or
-// deletes dst when s is empty, and replies with s's size.
-func storeSet(c *Ctx, dst []byte, s *Set) {
-	if s.Len() > 0 {
-		c.Put(dst, &Entry{Kind: KindSet, Coll: s}, false)
-	} else {
-		c.Del(dst)
-	}
-	c.W.Int(int64(s.Len()))
-}
-
 // sinterGeneric intersects the sets at keys as Redis does: it walks the
 // smallest set, so its order is the reply's order; with dst it stores the
 // result, with cardOnly it counts up to limit (0: no limit).
@@ -646,7 +635,7 @@ func sinterGeneric(c *Ctx, keys [][]byte, dst []byte, cardOnly bool, limit int64
 	if slices.Contains(sets, nil) {
 		switch {
 		case dst != nil:
-			storeSet(c, dst, NewSet())
+			c.storeResult(dst, KindSet, NewSet())
 		case cardOnly:
 			c.W.Int(0)
 		default:
@@ -682,7 +671,7 @@ func sinterGeneric(c *Ctx, keys [][]byte, dst []byte, cardOnly bool, limit int64
 	case cardOnly:
 		c.W.Int(card)
 	case out != nil:
-		storeSet(c, dst, out)
+		c.storeResult(dst, KindSet, out)
 	default:
 		c.W.Set(len(list))
 		for _, el := range list {
@@ -724,7 +713,7 @@ func sunionDiffGeneric(c *Ctx, keys [][]byte, dst []byte, diff bool) {
 		})
 	}
 	if dst != nil {
-		storeSet(c, dst, out)
+		c.storeResult(dst, KindSet, out)
 		return
 	}
 	c.W.Set(out.Len())

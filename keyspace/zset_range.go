@@ -377,16 +377,11 @@ func (z *ZSet) boundedRun(x *znode, reverse bool, offset, limit int64, in func(*
 }
 
 // zstoreRun stores the run of n nodes from first as a new set at dst
-// (ZRANGESTORE), or deletes dst when the run is empty. Redis adds them one
-// by one in reply order to a set that starts as a listpack unless a rank
-// range is known to be too long; the elements added before it turns into a
-// skiplist have a -0 score stored as 0.
+// (ZRANGESTORE; storeResult deletes dst when the run is empty). Redis adds
+// them one by one in reply order to a set that starts as a listpack unless
+// a rank range is known to be too long; the elements added before it turns
+// into a skiplist have a -0 score stored as 0.
 func zstoreRun(c *Ctx, dst []byte, first *znode, n int, reverse, byRank bool) {
-	if n == 0 {
-		c.Del(dst)
-		c.W.Int(0)
-		return
-	}
 	conv := 0 // elements added while the destination was a listpack
 	if !byRank || n <= zsetMaxListpackEntries {
 		for x := first; conv < n && conv < zsetMaxListpackEntries && len(x.member) <= zsetMaxListpackValue; conv++ {
@@ -417,6 +412,5 @@ func zstoreRun(c *Ctx, dst []byte, first *znode, n int, reverse, byRank bool) {
 	}
 	a.finish()
 	z.compact = conv == n
-	c.Put(dst, &Entry{Kind: KindZSet, Coll: z}, false)
-	c.W.Int(int64(n))
+	c.storeResult(dst, KindZSet, z)
 }

@@ -272,11 +272,6 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 		}
 		return
 	}
-	if len(out) == 0 {
-		c.Del(dst)
-		c.W.Int(0)
-		return
-	}
 	z := newZSet(uint64(len(out)))
 	z.reserve(len(out))
 	a := newZAppender(z)
@@ -287,6 +282,5 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 	}
 	a.finish()
 	z.setCompact(zsetFits(len(out), maxlen))
-	c.Put(dst, &Entry{Kind: KindZSet, Coll: z}, false)
-	c.W.Int(int64(len(out)))
+	c.storeResult(dst, KindZSet, z)
 }
