@@ -52,6 +52,20 @@ func (c *Ctx) intArg32(i int) (int, bool) {
 	return int(n), true
 }
 
+// dbArg parses argument i as the index of one of the store's databases
+// (COPY's DB, MOVE), writing Redis's errors.
+func (c *Ctx) dbArg(i int) (*DB, bool) {
+	n, ok := c.intArg32(i)
+	if !ok {
+		return nil, false
+	}
+	if n < 0 || n >= c.Store.NumDBs() {
+		c.W.Error(ErrDBIndexRange)
+		return nil, false
+	}
+	return c.Store.DB(n), true
+}
+
 // DEL and UNLINK (which only frees memory differently in Redis).
 func delCmd(c *Ctx) {
 	n := 0
@@ -249,15 +263,10 @@ func copyCmd(c *Ctx) {
 		case optIs(c.Args[j], "replace"):
 			replace = true
 		case optIs(c.Args[j], "db") && j+1 < len(c.Args):
-			n, ok := c.intArg32(j + 1)
-			if !ok {
+			var ok bool
+			if dstDB, ok = c.dbArg(j + 1); !ok {
 				return
 			}
-			if n < 0 || n >= c.Store.NumDBs() {
-				c.W.Error(ErrDBIndexRange)
-				return
-			}
-			dstDB = c.Store.DB(n)
 			j++
 		default:
 			c.W.Error(ErrSyntax)
@@ -286,15 +295,10 @@ func copyCmd(c *Ctx) {
 // MOVE key db moves a key (with its TTL) to another database of the store
 // unless the key exists there.
 func moveCmd(c *Ctx) {
-	n, ok := c.intArg32(2)
+	dstDB, ok := c.dbArg(2)
 	if !ok {
 		return
 	}
-	if n < 0 || n >= c.Store.NumDBs() {
-		c.W.Error(ErrDBIndexRange)
-		return
-	}
-	dstDB := c.Store.DB(n)
 	if dstDB == c.DB {
 		c.W.Error(ErrSameObject)
 		return
