@@ -18,6 +18,7 @@
 package txn
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -391,7 +392,7 @@ func targetDB(op *backends.Op, databases int) (int, bool) {
 		arg = op.Args[2]
 	case "copy":
 		for i := 3; i+1 < len(op.Args); i++ {
-			if equalFold(op.Args[i], "db") {
+			if bytes.EqualFold(op.Args[i], []byte("db")) {
 				arg = op.Args[i+1]
 			}
 		}
@@ -406,18 +407,3 @@ func targetDB(op *backends.Op, databases int) (int, bool) {
 	return int(n), true
 }
 
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		ch := b[i]
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		if ch != s[i] {
-			return false
-		}
-	}
-	return true
-}
