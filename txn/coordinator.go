@@ -406,4 +406,3 @@ func targetDB(op *backends.Op, databases int) (int, bool) {
 	}
 	return int(n), true
 }
-
