@@ -138,6 +138,15 @@ type Locked interface {
 	Read(keys []KeyRef) []KeyState
 	// Install writes states and logs record, the whole transaction.
 	Install(tx TxID, writes []KeyState, record *TxRecord)
+	// LSN is the number of records in the shard's log so far.
+	LSN() uint64
+	// LogPos is the log position after the last record appended.
+	LogPos() uint64
+	// AddDeps records that the shard's state now depends on other shards'
+	// logs up to these positions (by shard index): replies that read it
+	// wait for those too, so no acknowledged reply rests on state a crash
+	// could take back elsewhere.
+	AddDeps(deps map[int]uint64)
 	// RunTx runs record.Ops for this shard natively at record.Now, appends
 	// their replies to w and, if they changed anything, logs the record.
 	RunTx(record *TxRecord, shard int, w *resp.Writer)
@@ -155,6 +164,13 @@ type TxRecord struct {
 	Writes map[int][]KeyState
 	Ops    map[int][]Op
 	Now    int64
+	// Prev is, for each participant that logs the record, how many
+	// records its log held before this one. A record whose copies survive
+	// a crash only elsewhere may be rolled forward onto a participant only
+	// if that participant kept everything before it; otherwise the record
+	// (and what followed it) is cut everywhere, because its values were
+	// computed from state the crash lost. Nil skips the check.
+	Prev map[int]uint64
 	// Encoded is a backend's encoding of the record, kept by the first
 	// participant that logs it so the others reuse it. Participants are
 	// called one after another, never at once.

@@ -73,9 +73,21 @@ func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
 		}
 		writes := c.evaluate(one, parts)
 		tx := backends.TxID(c.nextTx.Add(1))
-		record := &backends.TxRecord{ID: tx, Seq: c.nextSeq.Add(1), Writes: writes}
+		record := &backends.TxRecord{ID: tx, Seq: c.nextSeq.Add(1), Writes: writes, Prev: map[int]uint64{}}
+		for _, p := range parts {
+			if len(writes[p.shard]) > 0 {
+				record.Prev[p.shard] = held[p.shard].LSN()
+			}
+		}
 		for _, p := range parts {
 			held[p.shard].Install(tx, writes[p.shard], record)
+		}
+		deps := map[int]uint64{}
+		for _, p := range parts {
+			deps[p.shard] = held[p.shard].LogPos()
+		}
+		for _, p := range parts {
+			held[p.shard].AddDeps(deps) // its own entry is ignored
 		}
 	}
 	return nil

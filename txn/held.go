@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
 
@@ -78,10 +79,20 @@ func (c *Coordinator) runHolding(ctx context.Context, r *Request, parts []*parti
 	}
 	if ops, order, kind, ok := c.split(r); ok {
 		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Seq: c.nextSeq.Add(1), Ops: ops, Now: c.cfg.Now()}
+		if r.Ops[0].Cmd.Is(command.Write) {
+			// Every participant logs a write's record (see RunTx).
+			record.Prev = make(map[int]uint64, len(parts))
+			for i, p := range parts {
+				record.Prev[p.shard] = hs[i].Held().LSN()
+			}
+		}
 		replies := make(map[int]*resp.Writer, len(parts))
 		for i, p := range parts {
 			replies[p.shard] = &resp.Writer{Proto: r.W.Proto}
 			hs[i].Held().RunTx(record, p.shard, replies[p.shard])
+		}
+		if record.Prev != nil {
+			linkDeps(parts, hs)
 		}
 		release()
 		if err := merge(r.W, kind, replies, order); err != nil {
@@ -94,16 +105,42 @@ func (c *Coordinator) runHolding(ctx context.Context, r *Request, parts []*parti
 	}
 	writes := c.evaluate(r, parts)
 	if len(writes) > 0 {
-		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Seq: c.nextSeq.Add(1), Writes: writes}
+		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Seq: c.nextSeq.Add(1), Writes: writes,
+			Prev: map[int]uint64{}}
+		for i, p := range parts {
+			if len(writes[p.shard]) > 0 {
+				record.Prev[p.shard] = hs[i].Held().LSN()
+			}
+		}
 		for i, p := range parts {
 			if len(writes[p.shard]) > 0 {
 				hs[i].Held().Install(record.ID, writes[p.shard], record)
 			}
 		}
+		linkDeps(parts, hs)
 	}
 	release()
 	// The reply depends on every participant's log, read or written.
 	return c.awaitAll(ctx, r, parts, pos)
+}
+
+// linkDeps makes each held participant depend on the others' logs as they
+// are now, after a transaction wrote them: whatever later reads one of
+// them waits until the whole transaction is in the logs.
+func linkDeps(parts []*participant, hs []backends.Holder) {
+	pos := make(map[int]uint64, len(hs))
+	for i, h := range hs {
+		pos[parts[i].shard] = h.Held().LogPos()
+	}
+	for i, h := range hs {
+		deps := make(map[int]uint64, len(hs)-1)
+		for shard, p := range pos {
+			if shard != parts[i].shard {
+				deps[shard] = p
+			}
+		}
+		h.Held().AddDeps(deps)
+	}
 }
 
 func (c *Coordinator) awaitAll(ctx context.Context, r *Request, parts []*participant, pos []uint64) error {

@@ -77,6 +77,11 @@ func appendCommit(b []byte, rec *backends.TxRecord) []byte {
 			b = appendOp(b, op.DB, op.Args)
 		}
 	}
+	b = binary.AppendUvarint(b, uint64(len(rec.Prev)))
+	for shard, prev := range rec.Prev {
+		b = binary.AppendUvarint(b, uint64(shard))
+		b = binary.AppendUvarint(b, prev)
+	}
 	return b
 }
 
@@ -117,6 +122,17 @@ func decodeCommit(d *decoder) *backends.TxRecord {
 			db, args := d.op()
 			rec.Ops[shard] = append(rec.Ops[shard], backends.Op{DB: db, Args: args})
 		}
+	}
+	n = d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errBadRecord
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		if rec.Prev == nil {
+			rec.Prev = map[int]uint64{}
+		}
+		shard := int(d.uvarint())
+		rec.Prev[shard] = d.uvarint()
 	}
 	return rec
 }

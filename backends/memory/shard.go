@@ -54,10 +54,18 @@ type Shard struct {
 	// changed is closed (and replaced) whenever locks are released or an
 	// exclusive section ends, waking waiters.
 	changed chan struct{}
-	// logPos is the end of the last record appended.
+	// logPos is the end of the last record appended; lsn counts the
+	// records in the log since the beginning (snapshots carry it on), the
+	// position cross-shard records name to order recovery.
 	logPos uint64
-	closed bool
-	rnd    *rand.Rand
+	lsn    uint64
+	// deps holds, per other shard, the log position this shard's state
+	// depends on since a cross-shard transaction ran here; siblings are all
+	// the store's shards, by index.
+	deps     []uint64
+	siblings []*Shard
+	closed   bool
+	rnd      *rand.Rand
 	// Scratch reused by every batch, to keep the hot path allocation-free.
 	cctx   keyspace.Ctx
 	rec    []byte
@@ -167,12 +175,56 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error {
 // Durable implements backends.Shard.
 func (s *Shard) Durable(ctx context.Context, pos uint64) error { return s.durable(ctx, pos) }
 
-// durable waits until the log holds everything up to pos.
+// durable waits until the log holds everything up to pos, and until the
+// other shards' logs hold what this shard's state depends on (see deps):
+// a reply may not outlive, in a crash, a cross-shard transaction it saw.
 func (s *Shard) durable(ctx context.Context, pos uint64) error {
 	if s.log == nil || pos == 0 {
 		return nil
 	}
-	return s.log.Wait(ctx, pos)
+	if err := s.log.Wait(ctx, pos); err != nil {
+		return err
+	}
+	if s.siblings == nil {
+		return nil
+	}
+	// Follow dependencies shard to shard; each shard is waited for at most
+	// up to the highest position any dependency names.
+	waited := make([]uint64, len(s.siblings))
+	waited[s.index] = pos
+	work := []*Shard{s}
+	for len(work) > 0 {
+		sh := work[len(work)-1]
+		work = work[:len(work)-1]
+		sh.mu.Lock()
+		deps := append([]uint64(nil), sh.deps...)
+		sh.mu.Unlock()
+		for j, need := range deps {
+			if need <= waited[j] {
+				continue
+			}
+			if err := s.siblings[j].log.Wait(ctx, need); err != nil {
+				return err
+			}
+			waited[j] = need
+			work = append(work, s.siblings[j])
+		}
+	}
+	return nil
+}
+
+// addDepsLocked records that this shard's state now depends on the other
+// shards' logs up to the given positions (a cross-shard transaction's
+// records there): every later reply from here waits for them too.
+func (s *Shard) addDepsLocked(deps map[int]uint64) {
+	if s.deps == nil {
+		s.deps = make([]uint64, len(s.siblings))
+	}
+	for j, pos := range deps {
+		if j != s.index && pos > s.deps[j] {
+			s.deps[j] = pos
+		}
+	}
 }
 
 // runLocked checks b's guards and runs its ops, logging those that changed
@@ -210,9 +262,15 @@ func (s *Shard) runLocked(b *backends.Batch) error {
 	}
 	c.Args, c.Propagate, c.W = nil, nil, nil
 	if logged > 0 {
-		s.logPos = s.log.Append(endOps(s.rec, logged))
+		s.appendLocked(endOps(s.rec, logged))
 	}
 	return nil
+}
+
+// appendLocked logs one record.
+func (s *Shard) appendLocked(rec []byte) {
+	s.logPos = s.log.Append(rec)
+	s.lsn++
 }
 
 // Version implements backends.Shard.
@@ -394,6 +452,24 @@ func (l lockedShard) Read(keys []backends.KeyRef) []backends.KeyState {
 	return l.s.readLocked(keys)
 }
 
+func (l lockedShard) LogPos() uint64 {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.s.logPos
+}
+
+func (l lockedShard) AddDeps(deps map[int]uint64) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.s.addDepsLocked(deps)
+}
+
+func (l lockedShard) LSN() uint64 {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.s.lsn
+}
+
 func (l lockedShard) RunTx(record *backends.TxRecord, shard int, w *resp.Writer) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
@@ -424,7 +500,7 @@ func (s *Shard) readLocked(keys []backends.KeyRef) []backends.KeyState {
 func (s *Shard) installAndLogLocked(writes []backends.KeyState, record *backends.TxRecord) {
 	s.installLocked(writes, s.now())
 	if s.log != nil && len(writes) > 0 {
-		s.logPos = s.log.Append(encodedRecord(record))
+		s.appendLocked(encodedRecord(record))
 	}
 }
 
@@ -462,6 +538,12 @@ func (h heldShard) Install(tx backends.TxID, writes []backends.KeyState, record 
 	h.s.installAndLogLocked(writes, record)
 }
 
+func (h heldShard) LSN() uint64 { return h.s.lsn }
+
+func (h heldShard) LogPos() uint64 { return h.s.logPos }
+
+func (h heldShard) AddDeps(deps map[int]uint64) { h.s.addDepsLocked(deps) }
+
 func (h heldShard) RunTx(record *backends.TxRecord, shard int, w *resp.Writer) {
 	h.s.runTxLocked(record, shard, w)
 }
@@ -481,7 +563,7 @@ func (s *Shard) runTxLocked(record *backends.TxRecord, shard int, w *resp.Writer
 	}
 	c.Args, c.Propagate, c.W = nil, nil, nil
 	if writes && s.log != nil {
-		s.logPos = s.log.Append(encodedRecord(record))
+		s.appendLocked(encodedRecord(record))
 	}
 }
 

@@ -71,6 +71,9 @@ func Open(opts Options, exec *keyspace.Executor) (*Store, error) {
 	for i := 0; i < opts.Shards; i++ {
 		st.shards = append(st.shards, newShard(i, opts.Databases, exec, opts.Now))
 	}
+	for _, s := range st.shards {
+		s.siblings = st.shards
+	}
 	if opts.Dir != "" {
 		if err := st.load(exec); err != nil {
 			st.closeLogs()
@@ -95,8 +98,7 @@ func (st *Store) Shards() []backends.Shard {
 // transactions whose commit record survived but whose apply record on a
 // participant did not.
 func (st *Store) load(exec *keyspace.Executor) error {
-	commits := map[backends.TxID]*backends.TxRecord{}
-	applied := make([]map[backends.TxID]bool, len(st.shards))
+	logged := make([][]*logRecord, len(st.shards))
 	for i, s := range st.shards {
 		log, err := aof.Open(aof.Options{
 			Dir: st.opts.Dir, Name: fmt.Sprintf("shard-%d", i), Policy: st.opts.Fsync, Logf: st.opts.Logf,
@@ -105,39 +107,46 @@ func (st *Store) load(exec *keyspace.Executor) error {
 			return err
 		}
 		st.logs = append(st.logs, log)
-		applied[i] = map[backends.TxID]bool{}
-		r := &replayer{shard: s, exec: exec, commits: commits, applied: applied[i]}
-		if err := log.Load(s.loadSnapshot, r.replay); err != nil {
+		collect := func(rec []byte) error {
+			r, err := decodeLogRecord(rec)
+			if err != nil {
+				return err
+			}
+			logged[i] = append(logged[i], r)
+			return nil
+		}
+		if err := log.Load(s.loadSnapshot, collect); err != nil {
 			return fmt.Errorf("shard %d: %w", i, err)
 		}
 		s.log = log
 	}
-	// A participant whose copy of a record was lost (its log's tail) gets
-	// the transaction from a surviving copy; nothing after it on that shard
-	// survived either, so installing it last is installing it in place.
-	// Records of one shard must be installed in the order they ran.
-	records := make([]*backends.TxRecord, 0, len(commits))
-	for _, r := range commits {
-		records = append(records, r)
-	}
-	slices.SortFunc(records, func(a, b *backends.TxRecord) int { return cmp.Compare(a.Seq, b.Seq) })
-	for _, record := range records {
-		tx := record.ID
-		for shard, s := range st.shards {
-			_, writes := record.Writes[shard]
-			_, ops := record.Ops[shard]
-			if applied[shard][tx] || (!writes && !ops) {
-				continue
+	plan := planRecovery(st.shards, logged)
+	for i, s := range st.shards {
+		s.mu.Lock()
+		for _, r := range logged[i][:plan.cut[i]] {
+			if err := s.replayLocked(r); err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("shard %d: replay: %w", i, err)
 			}
-			s.mu.Lock()
-			err := s.applyRecordLocked(record)
-			s.logPos = s.log.Append(appendCommit(nil, record))
-			s.mu.Unlock()
-			if err != nil {
-				return fmt.Errorf("shard %d: roll transaction %d forward: %w", shard, tx, err)
-			}
-			st.opts.Logf("recovery: rolled cross-shard transaction %d forward on shard %d", tx, shard)
+			s.lsn++
 		}
+		for _, rec := range plan.rollForward[i] {
+			if err := s.applyRecordLocked(rec); err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("shard %d: roll transaction %d forward: %w", i, rec.ID, err)
+			}
+			s.appendLocked(appendCommit(nil, rec))
+			st.opts.Logf("recovery: rolled cross-shard transaction %d forward on shard %d", rec.ID, i)
+		}
+		s.mu.Unlock()
+		if dropped := len(logged[i]) - plan.cut[i]; dropped > 0 {
+			st.opts.Logf("recovery: shard %d: dropped the last %d log records, which depend on records a crash lost on another shard", i, dropped)
+		}
+	}
+	if plan.changed {
+		// The logs still hold what was cut: a snapshot of the recovered
+		// state makes them obsolete before anything is appended after it.
+		return st.Snapshot(context.Background())
 	}
 	for _, l := range st.logs {
 		if err := l.Sync(context.Background()); err != nil {
@@ -147,41 +156,155 @@ func (st *Store) load(exec *keyspace.Executor) error {
 	return nil
 }
 
-type replayer struct {
-	shard   *Shard
-	exec    *keyspace.Executor
-	commits map[backends.TxID]*backends.TxRecord
-	applied map[backends.TxID]bool
+// logRecord is one decoded log record, kept until recovery knows whether
+// to replay it.
+type logRecord struct {
+	now    int64
+	ops    []backends.Op      // an ops record
+	commit *backends.TxRecord // a cross-shard record
 }
 
-func (r *replayer) replay(rec []byte) error {
+func decodeLogRecord(rec []byte) (*logRecord, error) {
 	if len(rec) == 0 {
-		return errBadRecord
+		return nil, errBadRecord
 	}
 	d := &decoder{b: rec[1:]}
-	s := r.shard
+	r := &logRecord{}
 	switch rec[0] {
 	case recOps:
-		now := d.varint()
-		var ops []backends.Op
+		r.now = d.varint()
 		for len(d.b) > 0 && d.err == nil {
 			db, args := d.op()
-			ops = append(ops, backends.Op{DB: db, Args: args})
+			r.ops = append(r.ops, backends.Op{DB: db, Args: args})
 		}
-		if d.err != nil {
-			return d.err
-		}
-		return s.replayOpsLocked(now, ops)
 	case recCommit:
-		record := decodeCommit(d)
-		if d.err != nil {
-			return d.err
-		}
-		r.commits[record.ID] = record
-		r.applied[record.ID] = true
-		return s.applyRecordLocked(record)
+		r.commit = decodeCommit(d)
+	default:
+		return nil, fmt.Errorf("%w: kind %d", errBadRecord, rec[0])
 	}
-	return fmt.Errorf("%w: kind %d", errBadRecord, rec[0])
+	return r, d.err
+}
+
+func (s *Shard) replayLocked(r *logRecord) error {
+	if r.commit != nil {
+		return s.applyRecordLocked(r.commit)
+	}
+	return s.replayOpsLocked(r.now, r.ops)
+}
+
+// recoveryPlan says how much of each shard's log to replay (cut) and which
+// cross-shard records to install after it (rollForward, in order).
+type recoveryPlan struct {
+	cut         []int
+	rollForward [][]*backends.TxRecord
+	changed     bool
+}
+
+// planRecovery finds the largest consistent state the logs allow. Each
+// shard's log is a prefix of what it wrote. A cross-shard record copied to
+// several logs may have survived in only some: it is rolled forward onto a
+// participant that lacks it if that participant kept every record it had
+// before it (record.Prev); otherwise its values rest on lost state, so it
+// is cut from every log that has it, together with what followed it there,
+// and the check runs again until nothing changes.
+func planRecovery(shards []*Shard, logged [][]*logRecord) recoveryPlan {
+	n := len(shards)
+	plan := recoveryPlan{cut: make([]int, n), rollForward: make([][]*backends.TxRecord, n)}
+	type place struct{ shard, index int }
+	where := map[backends.TxID][]place{}
+	for i := range logged {
+		plan.cut[i] = len(logged[i])
+		for j, r := range logged[i] {
+			if r.commit != nil {
+				where[r.commit.ID] = append(where[r.commit.ID], place{i, j})
+			}
+		}
+	}
+	present := func(id backends.TxID, shard int) bool {
+		for _, p := range where[id] {
+			if p.shard == shard && p.index < plan.cut[shard] {
+				return true
+			}
+		}
+		return false
+	}
+	for {
+		// Records kept somewhere, by the participants that lack them.
+		missing := make([][]*backends.TxRecord, n)
+		seen := map[backends.TxID]bool{}
+		for i := range logged {
+			for _, r := range logged[i][:plan.cut[i]] {
+				rec := r.commit
+				if rec == nil || seen[rec.ID] {
+					continue
+				}
+				seen[rec.ID] = true
+				for p := range participants(rec) {
+					if p < n && !present(rec.ID, p) {
+						missing[p] = append(missing[p], rec)
+					}
+				}
+			}
+		}
+		var invalid []backends.TxID
+		for p := range missing {
+			list := missing[p]
+			if len(list) == 0 || list[0].Prev == nil {
+				// Records without positions (the Lock/Commit/Apply
+				// protocol) are rolled forward in commit order.
+				slices.SortFunc(list, func(a, b *backends.TxRecord) int { return cmp.Compare(a.Seq, b.Seq) })
+				plan.rollForward[p] = list
+				continue
+			}
+			slices.SortFunc(list, func(a, b *backends.TxRecord) int { return cmp.Compare(a.Prev[p], b.Prev[p]) })
+			next := shards[p].lsn + uint64(plan.cut[p])
+			plan.rollForward[p] = plan.rollForward[p][:0]
+			for _, rec := range list {
+				if rec.Prev != nil && rec.Prev[p] != next {
+					invalid = append(invalid, rec.ID)
+					continue
+				}
+				plan.rollForward[p] = append(plan.rollForward[p], rec)
+				next++
+			}
+		}
+		if len(invalid) == 0 {
+			break
+		}
+		plan.changed = true
+		for _, id := range invalid {
+			for _, pl := range where[id] {
+				plan.cut[pl.shard] = min(plan.cut[pl.shard], pl.index)
+			}
+		}
+	}
+	for p := range plan.rollForward {
+		if len(plan.rollForward[p]) > 0 {
+			plan.changed = true
+		}
+	}
+	return plan
+}
+
+// participants are the shards a record installs something on.
+func participants(rec *backends.TxRecord) map[int]bool {
+	out := map[int]bool{}
+	for s, w := range rec.Writes {
+		if len(w) > 0 {
+			out[s] = true
+		}
+	}
+	for s, ops := range rec.Ops {
+		if len(ops) > 0 && (rec.Prev == nil || hasKey(rec.Prev, s)) {
+			out[s] = true
+		}
+	}
+	return out
+}
+
+func hasKey(m map[int]uint64, k int) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // replayOpsLocked runs logged commands again at the time they first ran.
@@ -209,12 +332,17 @@ func (s *Shard) applyRecordLocked(record *backends.TxRecord) error {
 	return s.replayOpsLocked(record.Now, record.Ops[s.index])
 }
 
-// Snapshot format: per database, a count of keys then each key with its
-// expiry and encoded value.
+// Snapshot format: the shard's record count (lsn), then per database a
+// count of keys and each key with its expiry and encoded value.
 
 func (s *Shard) loadSnapshot(r io.Reader) error {
 	br := bufio.NewReader(r)
 	readU := func() (uint64, error) { return binary.ReadUvarint(br) }
+	lsn, err := readU()
+	if err != nil {
+		return err
+	}
+	s.lsn = lsn
 	ndb, err := readU()
 	if err != nil {
 		return err
@@ -266,7 +394,8 @@ func (s *Shard) loadSnapshot(r io.Reader) error {
 // writeSnapshotLocked serialises the shard's data; s.mu is held.
 func (s *Shard) encodeSnapshotLocked() []byte {
 	now := s.now()
-	b := binary.AppendUvarint(nil, uint64(s.store.NumDBs()))
+	b := binary.AppendUvarint(nil, s.lsn)
+	b = binary.AppendUvarint(b, uint64(s.store.NumDBs()))
 	for i := 0; i < s.store.NumDBs(); i++ {
 		db := s.store.DB(i)
 		var body []byte
