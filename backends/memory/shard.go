@@ -13,6 +13,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 
 	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/command"
@@ -24,6 +25,7 @@ import (
 type journal interface {
 	Append(rec []byte) uint64
 	Wait(ctx context.Context, pos uint64) error
+	Done(pos uint64) bool
 	Sync(ctx context.Context) error
 }
 
@@ -59,13 +61,15 @@ type Shard struct {
 	// position cross-shard records name to order recovery.
 	logPos uint64
 	lsn    uint64
-	// deps holds, per other shard, the log position this shard's state
-	// depends on since a cross-shard transaction ran here; siblings are all
-	// the store's shards, by index.
-	deps     []uint64
+	// siblings are all the store's shards, by index.
 	siblings []*Shard
-	closed   bool
-	rnd      *rand.Rand
+
+	// deps holds, per other shard, the log position this shard's state
+	// depends on since a cross-shard transaction ran here. Written under
+	// mu, read without it by durable.
+	deps   []atomic.Uint64
+	closed bool
+	rnd    *rand.Rand
 	// Scratch reused by every batch, to keep the hot path allocation-free.
 	cctx   keyspace.Ctx
 	rec    []byte
@@ -185,7 +189,7 @@ func (s *Shard) durable(ctx context.Context, pos uint64) error {
 	if err := s.log.Wait(ctx, pos); err != nil {
 		return err
 	}
-	if s.siblings == nil {
+	if s.siblings == nil || s.depsDone() {
 		return nil
 	}
 	// Follow dependencies shard to shard; each shard is waited for at most
@@ -196,10 +200,8 @@ func (s *Shard) durable(ctx context.Context, pos uint64) error {
 	for len(work) > 0 {
 		sh := work[len(work)-1]
 		work = work[:len(work)-1]
-		sh.mu.Lock()
-		deps := append([]uint64(nil), sh.deps...)
-		sh.mu.Unlock()
-		for j, need := range deps {
+		for j := range sh.deps {
+			need := sh.deps[j].Load()
 			if need <= waited[j] {
 				continue
 			}
@@ -213,16 +215,24 @@ func (s *Shard) durable(ctx context.Context, pos uint64) error {
 	return nil
 }
 
+// depsDone reports, without allocating, whether every log this shard
+// depends on already holds what it must: the common case.
+func (s *Shard) depsDone() bool {
+	for j := range s.deps {
+		if need := s.deps[j].Load(); need > 0 && !s.siblings[j].log.Done(need) {
+			return false
+		}
+	}
+	return true
+}
+
 // addDepsLocked records that this shard's state now depends on the other
 // shards' logs up to the given positions (a cross-shard transaction's
 // records there): every later reply from here waits for them too.
 func (s *Shard) addDepsLocked(deps map[int]uint64) {
-	if s.deps == nil {
-		s.deps = make([]uint64, len(s.siblings))
-	}
 	for j, pos := range deps {
-		if j != s.index && pos > s.deps[j] {
-			s.deps[j] = pos
+		if j != s.index && pos > s.deps[j].Load() {
+			s.deps[j].Store(pos)
 		}
 	}
 }

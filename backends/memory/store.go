@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/schemaproxy/schemaproxy/backends"
@@ -73,6 +74,7 @@ func Open(opts Options, exec *keyspace.Executor) (*Store, error) {
 	}
 	for _, s := range st.shards {
 		s.siblings = st.shards
+		s.deps = make([]atomic.Uint64, len(st.shards))
 	}
 	if opts.Dir != "" {
 		if err := st.load(exec); err != nil {

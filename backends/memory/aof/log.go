@@ -146,6 +146,10 @@ func (l *Log) Wait(ctx context.Context, pos uint64) error {
 	return l.wait(ctx, pos, l.opts.Policy == Always)
 }
 
+// Done reports, without waiting or locking, whether Wait(pos) would
+// return nil at once.
+func (l *Log) Done(pos uint64) bool { return pos <= l.acked.Load() && !l.failed.Load() }
+
 // Sync writes and fsyncs everything appended so far, whatever the policy.
 func (l *Log) Sync(ctx context.Context) error {
 	l.mu.Lock()
