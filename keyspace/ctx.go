@@ -140,10 +140,3 @@ func (c *Ctx) storeResult(dst []byte, k Kind, coll Collection) {
 	c.W.Int(int64(n))
 }
 
-// DeleteIfEmpty deletes key when its collection has no elements left, as
-// Redis does after the last element is removed.
-func (c *Ctx) DeleteIfEmpty(key []byte, e *Entry) {
-	if e.Coll != nil && e.Coll.Len() == 0 {
-		c.Del(key)
-	}
-}

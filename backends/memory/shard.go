@@ -272,7 +272,7 @@ func (s *Shard) runLocked(b *backends.Batch) error {
 	}
 	c.Args, c.Propagate, c.W = nil, nil, nil
 	if logged > 0 {
-		s.appendLocked(endOps(s.rec, logged))
+		s.appendLocked(s.rec)
 	}
 	return nil
 }
