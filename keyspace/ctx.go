@@ -139,4 +139,3 @@ func (c *Ctx) storeResult(dst []byte, k Kind, coll Collection) {
 	}
 	c.W.Int(int64(n))
 }
-

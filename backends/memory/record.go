@@ -37,7 +37,6 @@ func appendOp(b []byte, db int, args [][]byte) []byte {
 	return b
 }
 
-
 func appendStates(b []byte, states []backends.KeyState) []byte {
 	b = binary.AppendUvarint(b, uint64(len(states)))
 	for _, st := range states {
