@@ -240,3 +240,39 @@ func TestSaveThenRestart(t *testing.T) {
 		t.Fatalf("DBSIZE after restart = %d, %v", n, err)
 	}
 }
+
+// TestWholeDatabaseCommandsSurviveRestart: SWAPDB and FLUSHDB, logged as one
+// record on every shard, are replayed on every shard after kill -9.
+func TestWholeDatabaseCommandsSurviveRestart(t *testing.T) {
+	p := startProxy(t, "--appendfsync", "always")
+	ctx := ctxT(t)
+	c0 := client(t, p.Addr)
+	c1 := client(t, p.Addr, func(o *redis.Options) { o.DB = 1 })
+	for i := 0; i < 40; i++ {
+		if err := c0.Set(ctx, fmt.Sprintf("zero%d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c1.Set(ctx, fmt.Sprintf("one%d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c0.Do(ctx, "SWAPDB", 0, 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c1.FlushDB(ctx).Err(); err != nil { // db 1 now holds the "zero" keys
+		t.Fatal(err)
+	}
+	p.Kill()
+	q := startProxyIn(t, p.dataDir, "--appendfsync", "always")
+	d0 := client(t, q.Addr)
+	d1 := client(t, q.Addr, func(o *redis.Options) { o.DB = 1 })
+	if n, err := d0.DBSize(ctx).Result(); err != nil || n != 40 {
+		t.Fatalf("db 0 after restart: %d keys, %v", n, err)
+	}
+	if v, err := d0.Get(ctx, "one7").Int(); err != nil || v != 7 {
+		t.Fatalf("db 0 one7 = %d, %v", v, err)
+	}
+	if n, err := d1.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Fatalf("db 1 after restart: %d keys, %v", n, err)
+	}
+}

@@ -98,16 +98,29 @@ func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
 func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.Writer) error {
 	replies := make([]resp.Value, 0, len(held))
 	bufs := make([]*resp.Writer, 0, len(held))
+	// A write over whole databases (FLUSHALL, FLUSHDB, SWAPDB) is one
+	// cross-shard record, so a crash keeps it on every shard or on none.
+	var record *backends.TxRecord
+	if op.Cmd.Is(command.Write) {
+		record = &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Seq: c.nextSeq.Add(1),
+			Ops: map[int][]backends.Op{}, Now: c.cfg.Now(), Prev: map[int]uint64{}}
+		for i, x := range held {
+			record.Ops[i] = []backends.Op{*op}
+			record.Prev[i] = x.LSN()
+		}
+	}
 	for i, x := range held {
 		sw := &resp.Writer{Proto: w.Proto}
-		if err := x.Run(&backends.Batch{Ops: []backends.Op{*op}, W: sw}); err != nil {
+		if record != nil {
+			x.RunTx(record, i, sw)
+		} else if err := x.Run(&backends.Batch{Ops: []backends.Op{*op}, W: sw}); err != nil {
 			return err
 		}
 		v, _, err := resp.Parse(sw.B)
 		if err != nil {
 			return err
 		}
-		if i == 0 && v.Kind == resp.KindError {
+		if i == 0 && v.Kind == resp.KindError && record == nil {
 			// Argument errors are the same on every shard: report the
 			// first and touch nothing else.
 			w.Raw(sw.B)
@@ -115,6 +128,15 @@ func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.
 		}
 		replies = append(replies, v)
 		bufs = append(bufs, sw)
+	}
+	if record != nil {
+		deps := make(map[int]uint64, len(held))
+		for i, x := range held {
+			deps[i] = x.LogPos()
+		}
+		for _, x := range held {
+			x.AddDeps(deps) // a shard's own entry is ignored
+		}
 	}
 	switch op.Cmd.Name {
 	case "dbsize":
