@@ -5,16 +5,23 @@
 // Modes, cheapest first:
 //   - One shard: every key of the request lives on one shard, which runs the
 //     whole batch atomically (one call, native semantics).
-//   - Several shards: Lock on every participant in shard order (ordered
-//     acquisition rules out deadlock), evaluate the commands on copies of
-//     the locked keys, then Commit on the primary and Apply on the others.
-//     The commit point is the primary's Commit: it is durable before any
-//     participant applies, and it records every participant's writes so
-//     recovery rolls a committed transaction forward. Nothing is written to
-//     a user key before the commit point, so nothing ever needs undo.
+//   - Several shards that live in this process (backends.Holder): hold every
+//     participant in shard order, backing off completely rather than waiting
+//     while holding one, and run the request as one critical section.
+//     Commands independent per key (MSET, MGET, DEL, ...) split into native
+//     per-shard commands (split.go); anything else is evaluated on copies of
+//     its keys and the results installed (held.go). Every participant logs
+//     the whole record with each participant's log position, so recovery can
+//     finish it from any copy or cut it consistently.
+//   - Several shards otherwise: Lock on every participant in shard order,
+//     evaluate on copies of the locked keys, then Commit on the primary and
+//     Apply on the others. The commit point is the primary's Commit; the
+//     record holds every participant's writes so recovery rolls a committed
+//     transaction forward. Nothing is written to a user key before the
+//     commit point, so nothing ever needs undo.
 //   - Whole databases (FLUSHALL, SWAPDB, KEYS, DBSIZE, and transactions
 //     containing them): every shard enters an Exclusive section, lowest
-//     index first, and the request runs alone.
+//     index first, and the request runs alone (global.go).
 package txn
 
 import (
