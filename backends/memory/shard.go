@@ -1,12 +1,14 @@
 // Package memory is the embedded backend: in-process shards holding keyspace
 // stores, each persisted to its own append-only log with snapshots.
 //
-// A shard runs every batch under its mutex, so a batch is atomic. Keys that a
-// cross-shard transaction has locked (Lock .. Commit/Apply/Unlock) are
-// waited for by every other batch and transaction. Replies are released only
-// once the log holds everything the shard had appended when the batch ran,
-// so no client ever sees a write that a crash could take back (the
-// appendfsync policy decides what "holds" means, as in Redis).
+// A shard runs every batch under its mutex, so a batch is atomic. A
+// cross-shard request holds every participant's mutex at once (Holder), or
+// locks keys (Lock .. Commit/Apply/Unlock), which every other batch waits
+// for. Replies are released only once the logs hold everything the shard
+// had appended when the batch ran, and what its state depends on in other
+// shards' logs (deps), so no client ever sees a write that a crash could
+// take back (the appendfsync policy decides what "holds" means, as in
+// Redis). Recovery (store.go) replays the logs up to a consistent cut.
 package memory
 
 import (
