@@ -75,8 +75,8 @@ func (c *Ctx) mpopArgs(first, second string) (keys [][]byte, atSecond bool, coun
 	}
 	whereIdx := 2 + int(numkeys)
 	switch w := c.Args[whereIdx]; {
-	case equalFold(w, first):
-	case equalFold(w, second):
+	case optIs(w, first):
+	case optIs(w, second):
 		atSecond = true
 	default:
 		c.W.Error(ErrSyntax)
@@ -84,7 +84,7 @@ func (c *Ctx) mpopArgs(first, second string) (keys [][]byte, atSecond bool, coun
 	}
 	count = -1
 	for j := whereIdx + 1; j < len(c.Args); j++ {
-		if count == -1 && equalFold(c.Args[j], "count") && j+1 < len(c.Args) {
+		if count == -1 && optIs(c.Args[j], "count") && j+1 < len(c.Args) {
 			j++
 			n, ok := ParseInt(c.Args[j])
 			if !ok || n < 1 {
@@ -120,22 +120,17 @@ func (o *scanOpts) keep(s []byte) bool {
 
 // parseScanOpts parses [MATCH pattern] [COUNT count], and with keys SCAN's
 // [TYPE type], from argument i on, writing Redis's error when they are
-// wrong. SCAN compares the option words as C strings, as Redis does; the
-// collection scans compare whole arguments (so "COUNT\x00" is a syntax
-// error there, where Redis takes it as COUNT).
+// wrong. The option words are compared as C strings, as Redis does, so
+// "COUNT\x00x" is COUNT.
 func parseScanOpts(c *Ctx, i int, keys bool) (scanOpts, bool) {
 	o := scanOpts{count: 10, typeKnown: true}
-	is := equalFold
-	if keys {
-		is = optIs
-	}
 	for ; i < len(c.Args); i += 2 {
 		if i+1 >= len(c.Args) {
 			c.W.Error(ErrSyntax)
 			return o, false
 		}
 		switch opt, val := c.Args[i], c.Args[i+1]; {
-		case is(opt, "count"):
+		case optIs(opt, "count"):
 			n, ok := c.intArg(i + 1)
 			if !ok {
 				return o, false
@@ -145,10 +140,10 @@ func parseScanOpts(c *Ctx, i int, keys bool) (scanOpts, bool) {
 				return o, false
 			}
 			o.count = n
-		case is(opt, "match"):
+		case optIs(opt, "match"):
 			o.pattern = val
 			o.match = !(len(val) == 1 && val[0] == '*')
-		case keys && is(opt, "type"):
+		case keys && optIs(opt, "type"):
 			o.typ, o.typeKnown = kindByName(val)
 		default:
 			c.W.Error(ErrSyntax)

@@ -290,9 +290,9 @@ func (l *List) pop(end listEnd) []byte {
 // listEndArg parses LEFT or RIGHT, or writes a syntax error.
 func (c *Ctx) listEndArg(i int) (listEnd, bool) {
 	switch {
-	case equalFold(c.Args[i], "left"):
+	case optIs(c.Args[i], "left"):
 		return listLeft, true
-	case equalFold(c.Args[i], "right"):
+	case optIs(c.Args[i], "right"):
 		return listRight, true
 	}
 	c.W.Error(ErrSyntax)
@@ -542,9 +542,9 @@ func lrem(c *Ctx) {
 func linsert(c *Ctx) {
 	var after bool
 	switch {
-	case equalFold(c.Args[2], "after"):
+	case optIs(c.Args[2], "after"):
 		after = true
-	case equalFold(c.Args[2], "before"):
+	case optIs(c.Args[2], "before"):
 	default:
 		c.W.Error(ErrSyntax)
 		return
@@ -582,7 +582,7 @@ func lpos(c *Ctx) {
 		more := j+1 < len(c.Args)
 		opt := c.Args[j]
 		switch {
-		case equalFold(opt, "rank") && more:
+		case optIs(opt, "rank") && more:
 			j++
 			r, ok := c.intArg(j)
 			if !ok {
@@ -593,14 +593,14 @@ func lpos(c *Ctx) {
 				return
 			}
 			rank = r
-		case equalFold(opt, "count") && more:
+		case optIs(opt, "count") && more:
 			j++
 			n, ok := c.nonNegArg(j, ErrCountNegative)
 			if !ok {
 				return
 			}
 			count = n
-		case equalFold(opt, "maxlen") && more:
+		case optIs(opt, "maxlen") && more:
 			j++
 			n, ok := c.nonNegArg(j, ErrMaxLenNegative)
 			if !ok {

@@ -26,7 +26,7 @@ func (c *Ctx) randCountArg() (int64, bool) {
 // l. With it the reply has 2*|l| entries, which must not overflow.
 func (c *Ctx) randWithArg(l int64, word string) (with, ok bool) {
 	switch {
-	case len(c.Args) > 4 || (len(c.Args) == 4 && !equalFold(c.Args[3], word)):
+	case len(c.Args) > 4 || (len(c.Args) == 4 && !optIs(c.Args[3], word)):
 		c.W.Error(ErrSyntax)
 		return false, false
 	case len(c.Args) == 4:

@@ -591,7 +591,7 @@ func sintercard(c *Ctx) {
 	}
 	var limit int64
 	for j := 2 + int(numkeys); j < len(c.Args); j++ {
-		if equalFold(c.Args[j], "limit") && j+1 < len(c.Args) {
+		if optIs(c.Args[j], "limit") && j+1 < len(c.Args) {
 			j++
 			n, ok := c.nonNegArg(j, ErrLimitNegative)
 			if !ok {

@@ -265,17 +265,17 @@ options:
 	for ; i < len(c.Args); i++ {
 		a := c.Args[i]
 		switch {
-		case equalFold(a, "nx"):
+		case optIs(a, "nx"):
 			flags |= zaddNX
-		case equalFold(a, "xx"):
+		case optIs(a, "xx"):
 			flags |= zaddXX
-		case equalFold(a, "ch"):
+		case optIs(a, "ch"):
 			ch = true
-		case equalFold(a, "incr"):
+		case optIs(a, "incr"):
 			flags |= zaddIncr
-		case equalFold(a, "gt"):
+		case optIs(a, "gt"):
 			flags |= zaddGT
-		case equalFold(a, "lt"):
+		case optIs(a, "lt"):
 			flags |= zaddLT
 		default:
 			break options

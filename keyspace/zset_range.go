@@ -262,19 +262,19 @@ func zrangeGeneric(c *Ctx, start int, store bool, kind zrangeKind, dir zrangeDir
 		a := c.Args[j]
 		left := len(c.Args) - j - 1
 		switch {
-		case !store && equalFold(a, "withscores"):
+		case !store && optIs(a, "withscores"):
 			withscores = true
-		case equalFold(a, "limit") && left >= 2:
+		case optIs(a, "limit") && left >= 2:
 			var ok bool
 			if offset, limit, ok = c.intArgPair(j + 1); !ok {
 				return
 			}
 			j += 2
-		case dir == zdirAuto && equalFold(a, "rev"):
+		case dir == zdirAuto && optIs(a, "rev"):
 			dir = zdirReverse
-		case kind == zrangeAuto && equalFold(a, "bylex"):
+		case kind == zrangeAuto && optIs(a, "bylex"):
 			kind = zrangeLex
-		case kind == zrangeAuto && equalFold(a, "byscore"):
+		case kind == zrangeAuto && optIs(a, "byscore"):
 			kind = zrangeScore
 		default:
 			c.W.Error(ErrSyntax)

@@ -145,7 +145,7 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 	for remaining := len(c.Args) - j; remaining > 0; remaining = len(c.Args) - j {
 		a := c.Args[j]
 		switch {
-		case op != zopDiff && !cardOnly && remaining >= len(src)+1 && equalFold(a, "weights"):
+		case op != zopDiff && !cardOnly && remaining >= len(src)+1 && optIs(a, "weights"):
 			j++
 			for i := range src {
 				w, ok := ParseFloat(c.Args[j])
@@ -156,23 +156,23 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 				src[i].weight = w
 				j++
 			}
-		case op != zopDiff && !cardOnly && remaining >= 2 && equalFold(a, "aggregate"):
+		case op != zopDiff && !cardOnly && remaining >= 2 && optIs(a, "aggregate"):
 			switch b := c.Args[j+1]; {
-			case equalFold(b, "sum"):
+			case optIs(b, "sum"):
 				agg = zaggSum
-			case equalFold(b, "min"):
+			case optIs(b, "min"):
 				agg = zaggMin
-			case equalFold(b, "max"):
+			case optIs(b, "max"):
 				agg = zaggMax
 			default:
 				c.W.Error(ErrSyntax)
 				return
 			}
 			j += 2
-		case dst == nil && !cardOnly && equalFold(a, "withscores"):
+		case dst == nil && !cardOnly && optIs(a, "withscores"):
 			withscores = true
 			j++
-		case cardOnly && remaining >= 2 && equalFold(a, "limit"):
+		case cardOnly && remaining >= 2 && optIs(a, "limit"):
 			n, ok := c.nonNegArg(j+1, ErrLimitNegative)
 			if !ok {
 				return
