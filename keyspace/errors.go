@@ -54,11 +54,10 @@ const (
 
 // Lists.
 const (
-	ErrIndexRange      = "ERR index out of range"
-	ErrRankZero        = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
-	ErrCountNegative   = "ERR COUNT can't be negative"
-	ErrMaxLenNegative  = "ERR MAXLEN can't be negative"
-	ErrTimeoutNotFloat = "ERR timeout is not a float or out of range"
+	ErrIndexRange     = "ERR index out of range"
+	ErrRankZero       = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
+	ErrCountNegative  = "ERR COUNT can't be negative"
+	ErrMaxLenNegative = "ERR MAXLEN can't be negative"
 )
 
 // Hashes.

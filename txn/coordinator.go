@@ -90,9 +90,6 @@ func New(cfg Config) *Coordinator {
 // NumShards is the number of shards.
 func (c *Coordinator) NumShards() int { return len(c.cfg.Shards) }
 
-// ShardOf is the shard that owns key.
-func (c *Coordinator) ShardOf(key []byte) int { return c.slots.ShardOf(key) }
-
 // Request is one client request: a single command, or the commands of a
 // MULTI/EXEC block with the keys the client WATCHed.
 type Request struct {

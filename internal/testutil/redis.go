@@ -31,7 +31,6 @@ func FreePort(t testing.TB) int {
 type Process struct {
 	Addr string
 	Cmd  *exec.Cmd
-	Dir  string
 	done chan struct{}
 	out  *syncBuffer
 }
@@ -102,9 +101,7 @@ func StartRedis(t testing.TB, extra ...string) *Process {
 	dir := t.TempDir()
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"}, extra...)
-	p := Start(t, fmt.Sprintf("127.0.0.1:%d", port), RedisServer(t), args...)
-	p.Dir = dir
-	return p
+	return Start(t, fmt.Sprintf("127.0.0.1:%d", port), RedisServer(t), args...)
 }
 
 // Conn is a raw RESP connection that returns replies as bytes.
