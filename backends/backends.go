@@ -28,6 +28,14 @@ var (
 	ErrGuard = errors.New("backends: watched key changed")
 	// ErrClosed means the shard is shut down.
 	ErrClosed = errors.New("backends: shard closed")
+	// ErrNotExecuted wraps a failure that is known to have changed
+	// nothing (the shard refused the request before running it), so the
+	// coordinator may release the transaction or try again. Any other
+	// error from Commit or Apply leaves the outcome unknown.
+	ErrNotExecuted = errors.New("backends: not executed")
+	// ErrSaveInProgress is a background snapshot's refusal to start while
+	// another one runs (BGSAVE's "already in progress").
+	ErrSaveInProgress = errors.New("backends: a background save is already in progress")
 )
 
 // Op is one command to run in one database.
@@ -61,9 +69,6 @@ type Batch struct {
 	// pipeline of commands then waits once, not once per command.
 	Defer bool
 	Pos   uint64
-	// Now, when not zero, is the time (unix ms) the batch runs at; callers
-	// that already read the clock pass it to save another read.
-	Now int64
 }
 
 // KeyRef names a key in a database.
@@ -94,11 +99,14 @@ type Shard interface {
 	Version(ctx context.Context, db int, key []byte) (version uint64, live bool, err error)
 	// Lock waits until no other transaction holds any of keys, checks the
 	// guards, locks keys for tx and returns copies of their current states.
+	// It gives up with ctx: callers bound it with a deadline.
 	Lock(ctx context.Context, tx TxID, keys []KeyRef, guards []Guard) ([]KeyState, error)
 	// Commit installs writes, makes them durable and releases tx's locks:
 	// the commit point of a cross-shard transaction when sent to its
 	// primary. record describes the whole transaction (every participant's
-	// writes) so that recovery can finish it.
+	// writes) so that recovery can finish it. An error wrapping
+	// ErrNotExecuted means nothing was committed; any other error leaves
+	// the outcome unknown.
 	Commit(ctx context.Context, tx TxID, writes []KeyState, record *TxRecord) error
 	// Apply installs a participant's writes and releases tx's locks. It is
 	// sent only after the primary's Commit returned; record is the same
@@ -131,48 +139,38 @@ type Holder interface {
 	Unhold() uint64
 }
 
-// Locked is a shard held by an Exclusive section: the same operations as
-// Shard, run without waiting (nothing else runs meanwhile).
+// Locked is a shard held by an Exclusive section or by a Holder: the same
+// operations as Shard, run without waiting (nothing else runs meanwhile).
+// Install and RunOps change the shard without logging; Log then records
+// the whole transaction once every participant has run its part.
 type Locked interface {
 	Run(b *Batch) error
 	Read(keys []KeyRef) []KeyState
-	// Install writes states and logs record, the whole transaction.
-	Install(tx TxID, writes []KeyState, record *TxRecord)
-	// LSN is the number of records in the shard's log so far.
-	LSN() uint64
-	// LogPos is the log position after the last record appended.
-	LogPos() uint64
-	// AddDeps records that the shard's state now depends on other shards'
-	// logs up to these positions (by shard index): replies that read it
-	// wait for those too, so no acknowledged reply rests on state a crash
-	// could take back elsewhere.
-	AddDeps(deps map[int]uint64)
-	// RunTx runs record.Ops for this shard natively at record.Now, appends
-	// their replies to w and, if they changed anything, logs the record.
-	RunTx(record *TxRecord, shard int, w *resp.Writer)
+	// Now is the shard's clock, never behind any time it ran a command
+	// at: a cross-shard transaction runs at the latest of its
+	// participants' clocks, so time never goes back on any of them.
+	Now() int64
+	// Install writes states of a cross-shard transaction.
+	Install(writes []KeyState)
+	// RunOps runs ops natively at now and appends their replies to w.
+	RunOps(ops []Op, now int64, w *resp.Writer)
+	// Log records the whole transaction; it is called on every
+	// participant, after all of them ran their part, and the replies that
+	// read any of them wait until the record is durable.
+	Log(record *TxRecord)
 }
 
 // TxRecord is the commit record of a cross-shard transaction: what every
 // participant installs (Writes: key states) or runs natively (Ops, at time
 // Now), by shard index.
 type TxRecord struct {
-	ID TxID
-	// Seq orders the records of transactions that share a shard: it is
-	// taken while the transaction holds its keys, so it follows their
-	// execution order. Recovery rolls records forward in this order.
-	Seq    uint64
+	ID     TxID
 	Writes map[int][]KeyState
 	Ops    map[int][]Op
 	Now    int64
-	// Prev is, for each participant that logs the record, how many
-	// records its log held before this one. A record whose copies survive
-	// a crash only elsewhere may be rolled forward onto a participant only
-	// if that participant kept everything before it; otherwise the record
-	// (and what followed it) is cut everywhere, because its values were
-	// computed from state the crash lost. Nil skips the check.
-	Prev map[int]uint64
-	// Encoded is a backend's encoding of the record, kept by the first
-	// participant that logs it so the others reuse it. Participants are
-	// called one after another, never at once.
-	Encoded []byte
+	// Logged and Pos are set by the first participant of an in-process
+	// backend that logs the record (participants are called one after
+	// another, never at once): the others log nothing and wait for Pos.
+	Logged bool
+	Pos    uint64
 }

@@ -80,6 +80,10 @@ type Store struct {
 	// Now returns the current unix time in milliseconds; injectable for
 	// tests and for log replay.
 	Now func() int64
+	// OnExpire, when set, is told of every key removed because it expired
+	// (lazily or actively), so that persistence can log the deletion as
+	// Redis propagates a DEL: replay then never depends on the clock.
+	OnExpire func(db int, key string)
 }
 
 // NewStore returns a store of n empty databases.
@@ -87,7 +91,7 @@ func NewStore(n int, now func() int64) *Store {
 	s := &Store{Now: now, seed: maphash.MakeSeed()}
 	s.dbs = make([]*DB, n)
 	for i := range s.dbs {
-		s.dbs[i] = newDB(s)
+		s.dbs[i] = newDB(s, i)
 	}
 	return s
 }
@@ -99,7 +103,10 @@ func (s *Store) DB(i int) *DB { return s.dbs[i] }
 func (s *Store) NumDBs() int { return len(s.dbs) }
 
 // Swap exchanges databases a and b (SWAPDB).
-func (s *Store) Swap(a, b int) { s.dbs[a], s.dbs[b] = s.dbs[b], s.dbs[a] }
+func (s *Store) Swap(a, b int) {
+	s.dbs[a], s.dbs[b] = s.dbs[b], s.dbs[a]
+	s.dbs[a].index, s.dbs[b].index = a, b
+}
 
 // NextVersion returns a version greater than every one handed out before,
 // and at least now*1024, so versions keep growing across restarts.
@@ -117,6 +124,7 @@ func (s *Store) NextVersion() uint64 {
 // DB is one numbered database of a shard.
 type DB struct {
 	store   *Store
+	index   int // its number, for OnExpire
 	keys    map[string]*Entry
 	expires int // keys with a TTL
 	// tombs holds the versions of deleted keys; floor is the version every
@@ -128,8 +136,8 @@ type DB struct {
 	scan *scanIndex
 }
 
-func newDB(s *Store) *DB {
-	return &DB{store: s, keys: make(map[string]*Entry), tombs: make(map[string]uint64)}
+func newDB(s *Store, index int) *DB {
+	return &DB{store: s, index: index, keys: make(map[string]*Entry), tombs: make(map[string]uint64)}
 }
 
 // Len is the number of keys, expired ones not yet removed included.
@@ -184,6 +192,9 @@ func (db *DB) Peek(key string) *Entry { return db.keys[key] }
 func (db *DB) expire(key string, e *Entry) {
 	// Expiry keeps the version: liveness changing is what WATCH checks.
 	db.remove(key, e, e.Version)
+	if db.store.OnExpire != nil {
+		db.store.OnExpire(db.index, key)
+	}
 }
 
 func (db *DB) remove(key string, e *Entry, version uint64) {
@@ -255,8 +266,9 @@ func (db *DB) SetExpire(e *Entry, at int64) {
 	e.Version = db.store.NextVersion()
 }
 
-// Version reports key's version and whether it is live: the pair WATCH
-// records and EXEC compares.
+// Version reports key's version and whether it is live; a missing key
+// reports its tombstone, or the floor. Evaluation on copies compares it
+// before and after to find the keys a transaction changed.
 func (db *DB) Version(key []byte, now int64) (uint64, bool) {
 	if e := db.GetNoTouch(key, now); e != nil {
 		return e.Version, true
@@ -265,6 +277,34 @@ func (db *DB) Version(key []byte, now int64) (uint64, bool) {
 		return v, false
 	}
 	return db.floor, false
+}
+
+// WatchStamp is what WATCH records for key: its version when it is live;
+// when it is missing, the store's clock, which every later change of the
+// key (a write, a delete, an expiry) exceeds. Unchanged compares it.
+func (db *DB) WatchStamp(key []byte, now int64) (uint64, bool) {
+	if e := db.GetNoTouch(key, now); e != nil {
+		return e.Version, true
+	}
+	return db.store.clock, false
+}
+
+// Unchanged reports whether key is as it was when WATCH recorded (version,
+// live) with WatchStamp. A missing key is unchanged if its tombstone (or,
+// once tombstones were swept, the floor) is no newer than the WATCH: so
+// sweeping other keys' tombstones does not fail the EXEC of a key that
+// never existed, unless the sweep may have taken this key's own tombstone.
+func (db *DB) Unchanged(key []byte, version uint64, live bool, now int64) bool {
+	if e := db.GetNoTouch(key, now); e != nil {
+		return live && e.Version == version
+	}
+	if live {
+		return false
+	}
+	if v, ok := db.tombs[string(key)]; ok {
+		return v <= version
+	}
+	return db.floor <= version
 }
 
 // Flush deletes every key. Live keys leave tombstones so that their

@@ -38,9 +38,13 @@ type Config struct {
 	Settings map[string]string
 	// Info returns extra INFO fields for a section (persistence, ...).
 	Info func(section string) [][2]string
-	// Snapshot writes a snapshot and truncates the logs (SAVE, BGSAVE,
-	// BGREWRITEAOF); nil when there is no persistence.
+	// Snapshot writes a snapshot and truncates the logs (SAVE); BGSave
+	// starts one in the background (BGSAVE, BGREWRITEAOF) and fails while
+	// one runs; LastSave is the unix time of the last one (LASTSAVE). Nil
+	// when there is no persistence.
 	Snapshot func(ctx context.Context) error
+	BGSave   func() error
+	LastSave func() int64
 	// Shutdown asks the process to stop gracefully (SHUTDOWN).
 	Shutdown func()
 	// Logger receives connection-level events; nil means slog.Default().
@@ -54,8 +58,6 @@ type Server struct {
 	table *command.Table
 	log   *slog.Logger
 	start time.Time
-	// lastSave is the unix time of the last snapshot (LASTSAVE).
-	lastSave atomic.Int64
 
 	srv *redcon.Server
 
@@ -77,7 +79,6 @@ func New(cfg Config, coord *txn.Coordinator) *Server {
 	s := &Server{cfg: cfg, coord: coord, table: command.Default, log: cfg.Logger,
 		start: time.Now(), clients: map[int64]*session{}}
 	s.stats.commands = make([]cmdStats, s.table.Len())
-	s.lastSave.Store(s.start.Unix())
 	return s
 }
 

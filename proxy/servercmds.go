@@ -25,7 +25,11 @@ func (s *session) serverCommand(cmd *command.Command, args [][]byte) {
 		w.BulkInt(now.Unix())
 		w.BulkInt(int64(now.Nanosecond() / 1000))
 	case "lastsave":
-		w.Int(s.srv.lastSave.Load())
+		if s.srv.cfg.LastSave != nil {
+			w.Int(s.srv.cfg.LastSave())
+		} else {
+			w.Int(s.srv.start.Unix())
+		}
 	case "save", "bgsave", "bgrewriteaof":
 		s.save(cmd.Name, args)
 	case "shutdown":
@@ -41,38 +45,31 @@ func (s *session) serverCommand(cmd *command.Command, args [][]byte) {
 	}
 }
 
-// save snapshots the store. BGSAVE and BGREWRITEAOF run it in the
-// background as Redis does; their errors go to the log.
+// save snapshots the store: SAVE waits for it, BGSAVE and BGREWRITEAOF
+// start it in the store's background, as Redis forks a child.
 func (s *session) save(name string, args [][]byte) {
 	w := &s.w
 	if name == "bgsave" && len(args) > 1 && !(len(args) == 2 && strings.EqualFold(string(args[1]), "schedule")) {
 		w.Error(keyspace.ErrSyntax)
 		return
 	}
-	snap := s.srv.cfg.Snapshot
-	if snap == nil {
-		snap = func(context.Context) error { return nil }
-	}
-	run := func() error {
-		err := snap(context.Background())
-		if err == nil {
-			s.srv.lastSave.Store(time.Now().Unix())
-		}
-		return err
-	}
+	cfg := &s.srv.cfg
 	switch name {
 	case "save":
-		if err := run(); err != nil {
-			w.Error("ERR " + err.Error())
-			return
+		if cfg.Snapshot != nil {
+			if err := cfg.Snapshot(context.Background()); err != nil {
+				w.Error("ERR " + err.Error())
+				return
+			}
 		}
 		w.OK()
 	case "bgsave", "bgrewriteaof":
-		go func() {
-			if err := run(); err != nil {
-				s.srv.log.Error("background snapshot failed", "err", err)
+		if cfg.BGSave != nil {
+			if err := cfg.BGSave(); err != nil {
+				w.Error(errBGSave(name, err))
+				return
 			}
-		}()
+		}
 		if name == "bgsave" {
 			w.Status("Background saving started")
 		} else {

@@ -101,6 +101,18 @@ const (
 	errUnsupported   = "ERR this command is not supported by schemaproxy yet"
 )
 
+// errBGSave is the reply to BGSAVE or BGREWRITEAOF that could not start:
+// Redis's words when one is already running.
+func errBGSave(name string, err error) string {
+	if errors.Is(err, backends.ErrSaveInProgress) {
+		if name == "bgsave" {
+			return "ERR Background save already in progress"
+		}
+		return "ERR Background append only file rewriting already in progress"
+	}
+	return "ERR " + err.Error()
+}
+
 func errUnknownSubcommand(sub []byte, cmd string) string {
 	return "ERR unknown subcommand '" + string(sub) + "'. Try " + strings.ToUpper(cmd) + " HELP."
 }
@@ -183,7 +195,7 @@ func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]b
 		s.connCommand(ctx, cmd, args)
 	default:
 		s.one[0] = backends.Op{Cmd: cmd, Args: args, DB: s.db}
-		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w, Now: s.mark.UnixMilli()}, Pending: s.pending}
+		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w}, Pending: s.pending}
 		if err := s.srv.coord.Run(ctx, &s.req); err != nil {
 			s.backendError(err)
 		}

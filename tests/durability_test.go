@@ -162,7 +162,7 @@ func TestRestartKeepsDatabasesAndTTL(t *testing.T) {
 	}
 }
 
-// TestTornLogTail: garbage after the last complete record of a shard's log
+// TestTornLogTail: garbage after the last complete record of the log
 // (a write torn by a crash) is cut with a warning, and the server starts
 // with every complete record.
 func TestTornLogTail(t *testing.T) {
@@ -175,9 +175,9 @@ func TestTornLogTail(t *testing.T) {
 		}
 	}
 	p.Kill()
-	logs, err := filepath.Glob(filepath.Join(p.dataDir, "shard-*.log"))
+	logs, err := filepath.Glob(filepath.Join(p.dataDir, "store.*.log"))
 	if err != nil || len(logs) == 0 {
-		t.Fatalf("no shard logs in %s: %v", p.dataDir, err)
+		t.Fatalf("no log in %s: %v", p.dataDir, err)
 	}
 	for _, l := range logs {
 		f, err := os.OpenFile(l, os.O_APPEND|os.O_WRONLY, 0)
@@ -205,7 +205,7 @@ func TestTornLogTail(t *testing.T) {
 	}
 }
 
-// TestSaveThenRestart: SAVE writes a snapshot (and truncates the logs);
+// TestSaveThenRestart: SAVE writes a snapshot (and truncates the log);
 // writes before and after it survive a kill -9.
 func TestSaveThenRestart(t *testing.T) {
 	p := startProxy(t, "--appendfsync", "always")
@@ -223,7 +223,7 @@ func TestSaveThenRestart(t *testing.T) {
 	if err := c.Save(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if snaps, _ := filepath.Glob(filepath.Join(p.dataDir, "shard-*.snap")); len(snaps) == 0 {
+	if snaps, _ := filepath.Glob(filepath.Join(p.dataDir, "store.*.snap")); len(snaps) == 0 {
 		entries, _ := os.ReadDir(p.dataDir)
 		t.Fatalf("no snapshot files after SAVE: %v", entries)
 	}
@@ -242,7 +242,7 @@ func TestSaveThenRestart(t *testing.T) {
 }
 
 // TestWholeDatabaseCommandsSurviveRestart: SWAPDB and FLUSHDB, logged as one
-// record on every shard, are replayed on every shard after kill -9.
+// record for every shard, are replayed on every shard after kill -9.
 func TestWholeDatabaseCommandsSurviveRestart(t *testing.T) {
 	p := startProxy(t, "--appendfsync", "always")
 	ctx := ctxT(t)

@@ -33,6 +33,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/cluster"
@@ -54,6 +55,10 @@ type Config struct {
 	// ForceProtocol runs cross-shard requests with the Lock/Commit/Apply
 	// protocol even on shards that could be held (tests of the protocol).
 	ForceProtocol bool
+	// LockTimeout bounds how long the protocol waits to lock a
+	// participant's keys before giving up (nothing done); 0 means 5 s,
+	// far above any transaction's normal wait and below client timeouts.
+	LockTimeout time.Duration
 }
 
 // TestingKnobs inject failures at the protocol's steps.
@@ -68,9 +73,6 @@ type Coordinator struct {
 	cfg    Config
 	slots  cluster.SlotMap
 	nextTx atomic.Uint64
-	// nextSeq numbers commit records while their keys are held (see
-	// backends.TxRecord.Seq).
-	nextSeq atomic.Uint64
 
 	rndMu sync.Mutex // guards rnd
 	rnd   *rand.Rand
@@ -78,12 +80,14 @@ type Coordinator struct {
 
 // New returns a coordinator over cfg.Shards.
 func New(cfg Config) *Coordinator {
+	if cfg.LockTimeout == 0 {
+		cfg.LockTimeout = 5 * time.Second
+	}
 	c := &Coordinator{cfg: cfg, slots: cluster.NewSlotMap(len(cfg.Shards)),
 		rnd: rand.New(rand.NewPCG(uint64(cfg.Now()), 7))}
 	// Transaction ids start from the clock so that they do not repeat
 	// across restarts (recovery matches commit and apply records by id).
 	c.nextTx.Store(uint64(cfg.Now()) << 16)
-	c.nextSeq.Store(uint64(cfg.Now()) << 16)
 	return c
 }
 
@@ -254,6 +258,15 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 
 // runProtocol runs a cross-shard request with the Lock / Commit / Apply
 // protocol, which needs nothing of the shards but the Shard contract.
+//
+// The commit point is the primary's Commit: before it returns nothing is
+// written anywhere, so any failure before it releases the locks and
+// changes nothing. After it the transaction is committed and every other
+// participant is applied. When the primary answers neither success nor
+// "not executed", the outcome is unknown: the participants keep their
+// locks (applying could install a transaction that did not commit,
+// releasing could let others read around one that did), and the client
+// is told so rather than given a guess.
 func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*participant) error {
 	tx := backends.TxID(c.nextTx.Add(1))
 	unlockAll := func() {
@@ -264,8 +277,10 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 			}
 		}
 	}
+	lockCtx, cancel := context.WithTimeout(ctx, c.cfg.LockTimeout)
+	defer cancel()
 	for _, p := range parts {
-		states, err := c.cfg.Shards[p.shard].Lock(ctx, tx, p.keys, p.guards)
+		states, err := c.cfg.Shards[p.shard].Lock(lockCtx, tx, p.keys, p.guards)
 		if err != nil {
 			unlockAll()
 			if errors.Is(err, backends.ErrGuard) {
@@ -277,13 +292,12 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		p.states, p.locked = states, true
 	}
 	start := len(r.W.B)
-	writes := c.evaluate(r, parts)
+	writes := c.evaluate(r, parts, c.cfg.Now())
 	if len(writes) == 0 {
 		unlockAll()
 		return nil
 	}
-	// Every key is locked here: the sequence number follows execution order.
-	record := &backends.TxRecord{ID: tx, Seq: c.nextSeq.Add(1), Writes: writes}
+	record := &backends.TxRecord{ID: tx, Writes: writes, Now: c.cfg.Now()}
 	primary := -1
 	for _, p := range parts {
 		if len(writes[p.shard]) > 0 {
@@ -291,11 +305,17 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 			break
 		}
 	}
-	// After this call the transaction is committed (or its outcome is
-	// unknown); participants are applied either way so no lock is left.
-	ctxNC := context.WithoutCancel(ctx)
-	commitErr := c.cfg.Shards[primary].Commit(ctxNC, tx, writes[primary], record)
-	if k := c.cfg.Knobs; k != nil && k.AfterCommit != nil && commitErr == nil {
+	// Past the locks, the transaction finishes whatever the client does.
+	ctx = context.WithoutCancel(ctx)
+	if err := c.cfg.Shards[primary].Commit(ctx, tx, writes[primary], record); err != nil {
+		r.W.B = r.W.B[:start]
+		if errors.Is(err, backends.ErrNotExecuted) {
+			unlockAll()
+			return fmt.Errorf("commit on shard %d: %w", primary, err)
+		}
+		return fmt.Errorf("%w: commit on shard %d: %w", ErrUnknownOutcome, primary, err)
+	}
+	if k := c.cfg.Knobs; k != nil && k.AfterCommit != nil {
 		if err := k.AfterCommit(tx); err != nil {
 			r.W.B = r.W.B[:start]
 			return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
@@ -306,26 +326,23 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		if p.shard == primary {
 			continue
 		}
-		if err := c.cfg.Shards[p.shard].Apply(ctxNC, tx, writes[p.shard], record); err != nil && applyErr == nil {
-			applyErr = err
+		if err := c.cfg.Shards[p.shard].Apply(ctx, tx, writes[p.shard], record); err != nil && applyErr == nil {
+			applyErr = fmt.Errorf("apply on shard %d: %w", p.shard, err)
 		}
 	}
-	if commitErr != nil {
-		r.W.B = r.W.B[:start]
-		return fmt.Errorf("%w: %w", ErrUnknownOutcome, commitErr)
-	}
 	if applyErr != nil {
+		// Committed, but a participant may not show it yet (recovery
+		// will): the reply cannot promise what a read would see.
 		r.W.B = r.W.B[:start]
-		return fmt.Errorf("apply: %w", applyErr)
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, applyErr)
 	}
 	return nil
 }
 
-// evaluate runs r's ops on a scratch store holding copies of the locked keys
-// and returns the new states of the keys they changed, by shard.
-func (c *Coordinator) evaluate(r *Request, parts []*participant) map[int][]backends.KeyState {
-	now := c.cfg.Now()
-	scratch := keyspace.NewStore(c.cfg.Databases, c.cfg.Now)
+// evaluate runs r's ops at now on a scratch store holding copies of the
+// locked keys and returns the new states of the keys they changed, by shard.
+func (c *Coordinator) evaluate(r *Request, parts []*participant, now int64) map[int][]backends.KeyState {
+	scratch := keyspace.NewStore(c.cfg.Databases, func() int64 { return now })
 	type before struct {
 		version uint64
 		shard   int

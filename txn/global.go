@@ -68,26 +68,21 @@ func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
 			continue
 		}
 		parts := c.footprint(one)
+		var now int64
 		for _, p := range parts {
 			p.states = held[p.shard].Read(p.keys)
+			now = max(now, held[p.shard].Now())
 		}
-		writes := c.evaluate(one, parts)
-		tx := backends.TxID(c.nextTx.Add(1))
-		record := &backends.TxRecord{ID: tx, Seq: c.nextSeq.Add(1), Writes: writes, Prev: map[int]uint64{}}
-		for _, p := range parts {
-			if len(writes[p.shard]) > 0 {
-				record.Prev[p.shard] = held[p.shard].LSN()
-			}
+		writes := c.evaluate(one, parts, now)
+		if len(writes) == 0 {
+			continue
 		}
+		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Writes: writes, Now: now}
 		for _, p := range parts {
-			held[p.shard].Install(tx, writes[p.shard], record)
-		}
-		deps := map[int]uint64{}
-		for _, p := range parts {
-			deps[p.shard] = held[p.shard].LogPos()
+			held[p.shard].Install(writes[p.shard])
 		}
 		for _, p := range parts {
-			held[p.shard].AddDeps(deps) // its own entry is ignored
+			held[p.shard].Log(record)
 		}
 	}
 	return nil
@@ -102,17 +97,16 @@ func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.
 	// cross-shard record, so a crash keeps it on every shard or on none.
 	var record *backends.TxRecord
 	if op.Cmd.Is(command.Write) {
-		record = &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Seq: c.nextSeq.Add(1),
-			Ops: map[int][]backends.Op{}, Now: c.cfg.Now(), Prev: map[int]uint64{}}
+		record = &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Ops: map[int][]backends.Op{}}
 		for i, x := range held {
 			record.Ops[i] = []backends.Op{*op}
-			record.Prev[i] = x.LSN()
+			record.Now = max(record.Now, x.Now())
 		}
 	}
 	for i, x := range held {
 		sw := &resp.Writer{Proto: w.Proto}
 		if record != nil {
-			x.RunTx(record, i, sw)
+			x.RunOps(record.Ops[i], record.Now, sw)
 		} else if err := x.Run(&backends.Batch{Ops: []backends.Op{*op}, W: sw}); err != nil {
 			return err
 		}
@@ -130,12 +124,8 @@ func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.
 		bufs = append(bufs, sw)
 	}
 	if record != nil {
-		deps := make(map[int]uint64, len(held))
-		for i, x := range held {
-			deps[i] = x.LogPos()
-		}
 		for _, x := range held {
-			x.AddDeps(deps) // a shard's own entry is ignored
+			x.Log(record)
 		}
 	}
 	switch op.Cmd.Name {

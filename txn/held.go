@@ -77,22 +77,21 @@ func (c *Coordinator) runHolding(ctx context.Context, r *Request, parts []*parti
 			return err
 		}
 	}
+	// The transaction runs at the latest of its participants' clocks, so
+	// time goes back on none of them.
+	var now int64
+	for _, h := range hs {
+		now = max(now, h.Held().Now())
+	}
 	if ops, order, kind, ok := c.split(r); ok {
-		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Seq: c.nextSeq.Add(1), Ops: ops, Now: c.cfg.Now()}
-		if r.Ops[0].Cmd.Is(command.Write) {
-			// Every participant logs a write's record (see RunTx).
-			record.Prev = make(map[int]uint64, len(parts))
-			for i, p := range parts {
-				record.Prev[p.shard] = hs[i].Held().LSN()
-			}
-		}
+		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Ops: ops, Now: now}
 		replies := make(map[int]*resp.Writer, len(parts))
 		for i, p := range parts {
 			replies[p.shard] = &resp.Writer{Proto: r.W.Proto}
-			hs[i].Held().RunTx(record, p.shard, replies[p.shard])
+			hs[i].Held().RunOps(ops[p.shard], now, replies[p.shard])
 		}
-		if record.Prev != nil {
-			linkDeps(parts, hs)
+		if r.Ops[0].Cmd.Is(command.Write) {
+			logAll(hs, record)
 		}
 		release()
 		if err := merge(r.W, kind, replies, order); err != nil {
@@ -103,43 +102,25 @@ func (c *Coordinator) runHolding(ctx context.Context, r *Request, parts []*parti
 	for i, p := range parts {
 		p.states = hs[i].Held().Read(p.keys)
 	}
-	writes := c.evaluate(r, parts)
-	if len(writes) > 0 {
-		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Seq: c.nextSeq.Add(1), Writes: writes,
-			Prev: map[int]uint64{}}
+	if writes := c.evaluate(r, parts, now); len(writes) > 0 {
+		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Writes: writes, Now: now}
 		for i, p := range parts {
 			if len(writes[p.shard]) > 0 {
-				record.Prev[p.shard] = hs[i].Held().LSN()
+				hs[i].Held().Install(writes[p.shard])
 			}
 		}
-		for i, p := range parts {
-			if len(writes[p.shard]) > 0 {
-				hs[i].Held().Install(record.ID, writes[p.shard], record)
-			}
-		}
-		linkDeps(parts, hs)
+		logAll(hs, record)
 	}
 	release()
 	// The reply depends on every participant's log, read or written.
 	return c.awaitAll(ctx, r, parts, pos)
 }
 
-// linkDeps makes each held participant depend on the others' logs as they
-// are now, after a transaction wrote them: whatever later reads one of
-// them waits until the whole transaction is in the logs.
-func linkDeps(parts []*participant, hs []backends.Holder) {
-	pos := make(map[int]uint64, len(hs))
-	for i, h := range hs {
-		pos[parts[i].shard] = h.Held().LogPos()
-	}
-	for i, h := range hs {
-		deps := make(map[int]uint64, len(hs)-1)
-		for shard, p := range pos {
-			if shard != parts[i].shard {
-				deps[shard] = p
-			}
-		}
-		h.Held().AddDeps(deps)
+// logAll logs a transaction's record once all its participants ran their
+// part; each participant's replies then wait for it.
+func logAll(hs []backends.Holder, record *backends.TxRecord) {
+	for _, h := range hs {
+		h.Held().Log(record)
 	}
 }
 

@@ -9,21 +9,33 @@ import (
 	"github.com/schemaproxy/schemaproxy/keyspace"
 )
 
-// Log record kinds. An ops record is one atomic batch of commands, replayed
-// with the time it ran at. A commit record carries the resulting key states
-// of a cross-shard transaction on every participant: each participant logs
-// the whole record, so whichever copies survive a crash, recovery installs
-// the transaction everywhere (a copy exists only once the primary decided
-// to commit). No fsync is needed between the primary and the others.
+// Log record kinds. Every shard appends to the one log of the store, so
+// the log's order is the order in which records ran, a serial order of
+// every transaction, and any prefix of it (what a crash leaves) is a state
+// some serial execution reached.
+//
+//   - An ops record is one atomic batch of commands on one shard, replayed
+//     at the time it ran. Keys that expired while it ran come first, as
+//     DEL commands, as Redis propagates expired keys.
+//   - A tx record is a cross-shard transaction: the key states it installs
+//     on each participant (Writes) and the commands it runs natively on
+//     each (Ops, at time Now).
+//   - A group record holds several records that must survive a crash
+//     together: everything a request over the whole store logged.
+//   - A meta record says how many shards and databases wrote the log, so a
+//     restart with another --shards is refused rather than misplacing keys.
 const (
-	recOps    byte = 1
-	recCommit byte = 2
+	recOps   byte = 1
+	recTx    byte = 2
+	recGroup byte = 3
+	recMeta  byte = 4
 )
 
 var errBadRecord = errors.New("memory: malformed log record")
 
-func beginOps(b []byte, now int64) []byte {
+func beginOps(b []byte, shard int, now int64) []byte {
 	b = append(b, recOps)
+	b = binary.AppendUvarint(b, uint64(shard))
 	return binary.AppendVarint(b, now)
 }
 
@@ -35,6 +47,19 @@ func appendOp(b []byte, db int, args [][]byte) []byte {
 		b = append(b, a...)
 	}
 	return b
+}
+
+func appendMeta(b []byte, shards, databases int) []byte {
+	b = append(b, recMeta)
+	b = binary.AppendUvarint(b, uint64(shards))
+	return binary.AppendUvarint(b, uint64(databases))
+}
+
+// appendGroupPart adds one record to a group record being built in b
+// (which starts with recGroup).
+func appendGroupPart(b []byte, rec []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(rec)))
+	return append(b, rec...)
 }
 
 func appendStates(b []byte, states []backends.KeyState) []byte {
@@ -57,16 +82,15 @@ func appendStates(b []byte, states []backends.KeyState) []byte {
 	return b
 }
 
-func appendCommit(b []byte, rec *backends.TxRecord) []byte {
-	b = append(b, recCommit)
+func appendTx(b []byte, rec *backends.TxRecord) []byte {
+	b = append(b, recTx)
 	b = binary.AppendUvarint(b, uint64(rec.ID))
-	b = binary.AppendUvarint(b, rec.Seq)
+	b = binary.AppendVarint(b, rec.Now)
 	b = binary.AppendUvarint(b, uint64(len(rec.Writes)))
 	for shard, states := range rec.Writes {
 		b = binary.AppendUvarint(b, uint64(shard))
 		b = appendStates(b, states)
 	}
-	b = binary.AppendVarint(b, rec.Now)
 	b = binary.AppendUvarint(b, uint64(len(rec.Ops)))
 	for shard, ops := range rec.Ops {
 		b = binary.AppendUvarint(b, uint64(shard))
@@ -75,33 +99,60 @@ func appendCommit(b []byte, rec *backends.TxRecord) []byte {
 			b = appendOp(b, op.DB, op.Args)
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(rec.Prev)))
-	for shard, prev := range rec.Prev {
-		b = binary.AppendUvarint(b, uint64(shard))
-		b = binary.AppendUvarint(b, prev)
-	}
 	return b
 }
 
-// encodedRecord returns the record's encoding, computed once for all the
-// participants that log it.
-func encodedRecord(rec *backends.TxRecord) []byte {
-	if rec.Encoded == nil {
-		rec.Encoded = appendCommit(nil, rec)
-	}
-	return rec.Encoded
+// logRecord is one decoded log record.
+type logRecord struct {
+	kind  byte
+	shard int           // ops
+	now   int64         // ops
+	ops   []backends.Op // ops: arguments only, commands resolved at replay
+	tx    *backends.TxRecord
+	parts [][]byte // group: the raw records inside
+	meta  [2]int   // meta: shards, databases
 }
 
-// decodeCommit reads what appendCommit wrote (after the kind byte). Ops
-// carry their arguments only; the caller resolves the commands.
-func decodeCommit(d *decoder) *backends.TxRecord {
-	rec := &backends.TxRecord{ID: backends.TxID(d.uvarint()), Seq: d.uvarint(), Writes: map[int][]backends.KeyState{}}
+func decodeLogRecord(rec []byte) (*logRecord, error) {
+	if len(rec) == 0 {
+		return nil, errBadRecord
+	}
+	d := &decoder{b: rec[1:]}
+	r := &logRecord{kind: rec[0]}
+	switch r.kind {
+	case recOps:
+		r.shard = int(d.uvarint())
+		r.now = d.varint()
+		for len(d.b) > 0 && d.err == nil {
+			db, args := d.op()
+			r.ops = append(r.ops, backends.Op{DB: db, Args: args})
+		}
+	case recTx:
+		r.tx = decodeTx(d)
+	case recGroup:
+		for len(d.b) > 0 && d.err == nil {
+			r.parts = append(r.parts, d.bytes(d.uvarint()))
+		}
+	case recMeta:
+		r.meta = [2]int{int(d.uvarint()), int(d.uvarint())}
+	default:
+		return nil, fmt.Errorf("%w: kind %d", errBadRecord, rec[0])
+	}
+	return r, d.err
+}
+
+// decodeTx reads what appendTx wrote (after the kind byte). Ops carry
+// their arguments only; the caller resolves the commands.
+func decodeTx(d *decoder) *backends.TxRecord {
+	rec := &backends.TxRecord{ID: backends.TxID(d.uvarint()), Now: d.varint(), Writes: map[int][]backends.KeyState{}}
 	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errBadRecord
+	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		shard := int(d.uvarint())
 		rec.Writes[shard] = d.states()
 	}
-	rec.Now = d.varint()
 	n = d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.err = errBadRecord
@@ -120,17 +171,6 @@ func decodeCommit(d *decoder) *backends.TxRecord {
 			db, args := d.op()
 			rec.Ops[shard] = append(rec.Ops[shard], backends.Op{DB: db, Args: args})
 		}
-	}
-	n = d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.err = errBadRecord
-	}
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		if rec.Prev == nil {
-			rec.Prev = map[int]uint64{}
-		}
-		shard := int(d.uvarint())
-		rec.Prev[shard] = d.uvarint()
 	}
 	return rec
 }

@@ -1,47 +1,52 @@
 // Package memory is the embedded backend: in-process shards holding keyspace
-// stores, each persisted to its own append-only log with snapshots.
+// stores, persisted together to one append-only log with snapshots.
 //
 // A shard runs every batch under its mutex, so a batch is atomic. A
 // cross-shard request holds every participant's mutex at once (Holder), or
 // locks keys (Lock .. Commit/Apply/Unlock), which every other batch waits
-// for. Replies are released only once the logs hold everything the shard
-// had appended when the batch ran, and what its state depends on in other
-// shards' logs (deps), so no client ever sees a write that a crash could
-// take back (the appendfsync policy decides what "holds" means, as in
-// Redis). Recovery (store.go) replays the logs up to a consistent cut.
+// for; a request over whole databases holds every shard in an Exclusive
+// section. Every shard appends to the store's one log while it holds what
+// the record describes, so the log's order is a serial order of all
+// transactions, and whatever prefix of it a crash leaves is a state some
+// serial execution reached: recovery is a replay, with nothing to cut or
+// roll forward. What one request logs is one record (a request over the
+// whole store: one group record), so it survives whole or not at all.
+// Replies are released only once the log holds the last record the shard's
+// state came from (the appendfsync policy decides what "holds" means, as in
+// Redis), so no client sees a write a crash could take back.
 package memory
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 
 	"github.com/schemaproxy/schemaproxy/backends"
-	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
-
-// journal is the part of the append-only log a shard uses.
-type journal interface {
-	Append(rec []byte) uint64
-	Wait(ctx context.Context, pos uint64) error
-	Done(pos uint64) bool
-	Sync(ctx context.Context) error
-}
 
 type lockKey struct {
 	db  int
 	key string
 }
 
+// expiredKey is a key the store removed because it expired, waiting to be
+// logged as a deletion.
+type expiredKey struct {
+	db  int
+	key string
+}
+
+var delCmd = []byte("DEL")
+
 // Shard is one embedded shard.
 type Shard struct {
 	index int
 	exec  *keyspace.Executor
-	log   journal // nil: no persistence
-	now   func() int64
+	log   *storeLog // the store's log, shared by every shard; nil: no persistence
+	clock *clock
 
 	mu sync.Mutex // guards everything below
 	// store is the shard's data.
@@ -58,38 +63,40 @@ type Shard struct {
 	// changed is closed (and replaced) whenever locks are released or an
 	// exclusive section ends, waking waiters.
 	changed chan struct{}
-	// logPos is the end of the last record appended; lsn counts the
-	// records in the log since the beginning (snapshots carry it on), the
-	// position cross-shard records name to order recovery.
+	// logPos is the log position just past the last record that changed
+	// this shard: a reply that read the shard waits until the log holds it.
 	logPos uint64
-	lsn    uint64
-	// siblings are all the store's shards, by index.
-	siblings []*Shard
-
-	// deps holds, per other shard, the log position this shard's state
-	// depends on since a cross-shard transaction ran here. Written under
-	// mu, read without it by durable.
-	deps   []atomic.Uint64
 	closed bool
 	rnd    *rand.Rand
+	// expired collects the keys the store expired (keyspace.Store.OnExpire)
+	// until they are logged, before anything else is.
+	expired []expiredKey
 	// Scratch reused by every batch, to keep the hot path allocation-free.
 	cctx   keyspace.Ctx
 	rec    []byte
+	delRec []byte
 	keyIdx []int
 }
 
 // newShard returns an empty shard.
-func newShard(index, databases int, exec *keyspace.Executor, now func() int64) *Shard {
-	return &Shard{
+func newShard(index, databases int, exec *keyspace.Executor, clk *clock) *Shard {
+	s := &Shard{
 		index:   index,
 		exec:    exec,
-		now:     now,
-		store:   keyspace.NewStore(databases, now),
+		clock:   clk,
+		store:   keyspace.NewStore(databases, clk.now),
 		locks:   make(map[lockKey]backends.TxID),
 		owned:   make(map[backends.TxID][]lockKey),
 		changed: make(chan struct{}),
-		rnd:     rand.New(rand.NewPCG(uint64(index), uint64(now()))),
+		rnd:     rand.New(rand.NewPCG(uint64(index), uint64(clk.now()))),
 	}
+	return s
+}
+
+// persist starts logging to l; recovery has replayed the log by then.
+func (s *Shard) persist(l *storeLog) {
+	s.log = l
+	s.store.OnExpire = func(db int, key string) { s.expired = append(s.expired, expiredKey{db, key}) }
 }
 
 var _ backends.Shard = (*Shard)(nil)
@@ -138,11 +145,10 @@ func (s *Shard) blockedLocked(b *backends.Batch) bool {
 	return false
 }
 
-// guardsHoldLocked reports whether every guard still matches.
+// guardsHoldLocked reports whether every WATCHed key is unchanged.
 func (s *Shard) guardsHoldLocked(guards []backends.Guard, now int64) bool {
 	for _, g := range guards {
-		v, live := s.store.DB(g.DB).Version([]byte(g.Key), now)
-		if v != g.Version || live != g.Live {
+		if !s.store.DB(g.DB).Unchanged([]byte(g.Key), g.Version, g.Live, now) {
 			return false
 		}
 	}
@@ -168,92 +174,44 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error {
 	err := s.runLocked(b)
 	pos := s.logPos
 	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
+	// A failed guard waits too: the null reply reveals the write that
+	// broke the WATCH, which must not be one a crash can take back.
 	if b.Defer {
 		b.Pos = pos
-		return nil
+		return err
 	}
-	return s.durable(ctx, pos)
+	if derr := s.durable(ctx, pos); derr != nil {
+		return derr
+	}
+	return err
 }
 
 // Durable implements backends.Shard.
 func (s *Shard) Durable(ctx context.Context, pos uint64) error { return s.durable(ctx, pos) }
 
-// durable waits until the log holds everything up to pos, and until the
-// other shards' logs hold what this shard's state depends on (see deps):
-// a reply may not outlive, in a crash, a cross-shard transaction it saw.
+// durable waits until the log holds everything up to pos. The log is one
+// sequence for every shard, so that includes every record the state at pos
+// was computed from, on whatever shard.
 func (s *Shard) durable(ctx context.Context, pos uint64) error {
 	if s.log == nil || pos == 0 {
 		return nil
 	}
-	if err := s.log.Wait(ctx, pos); err != nil {
-		return err
-	}
-	if s.siblings == nil || s.depsDone() {
-		return nil
-	}
-	// Follow dependencies shard to shard; each shard is waited for at most
-	// up to the highest position any dependency names.
-	waited := make([]uint64, len(s.siblings))
-	waited[s.index] = pos
-	work := []*Shard{s}
-	for len(work) > 0 {
-		sh := work[len(work)-1]
-		work = work[:len(work)-1]
-		for j := range sh.deps {
-			need := sh.deps[j].Load()
-			if need <= waited[j] {
-				continue
-			}
-			if err := s.siblings[j].log.Wait(ctx, need); err != nil {
-				return err
-			}
-			waited[j] = need
-			work = append(work, s.siblings[j])
-		}
-	}
-	return nil
-}
-
-// depsDone reports, without allocating, whether every log this shard
-// depends on already holds what it must: the common case.
-func (s *Shard) depsDone() bool {
-	for j := range s.deps {
-		if need := s.deps[j].Load(); need > 0 && !s.siblings[j].log.Done(need) {
-			return false
-		}
-	}
-	return true
-}
-
-// addDepsLocked records that this shard's state now depends on the other
-// shards' logs up to the given positions (a cross-shard transaction's
-// records there): every later reply from here waits for them too.
-func (s *Shard) addDepsLocked(deps map[int]uint64) {
-	for j, pos := range deps {
-		if j != s.index && pos > s.deps[j].Load() {
-			s.deps[j].Store(pos)
-		}
-	}
+	return s.log.aof.Wait(ctx, pos)
 }
 
 // runLocked checks b's guards and runs its ops, logging those that changed
 // data as one record.
 func (s *Shard) runLocked(b *backends.Batch) error {
-	now := b.Now
-	if now == 0 {
-		now = s.now()
-	}
+	now := s.clock.now()
 	if !s.guardsHoldLocked(b.Guards, now) {
+		s.logExpiredLocked(now)
 		return backends.ErrGuard
 	}
 	c := &s.cctx
 	c.Store, c.W, c.Now, c.Rand = s.store, b.W, now, s.rnd
 	logged := 0
 	if s.log != nil {
-		s.rec = beginOps(s.rec[:0], now)
+		s.rec = beginOps(s.rec[:0], s.index, now)
 	}
 	for i := range b.Ops {
 		op := &b.Ops[i]
@@ -273,26 +231,48 @@ func (s *Shard) runLocked(b *backends.Batch) error {
 		}
 	}
 	c.Args, c.Propagate, c.W = nil, nil, nil
+	// Keys expired by the batch were expired when it began (it runs at
+	// one time), so their deletions go first.
+	s.logExpiredLocked(now)
 	if logged > 0 {
 		s.appendLocked(s.rec)
 	}
 	return nil
 }
 
-// appendLocked logs one record.
-func (s *Shard) appendLocked(rec []byte) {
-	s.logPos = s.log.Append(rec)
-	s.lsn++
+// logExpiredLocked logs the keys the store expired since the last record,
+// as DEL commands: replay then deletes them whatever its clock says.
+func (s *Shard) logExpiredLocked(now int64) {
+	if len(s.expired) == 0 {
+		return
+	}
+	s.delRec = beginOps(s.delRec[:0], s.index, now)
+	for _, k := range s.expired {
+		s.delRec = appendOp(s.delRec, k.db, [][]byte{delCmd, []byte(k.key)})
+	}
+	clear(s.expired)
+	s.expired = s.expired[:0]
+	s.appendLocked(s.delRec)
 }
 
-// Version implements backends.Shard.
+// appendLocked logs one record. Inside a group (see storeLog) the position
+// is known only when the group is logged; Exclusive sets it then.
+func (s *Shard) appendLocked(rec []byte) {
+	if pos := s.log.append(rec); pos != 0 {
+		s.logPos = pos
+	}
+}
+
+// Version implements backends.Shard: what WATCH records.
 func (s *Shard) Version(ctx context.Context, db int, key []byte) (uint64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, false, backends.ErrClosed
 	}
-	v, live := s.store.DB(db).Version(key, s.now())
+	now := s.clock.now()
+	v, live := s.store.DB(db).WatchStamp(key, now)
+	s.logExpiredLocked(now)
 	return v, live, nil
 }
 
@@ -302,32 +282,28 @@ func (s *Shard) Lock(ctx context.Context, tx backends.TxID, keys []backends.KeyR
 	defer s.mu.Unlock()
 	for {
 		if s.closed {
-			return nil, backends.ErrClosed
+			return nil, fmt.Errorf("%w: %w", backends.ErrNotExecuted, backends.ErrClosed)
 		}
 		if !s.exclusive && s.draining == 0 && !s.keysLockedLocked(tx, keys) {
 			break
 		}
 		if err := s.waitLocked(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
 		}
 	}
-	now := s.now()
+	now := s.clock.now()
 	if !s.guardsHoldLocked(guards, now) {
+		s.logExpiredLocked(now)
 		return nil, backends.ErrGuard
 	}
-	states := make([]backends.KeyState, len(keys))
-	for i, k := range keys {
+	for _, k := range keys {
 		lk := lockKey{k.DB, k.Key}
 		if _, mine := s.locks[lk]; !mine {
 			s.locks[lk] = tx
 			s.owned[tx] = append(s.owned[tx], lk)
 		}
-		states[i].KeyRef = k
-		if e := s.store.DB(k.DB).Get([]byte(k.Key), now); e != nil {
-			states[i].Entry = e.Clone()
-		}
 	}
-	return states, nil
+	return s.readLocked(keys), nil
 }
 
 func (s *Shard) keysLockedLocked(tx backends.TxID, keys []backends.KeyRef) bool {
@@ -356,6 +332,36 @@ func (s *Shard) installLocked(writes []backends.KeyState, now int64) {
 		e.Version = 0 // a fresh version from this shard's clock
 		db.Put(w.Key, e)
 	}
+	s.logExpiredLocked(now)
+}
+
+// runOpsLocked runs ops natively at now, replies to w, without logging
+// them: the transaction record they belong to is logged once every
+// participant ran.
+func (s *Shard) runOpsLocked(ops []backends.Op, now int64, w *resp.Writer) {
+	c := &s.cctx
+	c.Store, c.W, c.Now, c.Rand = s.store, w, now, s.rnd
+	for _, op := range ops {
+		c.DBIndex, c.DB, c.Args, c.Dirty, c.Propagate = op.DB, s.store.DB(op.DB), op.Args, 0, nil
+		s.exec.Run(c, op.Cmd)
+	}
+	c.Args, c.Propagate, c.W = nil, nil, nil
+	s.logExpiredLocked(now)
+}
+
+// logTxLocked logs a cross-shard record once, whichever participant comes
+// first, and makes this shard's replies wait for it.
+func (s *Shard) logTxLocked(record *backends.TxRecord) {
+	if s.log == nil {
+		return
+	}
+	if !record.Logged {
+		record.Logged = true
+		record.Pos = s.log.append(appendTx(nil, record))
+	}
+	if record.Pos > s.logPos {
+		s.logPos = record.Pos
+	}
 }
 
 func (s *Shard) releaseLocked(tx backends.TxID) {
@@ -370,26 +376,29 @@ func (s *Shard) releaseLocked(tx backends.TxID) {
 	s.broadcastLocked()
 }
 
-// Commit implements backends.Shard. On embedded shards the primary's
-// commit and a participant's apply are the same step: every participant
-// logs the whole record, so the first copy to reach a log commits it.
+// Commit implements backends.Shard. The primary logs the whole record
+// (every participant's writes) in the store's one log: that append is the
+// commit point, and recovery replays the record on every participant.
 func (s *Shard) Commit(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
 	return s.finish(ctx, tx, writes, record)
 }
 
-// Apply implements backends.Shard.
+// Apply implements backends.Shard: the record is in the log already, so
+// this installs the writes in memory and waits for the record.
 func (s *Shard) Apply(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
 	return s.finish(ctx, tx, writes, record)
 }
 
-// finish installs tx's writes here, logs its record and releases its locks.
+// finish installs tx's writes here, logs its record if no participant did
+// and releases its locks.
 func (s *Shard) finish(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return backends.ErrClosed
+		return fmt.Errorf("%w: %w", backends.ErrNotExecuted, backends.ErrClosed)
 	}
-	s.installAndLogLocked(writes, record)
+	s.installLocked(writes, s.clock.now())
+	s.logTxLocked(record)
 	s.releaseLocked(tx)
 	pos := s.logPos
 	s.mu.Unlock()
@@ -427,29 +436,29 @@ func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Locked) error)
 		}
 	}
 	s.exclusive = true
+	if s.log != nil {
+		s.log.enterExclusive()
+	}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.exclusive = false
-		s.broadcastLocked()
-		s.mu.Unlock()
-	}()
-	if err := fn(lockedShard{s}); err != nil {
+	err := fn(lockedShard{s})
+	s.mu.Lock()
+	s.exclusive = false
+	if s.log != nil {
+		if end := s.log.leaveExclusive(); end > s.logPos {
+			s.logPos = end
+		}
+	}
+	pos := s.logPos
+	s.broadcastLocked()
+	s.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	pos := s.logPos
-	s.mu.Unlock()
-	if s.log != nil && pos != 0 {
-		// Whole-database commands may span shards: sync so that a crash
-		// keeps all of them or, at worst, loses the newest.
-		return s.log.Sync(ctx)
-	}
-	return nil
+	return s.durable(ctx, pos)
 }
 
 // lockedShard is a shard inside its Exclusive section. It still takes mu
-// (the background expiry may run) but never waits for transaction locks.
+// (WATCH may read meanwhile) but never waits for transaction locks.
 type lockedShard struct{ s *Shard }
 
 func (l lockedShard) Run(b *backends.Batch) error {
@@ -464,39 +473,29 @@ func (l lockedShard) Read(keys []backends.KeyRef) []backends.KeyState {
 	return l.s.readLocked(keys)
 }
 
-func (l lockedShard) LogPos() uint64 {
+func (l lockedShard) Now() int64 { return l.s.clock.now() }
+
+func (l lockedShard) Install(writes []backends.KeyState) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	return l.s.logPos
+	l.s.installLocked(writes, l.s.clock.now())
 }
 
-func (l lockedShard) AddDeps(deps map[int]uint64) {
+func (l lockedShard) RunOps(ops []backends.Op, now int64, w *resp.Writer) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	l.s.addDepsLocked(deps)
+	l.s.runOpsLocked(ops, now, w)
 }
 
-func (l lockedShard) LSN() uint64 {
+func (l lockedShard) Log(record *backends.TxRecord) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	return l.s.lsn
-}
-
-func (l lockedShard) RunTx(record *backends.TxRecord, shard int, w *resp.Writer) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	l.s.runTxLocked(record, shard, w)
-}
-
-func (l lockedShard) Install(tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	l.s.installAndLogLocked(writes, record)
+	l.s.logTxLocked(record)
 }
 
 // readLocked returns copies of keys' states.
 func (s *Shard) readLocked(keys []backends.KeyRef) []backends.KeyState {
-	now := s.now()
+	now := s.clock.now()
 	states := make([]backends.KeyState, len(keys))
 	for i, k := range keys {
 		states[i].KeyRef = k
@@ -504,22 +503,19 @@ func (s *Shard) readLocked(keys []backends.KeyRef) []backends.KeyState {
 			states[i].Entry = e.Clone()
 		}
 	}
+	s.logExpiredLocked(now)
 	return states
-}
-
-// installAndLogLocked installs a cross-shard transaction's writes here and
-// logs its whole record.
-func (s *Shard) installAndLogLocked(writes []backends.KeyState, record *backends.TxRecord) {
-	s.installLocked(writes, s.now())
-	if s.log != nil && len(writes) > 0 {
-		s.appendLocked(encodedRecord(record))
-	}
 }
 
 // TryHold implements backends.Holder.
 func (s *Shard) TryHold(keys []backends.KeyRef) (bool, <-chan struct{}) {
 	s.mu.Lock()
-	if s.closed || s.exclusive || s.draining > 0 || s.keysLockedLocked(0, keys) {
+	if s.closed {
+		// Nothing will change: the caller gives up with ErrClosed.
+		s.mu.Unlock()
+		return false, nil
+	}
+	if s.exclusive || s.draining > 0 || s.keysLockedLocked(0, keys) {
 		ch := s.changed
 		s.mu.Unlock()
 		return false, ch
@@ -542,52 +538,29 @@ type heldShard struct{ s *Shard }
 
 func (h heldShard) Run(b *backends.Batch) error { return h.s.runLocked(b) }
 
-func (h heldShard) Read(keys []backends.KeyRef) []backends.KeyState {
-	return h.s.readLocked(keys)
+func (h heldShard) Read(keys []backends.KeyRef) []backends.KeyState { return h.s.readLocked(keys) }
+
+func (h heldShard) Now() int64 { return h.s.clock.now() }
+
+func (h heldShard) Install(writes []backends.KeyState) {
+	h.s.installLocked(writes, h.s.clock.now())
 }
 
-func (h heldShard) Install(tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) {
-	h.s.installAndLogLocked(writes, record)
+func (h heldShard) RunOps(ops []backends.Op, now int64, w *resp.Writer) {
+	h.s.runOpsLocked(ops, now, w)
 }
 
-func (h heldShard) LSN() uint64 { return h.s.lsn }
-
-func (h heldShard) LogPos() uint64 { return h.s.logPos }
-
-func (h heldShard) AddDeps(deps map[int]uint64) { h.s.addDepsLocked(deps) }
-
-func (h heldShard) RunTx(record *backends.TxRecord, shard int, w *resp.Writer) {
-	h.s.runTxLocked(record, shard, w)
-}
-
-// runTxLocked runs this shard's ops of a cross-shard record natively and,
-// when they are writes, logs the whole record. Every participant logs it,
-// changed or not: recovery re-runs the ops on a shard whose log lacks the
-// record, which is right only if lacking it means the log lost its tail.
-func (s *Shard) runTxLocked(record *backends.TxRecord, shard int, w *resp.Writer) {
-	c := &s.cctx
-	c.Store, c.W, c.Now, c.Rand = s.store, w, record.Now, s.rnd
-	writes := false
-	for _, op := range record.Ops[shard] {
-		c.DBIndex, c.DB, c.Args, c.Dirty, c.Propagate = op.DB, s.store.DB(op.DB), op.Args, 0, nil
-		s.exec.Run(c, op.Cmd)
-		writes = writes || op.Cmd.Is(command.Write)
-	}
-	c.Args, c.Propagate, c.W = nil, nil, nil
-	if writes && s.log != nil {
-		s.appendLocked(encodedRecord(record))
-	}
-}
+func (h heldShard) Log(record *backends.TxRecord) { h.s.logTxLocked(record) }
 
 // activeExpire removes expired keys from every database, a bounded amount
-// per call, as Redis's active expiry cycle does.
+// per call, as Redis's active expiry cycle does, and logs their deletion.
 func (s *Shard) activeExpire() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.exclusive {
 		return
 	}
-	now := s.now()
+	now := s.clock.now()
 	for i := 0; i < s.store.NumDBs(); i++ {
 		db := s.store.DB(i)
 		for round := 0; round < 16; round++ {
@@ -597,6 +570,7 @@ func (s *Shard) activeExpire() {
 			}
 		}
 	}
+	s.logExpiredLocked(now)
 }
 
 // sweepTombstones drops version tombstones older than before.

@@ -2,9 +2,12 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,63 +82,6 @@ func TestSnapshotAndRestart(t *testing.T) {
 	}
 }
 
-// TestRollForwardFromParticipantCopy: the primary's log lost its commit
-// record (its tail was cut), but a participant's copy survived: recovery
-// installs the transaction on the primary too.
-func TestRollForwardFromParticipantCopy(t *testing.T) {
-	dir := t.TempDir()
-	st := openStore(t, dir)
-	ctx := context.Background()
-	m := cluster.NewSlotMap(3)
-	keyOn := func(shard int) string {
-		for i := 0; ; i++ {
-			k := "k" + string(rune('a'+i%26)) + string(rune('a'+i/26))
-			if m.ShardOf([]byte(k)) == shard {
-				return k
-			}
-		}
-	}
-	k0, k1 := keyOn(0), keyOn(1)
-	primaryLog := filepath.Join(dir, "shard-0.0000000000000001.log")
-	before, err := os.Stat(primaryLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx := backends.TxID(42)
-	ref0 := []backends.KeyRef{{DB: 0, Key: k0}}
-	ref1 := []backends.KeyRef{{DB: 0, Key: k1}}
-	if _, err := st.shards[0].Lock(ctx, tx, ref0, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.shards[1].Lock(ctx, tx, ref1, nil); err != nil {
-		t.Fatal(err)
-	}
-	e := func(v string) *keyspace.Entry { return &keyspace.Entry{Kind: keyspace.KindString, Str: []byte(v)} }
-	rec := &backends.TxRecord{ID: tx, Writes: map[int][]backends.KeyState{
-		0: {{KeyRef: ref0[0], Entry: e("zero")}},
-		1: {{KeyRef: ref1[0], Entry: e("one")}},
-	}}
-	if err := st.shards[0].Commit(ctx, tx, rec.Writes[0], rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.shards[1].Apply(ctx, tx, rec.Writes[1], rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(primaryLog, before.Size()); err != nil {
-		t.Fatal(err)
-	}
-	st2 := openStore(t, dir)
-	if got := exec(t, st2, 0, "GET", k0); got != "$4\r\nzero\r\n" {
-		t.Fatalf("primary after recovery: %q", got)
-	}
-	if got := exec(t, st2, 0, "GET", k1); got != "$3\r\none\r\n" {
-		t.Fatalf("participant after recovery: %q", got)
-	}
-}
-
 // TestLockBlocksOthers: a key locked by a transaction is waited for by
 // plain commands, which then see the committed value.
 func TestLockBlocksOthers(t *testing.T) {
@@ -163,125 +109,179 @@ func TestLockBlocksOthers(t *testing.T) {
 	}
 }
 
-// TestRollForwardInOrder: when a shard's log lost several transactions that
-// other shards still hold, recovery replays them in the order they ran.
-func TestRollForwardInOrder(t *testing.T) {
+// TestCommitReplayedOnEveryParticipant: the primary's Commit logs the whole
+// transaction; a crash before Apply reached the other participant still
+// restarts with the transaction on both.
+func TestCommitReplayedOnEveryParticipant(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	m := cluster.NewSlotMap(3)
-	keyOn := func(shard int, prefix string) string {
-		for i := 0; ; i++ {
-			k := fmt.Sprintf("%s%d", prefix, i)
-			if m.ShardOf([]byte(k)) == shard {
-				return k
-			}
-		}
-	}
-	k0, k1 := keyOn(0, "a"), keyOn(1, "b")
-	log0 := filepath.Join(dir, "shard-0.0000000000000001.log")
-	before, err := os.Stat(log0)
-	if err != nil {
+	ctx := context.Background()
+	k0, k1 := keyOn(3, 0, "k"), keyOn(3, 1, "k")
+	tx := backends.TxID(42)
+	ref0 := []backends.KeyRef{{DB: 0, Key: k0}}
+	ref1 := []backends.KeyRef{{DB: 0, Key: k1}}
+	if _, err := st.shards[0].Lock(ctx, tx, ref0, nil); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 20; i++ {
-		v := &keyspace.Entry{Kind: keyspace.KindString, Str: []byte(fmt.Sprint(i))}
-		rec := &backends.TxRecord{ID: backends.TxID(1000 + i), Seq: uint64(i), Writes: map[int][]backends.KeyState{
-			0: {{KeyRef: backends.KeyRef{Key: k0}, Entry: v}},
-			1: {{KeyRef: backends.KeyRef{Key: k1}, Entry: v}},
-		}}
-		for shard := 0; shard < 2; shard++ {
-			if ok, _ := st.shards[shard].TryHold(nil); !ok {
-				t.Fatal("shard busy")
-			}
-			st.shards[shard].Held().Install(rec.ID, rec.Writes[shard], rec)
-			st.shards[shard].Unhold()
-		}
+	if _, err := st.shards[1].Lock(ctx, tx, ref1, nil); err != nil {
+		t.Fatal(err)
 	}
+	e := func(v string) *keyspace.Entry { return &keyspace.Entry{Kind: keyspace.KindString, Str: []byte(v)} }
+	rec := &backends.TxRecord{ID: tx, Writes: map[int][]backends.KeyState{
+		0: {{KeyRef: ref0[0], Entry: e("zero")}},
+		1: {{KeyRef: ref1[0], Entry: e("one")}},
+	}}
+	if err := st.shards[0].Commit(ctx, tx, rec.Writes[0], rec); err != nil {
+		t.Fatal(err)
+	}
+	// The coordinator dies here: no Apply on shard 1.
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(log0, before.Size()); err != nil {
-		t.Fatal(err)
-	}
 	st2 := openStore(t, dir)
-	if got := exec(t, st2, 0, "GET", k0); got != "$2\r\n20\r\n" {
-		t.Fatalf("after recovery %s = %q, want the last transaction's value", k0, got)
+	if got := exec(t, st2, 0, "GET", k0); got != "$4\r\nzero\r\n" {
+		t.Fatalf("primary after recovery: %q", got)
+	}
+	if got := exec(t, st2, 0, "GET", k1); got != "$3\r\none\r\n" {
+		t.Fatalf("participant after recovery: %q", got)
 	}
 }
 
-// TestRecoveryCutsDependentTransaction: T2 ran after T1 on shard 0, so its
-// values there include T1's. A crash loses T1 everywhere and T2 everywhere
-// but shard 2. Rolling T2 forward would bring back half of T1, so recovery
-// cuts T2 from shard 2 instead: neither transaction is there.
-func TestRecoveryCutsDependentTransaction(t *testing.T) {
-	dir := t.TempDir()
-	st := openStore(t, dir)
-	m := cluster.NewSlotMap(3)
-	keyOn := func(shard int) string {
-		for i := 0; ; i++ {
-			k := fmt.Sprintf("d%d", i)
-			if m.ShardOf([]byte(k)) == shard {
-				return k
-			}
+// keyOn returns a key with prefix that lives on shard of n.
+func keyOn(n, shard int, prefix string) string {
+	m := cluster.NewSlotMap(n)
+	for i := 0; ; i++ {
+		k := fmt.Sprintf("%s%d", prefix, i)
+		if m.ShardOf([]byte(k)) == shard {
+			return k
 		}
 	}
-	k := []string{keyOn(0), keyOn(1), keyOn(2)}
-	for i := range k {
-		exec(t, st, 0, "SET", k[i], "old")
-	}
-	sizes := map[int]int64{}
-	for shard := 0; shard < 2; shard++ {
-		fi, err := os.Stat(filepath.Join(dir, fmt.Sprintf("shard-%d.0000000000000001.log", shard)))
+}
+
+// TestExpiryLoggedUnderMonotonicTime: a key expired by a read is logged as
+// deleted, and a command that starts after that expiry runs no earlier
+// than it even if the wall clock steps back; a restart (with the clock
+// still behind) replays to the same state: the acknowledged INCR is there.
+func TestExpiryLoggedUnderMonotonicTime(t *testing.T) {
+	dir := t.TempDir()
+	var wall atomic.Int64
+	wall.Store(1_000_000)
+	open := func() *Store {
+		st, err := Open(Options{Shards: 3, Databases: 4, Dir: dir, Fsync: aof.Always, Now: wall.Load,
+			ExpireEvery: time.Hour}, keyspace.NewExecutor(command.Default))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sizes[shard] = fi.Size()
+		t.Cleanup(func() { st.Close() })
+		return st
 	}
-	val := func(v string) *keyspace.Entry { return &keyspace.Entry{Kind: keyspace.KindString, Str: []byte(v)} }
-	run := func(id backends.TxID, writes map[int][]backends.KeyState) {
-		rec := &backends.TxRecord{ID: id, Seq: uint64(id), Writes: writes, Prev: map[int]uint64{}}
-		for shard := range writes {
-			if ok, _ := st.shards[shard].TryHold(nil); !ok {
-				t.Fatal("shard busy")
-			}
-		}
-		for shard := range writes {
-			rec.Prev[shard] = st.shards[shard].Held().LSN()
-		}
-		for shard, w := range writes {
-			st.shards[shard].Held().Install(id, w, rec)
-			st.shards[shard].Unhold()
-		}
+	st := open()
+	exec(t, st, 0, "SET", "k", "5", "PX", "100")
+	wall.Add(200)
+	if got := exec(t, st, 0, "GET", "k"); got != "$-1\r\n" {
+		t.Fatalf("GET after expiry = %q", got)
 	}
-	run(1, map[int][]backends.KeyState{
-		0: {{KeyRef: backends.KeyRef{Key: k[0]}, Entry: val("t1")}},
-		1: {{KeyRef: backends.KeyRef{Key: k[1]}, Entry: val("t1")}},
-	})
-	run(2, map[int][]backends.KeyState{
-		0: {{KeyRef: backends.KeyRef{Key: k[0]}, Entry: val("t1+t2")}},
-		2: {{KeyRef: backends.KeyRef{Key: k[2]}, Entry: val("t2")}},
-	})
+	wall.Add(-150) // the wall clock steps back
+	if got := exec(t, st, 0, "INCR", "k"); got != ":1\r\n" {
+		t.Fatalf("INCR after expiry = %q", got)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for shard, size := range sizes {
-		if err := os.Truncate(filepath.Join(dir, fmt.Sprintf("shard-%d.0000000000000001.log", shard)), size); err != nil {
-			t.Fatal(err)
-		}
+	st2 := open()
+	if got := exec(t, st2, 0, "GET", "k"); got != "$1\r\n1\r\n" {
+		t.Fatalf("GET after restart = %q, want the acknowledged INCR's 1", got)
 	}
-	st2 := openStore(t, dir)
-	for i := range k {
-		if got := exec(t, st2, 0, "GET", k[i]); got != "$3\r\nold\r\n" {
-			t.Errorf("%s after recovery = %q, want the value before both transactions", k[i], got)
-		}
-	}
-	// The cut is permanent: a second restart agrees, and new writes stay.
-	exec(t, st2, 0, "SET", k[2], "new")
 	if err := st2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st3 := openStore(t, dir)
-	if got := exec(t, st3, 0, "GET", k[2]); got != "$3\r\nnew\r\n" {
-		t.Fatalf("after a second restart %s = %q", k[2], got)
+
+	// Active expiry is logged too: with the clock far behind at restart,
+	// the key stays gone.
+	st3 := open()
+	exec(t, st3, 1, "SET", "gone", "v", "PX", "10")
+	wall.Add(1000)
+	for _, s := range st3.shards {
+		s.activeExpire()
+	}
+	if err := st3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "store.0000000000000001.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "DEL\x04gone") {
+		t.Fatalf("the active expiry of gone is not in the log")
+	}
+	wall.Store(0)
+	st4 := open()
+	if got := exec(t, st4, 1, "EXISTS", "gone"); got != ":0\r\n" {
+		t.Fatalf("EXISTS gone after restart with the clock behind = %q", got)
+	}
+}
+
+// TestFailedGuardWaitsForDurability: an EXEC whose WATCH failed reveals the
+// write that broke it, so its reply waits for that write's record.
+func TestFailedGuardWaitsForDurability(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	ctx := context.Background()
+	s := st.shards[0]
+	key := keyOn(3, 0, "w")
+	v, live, err := s.Version(ctx, 0, []byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &backends.Batch{Ops: []backends.Op{{Cmd: command.Default.Lookup([]byte("SET")),
+		Args: [][]byte{[]byte("SET"), []byte(key), []byte("x")}}}, W: resp.NewWriter(2), Defer: true}
+	if err := s.Exec(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	b := &backends.Batch{Guards: []backends.Guard{{Key: key, Version: v, Live: live}}, W: resp.NewWriter(2), Defer: true}
+	if err := s.Exec(ctx, b); !errors.Is(err, backends.ErrGuard) {
+		t.Fatalf("Exec with a broken guard: %v", err)
+	}
+	if b.Pos < set.Pos || set.Pos == 0 {
+		t.Fatalf("failed EXEC waits for position %d, the write that broke it is at %d", b.Pos, set.Pos)
+	}
+}
+
+// TestClosedShardReleasesHolders: holding a closed shard fails at once
+// instead of waiting for a change that never comes.
+func TestClosedShardReleasesHolders(t *testing.T) {
+	st := openStore(t, "")
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	held, changed := st.shards[1].TryHold(nil)
+	if held || changed != nil {
+		t.Fatalf("TryHold on a closed shard = %v, %v; want false and no channel", held, changed)
+	}
+}
+
+// TestWatchOfMissingKeySurvivesSweep: sweeping other keys' old tombstones
+// does not fail the EXEC of a WATCHed key that never existed.
+func TestWatchOfMissingKeySurvivesSweep(t *testing.T) {
+	st := openStore(t, "")
+	ctx := context.Background()
+	s := st.shards[0]
+	other, watched := keyOn(3, 0, "o"), keyOn(3, 0, "never")
+	exec(t, st, 0, "SET", other, "1")
+	exec(t, st, 0, "DEL", other)
+	v, live, err := s.Version(ctx, 0, []byte(watched))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.sweepTombstones(^uint64(0))
+	b := &backends.Batch{Guards: []backends.Guard{{Key: watched, Version: v, Live: live}}, W: resp.NewWriter(2)}
+	if err := s.Exec(ctx, b); err != nil {
+		t.Fatalf("EXEC after a sweep: %v", err)
+	}
+	// A key deleted after the WATCH still fails it, swept or not.
+	exec(t, st, 0, "SET", watched, "1")
+	exec(t, st, 0, "DEL", watched)
+	s.sweepTombstones(^uint64(0))
+	if err := s.Exec(ctx, b); !errors.Is(err, backends.ErrGuard) {
+		t.Fatalf("EXEC after the key was created and deleted: %v", err)
 	}
 }

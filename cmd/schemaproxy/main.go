@@ -92,7 +92,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	var shutdown func() // set once the signal context exists
 	coord := txn.New(txn.Config{
 		Shards: store.Shards(), Exec: exec, Databases: cfg.Databases,
-		Now: func() int64 { return time.Now().UnixMilli() },
+		Now: store.Now,
 	})
 	srv := proxy.New(proxy.Config{
 		RequirePass: cfg.RequirePass,
@@ -112,6 +112,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		},
 		Info:     store.Info,
 		Snapshot: store.Snapshot,
+		BGSave:   store.BGSave,
+		LastSave: store.LastSave,
 		Shutdown: func() { shutdown() },
 	}, coord)
 

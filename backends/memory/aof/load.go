@@ -350,6 +350,9 @@ func (l *Log) step(name string) {
 	if l.knobs.step != nil {
 		l.knobs.step(name)
 	}
+	if l.opts.Step != nil {
+		l.opts.Step(name)
+	}
 }
 
 // startEverySecLocked starts the goroutine that fsyncs once a second. The

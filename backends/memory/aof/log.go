@@ -372,3 +372,10 @@ func recycle(b []byte) []byte {
 	}
 	return b[:0]
 }
+
+// End is the position just past the last record appended.
+func (l *Log) End() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.appended
+}

@@ -21,6 +21,12 @@ type Options struct {
 	// discards them.
 	Logf func(format string, args ...any)
 
+	// Step, when set, runs at each durable step of Rotate and
+	// WriteSnapshot (named in the package comment), so that a test of the
+	// log's owner can copy the directory there and see what a crash would
+	// leave. Nil in production.
+	Step func(name string)
+
 	// knobs are test hooks; nil in production, and free there.
 	knobs *testingKnobs
 }
