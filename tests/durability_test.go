@@ -67,6 +67,14 @@ func TestKill9Durability(t *testing.T) {
 			}
 		}(w)
 	}
+	// Snapshots run back to back until the kill, which may land in one.
+	saves, stopSaving := bgsaveLoop(ctx, func() string {
+		if killed.Load() {
+			return ""
+		}
+		return p.Addr
+	})
+	defer stopSaving()
 	deadline := time.Now().Add(time.Minute)
 	for total.Load() < killAt && running.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond) // polling progress of the load
@@ -74,8 +82,12 @@ func TestKill9Durability(t *testing.T) {
 	killed.Store(true)
 	p.Kill()
 	wg.Wait()
+	stopSaving()
 	if total.Load() < killAt {
 		t.Fatalf("load made only %d writes before the deadline", total.Load())
+	}
+	if saves.Load() == 0 {
+		t.Fatalf("no BGSAVE started before the kill")
 	}
 
 	q := startProxyIn(t, p.dataDir, "--appendfsync", "always")

@@ -356,6 +356,13 @@ func TestListAppendKill9(t *testing.T) {
 	}
 	// However the test ends, no worker stays blocked.
 	defer func() { giveUp(); wg.Wait() }()
+	// Snapshots run back to back meanwhile, so kills land in them too.
+	saves, stopSaving := bgsaveLoop(ctx, func() string {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.addr
+	})
+	defer stopSaving()
 	for w := 0; w < laWorkers; w++ {
 		c := client(t, p.Addr, func(o *redis.Options) { o.PoolSize = 1 })
 		wg.Add(1)
@@ -409,6 +416,12 @@ func TestListAppendKill9(t *testing.T) {
 		srv.mu.Unlock()
 	}
 	wg.Wait()
+	stopSaving()
+	if n := saves.Load(); n == 0 {
+		t.Errorf("no BGSAVE started during the run")
+	} else {
+		t.Logf("%d background snapshots started during the run", n)
+	}
 
 	// Whatever was in flight took effect before its process died or never.
 	unknown := 0
@@ -446,4 +459,51 @@ func TestListAppendKill9(t *testing.T) {
 	t.Logf("%d kills, at %v acknowledged transactions; %d in flight, %d of them took effect",
 		laKills, killAt, unknown, len(took))
 	h.verify(t)
+}
+
+// bgsaveLoop sends BGSAVE to whatever addr returns (empty: stop), back to
+// back, until stop is called; saves counts those that started.
+func bgsaveLoop(ctx context.Context, addr func() string) (saves *atomic.Int64, stop func()) {
+	saves = new(atomic.Int64)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var c *redis.Client
+		cur := ""
+		defer func() {
+			if c != nil {
+				c.Close()
+			}
+		}()
+		for ctx.Err() == nil {
+			a := addr()
+			if a == "" {
+				return
+			}
+			if a != cur {
+				if c != nil {
+					c.Close()
+				}
+				c, cur = redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1}), a
+			}
+			if c.BgSave(ctx).Err() == nil {
+				saves.Add(1)
+			}
+			// Wait for it to finish (or the server to die) before the next.
+			for ctx.Err() == nil {
+				info, err := c.Info(ctx, "persistence").Result()
+				if err != nil || strings.Contains(info, "rdb_bgsave_in_progress:0") {
+					break
+				}
+				// A polling rate, not a synchronisation.
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return saves, func() { once.Do(func() { cancel(); <-done }) }
 }
