@@ -5,6 +5,7 @@
 package command
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -266,4 +267,32 @@ func twoKeys(args [][]byte) ([]int, bool) {
 		return nil, false
 	}
 	return []int{1, 2}, true
+}
+
+// OtherDB returns the database, besides the client's, that a command
+// writes its key into: MOVE key db, COPY src dst DB n. The index is parsed
+// leniently (a superset of what the command accepts), so callers that
+// must see every database a command may touch never miss one.
+func (c *Command) OtherDB(args [][]byte) (int, bool) {
+	var arg []byte
+	switch c.Name {
+	case "move":
+		if len(args) > 2 {
+			arg = args[2]
+		}
+	case "copy":
+		for i := 3; i+1 < len(args); i++ {
+			if bytes.EqualFold(args[i], []byte("db")) {
+				arg = args[i+1]
+			}
+		}
+	}
+	if arg == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(arg))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
 }

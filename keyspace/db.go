@@ -43,6 +43,11 @@ type Collection interface {
 // (other kinds) is meaningful.
 type Entry struct {
 	Kind Kind
+	// Snap is the epoch of the snapshot that has saved this entry, or
+	// that need not save it (it was created after the snapshot's cut); a
+	// copy-on-write snapshot saves an entry whose Snap is behind its epoch
+	// before anything changes it. It sits in Kind's padding.
+	Snap uint16
 	// atime is the last access in unix seconds, for OBJECT IDLETIME; it
 	// sits in Kind's padding, so it costs no memory.
 	atime uint32
@@ -81,9 +86,12 @@ type Store struct {
 	// tests and for log replay.
 	Now func() int64
 	// OnExpire, when set, is told of every key removed because it expired
-	// (lazily or actively), so that persistence can log the deletion as
-	// Redis propagates a DEL: replay then never depends on the clock.
-	OnExpire func(db int, key string)
+	// (lazily or actively), with the entry removed, so that persistence can
+	// log the deletion as Redis propagates a DEL (replay then never depends
+	// on the clock) and a snapshot can save the entry first.
+	OnExpire func(db *DB, key string, e *Entry)
+	// SnapEpoch stamps every entry created (see Entry.Snap).
+	SnapEpoch uint16
 }
 
 // NewStore returns a store of n empty databases.
@@ -124,7 +132,7 @@ func (s *Store) NextVersion() uint64 {
 // DB is one numbered database of a shard.
 type DB struct {
 	store   *Store
-	index   int // its number, for OnExpire
+	index   int // its number
 	keys    map[string]*Entry
 	expires int // keys with a TTL
 	// tombs holds the versions of deleted keys; floor is the version every
@@ -186,6 +194,15 @@ func unixSeconds(ms int64) uint32 {
 	return uint32(ms / 1000)
 }
 
+// Index is the database's number (it changes with SWAPDB).
+func (db *DB) Index() int { return db.index }
+
+// Entries is the database's map of keys, for a copy-on-write snapshot: the
+// caller holds the store's lock while it reads it and never changes it.
+// FLUSHDB replaces the map rather than clearing it, so a reference taken
+// earlier keeps the keys as they were.
+func (db *DB) Entries() map[string]*Entry { return db.keys }
+
 // Peek returns the entry of key without expiring it (for persistence).
 func (db *DB) Peek(key string) *Entry { return db.keys[key] }
 
@@ -193,7 +210,7 @@ func (db *DB) expire(key string, e *Entry) {
 	// Expiry keeps the version: liveness changing is what WATCH checks.
 	db.remove(key, e, e.Version)
 	if db.store.OnExpire != nil {
-		db.store.OnExpire(db.index, key)
+		db.store.OnExpire(db, key, e)
 	}
 }
 
@@ -223,9 +240,12 @@ func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 		if e.ExpireAt != 0 {
 			db.expires++
 		}
+		// The entry stays the key's: so does what a snapshot knows of it.
+		e.Snap = old.Snap
 		*old = *e
 		return old
 	}
+	e.Snap = db.store.SnapEpoch
 	if keepTTL {
 		e.ExpireAt = 0
 	}
@@ -415,6 +435,7 @@ func (db *DB) Put(key string, e *Entry) {
 	if e.atime == 0 {
 		e.atime = unixSeconds(db.store.Now())
 	}
+	e.Snap = db.store.SnapEpoch
 	delete(db.tombs, key)
 	db.keys[key] = e
 	if !ok && db.scan != nil {

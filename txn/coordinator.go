@@ -25,7 +25,6 @@
 package txn
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -228,7 +227,7 @@ func (c *Coordinator) footprint(r *Request) []*participant {
 		}
 		// Commands that write into another database (MOVE, COPY ... DB n)
 		// touch the same key name there.
-		if db, ok := targetDB(op, c.cfg.Databases); ok {
+		if db, ok := op.Cmd.OtherDB(op.Args); ok && db < c.cfg.Databases {
 			for _, k := range keys {
 				add(backends.KeyRef{DB: db, Key: string(op.Args[k])})
 			}
@@ -402,28 +401,4 @@ func (c *Coordinator) Watch(ctx context.Context, db int, key []byte) (backends.G
 		return backends.Guard{}, err
 	}
 	return backends.Guard{DB: db, Key: string(key), Version: v, Live: live}, nil
-}
-
-// targetDB returns the other database a command writes the same key into:
-// MOVE key db, COPY src dst DB n.
-func targetDB(op *backends.Op, databases int) (int, bool) {
-	var arg []byte
-	switch op.Cmd.Name {
-	case "move":
-		arg = op.Args[2]
-	case "copy":
-		for i := 3; i+1 < len(op.Args); i++ {
-			if bytes.EqualFold(op.Args[i], []byte("db")) {
-				arg = op.Args[i+1]
-			}
-		}
-	}
-	if arg == nil {
-		return 0, false
-	}
-	n, ok := keyspace.ParseInt(arg)
-	if !ok || n < 0 || n >= int64(databases) {
-		return 0, false
-	}
-	return int(n), true
 }

@@ -53,6 +53,7 @@ type crashEnv struct {
 	genStart map[uint64]uint64
 	genLog   map[uint64][]byte
 	genSnap  map[uint64][]byte
+	genCut   map[uint64]uint64 // stream position of each snapshot's cut
 	// stepDirs are copies taken at each durable step of a snapshot, with
 	// the index of the last request acknowledged then.
 	stepDirs []stepDir
@@ -85,7 +86,7 @@ func keyOn4(shard int, prefix string) string { return keyOn(crashShards, shard, 
 
 func runCrashWorkload(t *testing.T, protocol bool) *crashEnv {
 	e := &crashEnv{t: t, dir: t.TempDir(), gen: 1, genStart: map[uint64]uint64{1: 0},
-		genLog: map[uint64][]byte{}, genSnap: map[uint64][]byte{}}
+		genLog: map[uint64][]byte{}, genSnap: map[uint64][]byte{}, genCut: map[uint64]uint64{}}
 	e.wall.Store(1_000_000)
 	exec := keyspace.NewExecutor(command.Default)
 	var saving bool
@@ -214,6 +215,7 @@ func (e *crashEnv) save() {
 		e.t.Fatal(err)
 	}
 	e.gen = next
+	e.genCut[next] = e.st.log.aof.End()
 	e.genSnap[next] = e.read(snapFile(next))
 	e.note("save")
 }
@@ -280,7 +282,17 @@ func (e *crashEnv) checkGenerations() {
 		content := e.genLog[g]
 		for _, cut := range frameCuts(t, content) {
 			dir := t.TempDir()
-			if snap, ok := e.genSnap[g]; ok {
+			snap, ok := e.genSnap[g]
+			if pos := e.genStart[g] + uint64(cut.size-16); ok && pos < e.genCut[g] {
+				// The snapshot is installed only once the log holds its
+				// cut: before that, the previous generation is there.
+				ok = false
+				writeFile(t, filepath.Join(dir, logFile(g-1)), e.genLog[g-1])
+				if prev, has := e.genSnap[g-1]; has {
+					writeFile(t, filepath.Join(dir, snapFile(g-1)), prev)
+				}
+			}
+			if ok {
 				writeFile(t, filepath.Join(dir, snapFile(g)), snap)
 			}
 			writeFile(t, filepath.Join(dir, logFile(g)), content[:cut.size])

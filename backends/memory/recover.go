@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 
@@ -62,14 +61,10 @@ func refuseOldLayout(dir string) error {
 	return nil
 }
 
-// replayer rebuilds shards from a snapshot and log records: recovery does
-// it into the live shards, a snapshot into a private copy.
+// replayer rebuilds the shards from a snapshot and log records.
 type replayer struct {
 	shards []*Shard
 	clock  *clock
-	// yield, when set, runs after each record, so that a background
-	// rebuild gives way to clients and stops with the store.
-	yield func() error
 }
 
 func (r *replayer) record(rec []byte) error {
@@ -77,13 +72,7 @@ func (r *replayer) record(rec []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := r.apply(lr, true); err != nil {
-		return err
-	}
-	if r.yield != nil {
-		return r.yield()
-	}
-	return nil
+	return r.apply(lr, true)
 }
 
 func (r *replayer) apply(lr *logRecord, top bool) error {
@@ -173,10 +162,7 @@ func (s *Shard) replayOps(now int64, ops []backends.Op) error {
 	return nil
 }
 
-// Snapshot format: the number of shards and of databases, then for each
-// shard and database a count of keys and each key with its expiry and
-// encoded value.
-
+// snapshot loads what writeCOW wrote.
 func (r *replayer) snapshot(rd io.Reader) error {
 	br := bufio.NewReader(rd)
 	readU := func() (uint64, error) { return binary.ReadUvarint(br) }
@@ -187,51 +173,47 @@ func (r *replayer) snapshot(rd io.Reader) error {
 	if int(nshards) != len(r.shards) {
 		return fmt.Errorf("memory: the snapshot was written by %d shards, and %d are configured: start with --shards %d", nshards, len(r.shards), nshards)
 	}
-	ndb, err := readU()
-	if err != nil {
+	if _, err := readU(); err != nil { // databases
 		return err
 	}
-	for _, s := range r.shards {
-		for i := uint64(0); i < ndb; i++ {
-			n, err := readU()
-			if err != nil {
-				return err
-			}
-			if int(i) >= s.store.NumDBs() {
-				if n > 0 {
-					return fmt.Errorf("memory: the snapshot has keys in database %d, and only %d are configured", i, s.store.NumDBs())
-				}
-				continue
-			}
-			db := s.store.DB(int(i))
-			for j := uint64(0); j < n; j++ {
-				key, err := readBytes(br)
-				if err != nil {
-					return err
-				}
-				expire, err := binary.ReadVarint(br)
-				if err != nil {
-					return err
-				}
-				val, err := readBytes(br)
-				if err != nil {
-					return err
-				}
-				e, err := keyspace.DecodeValue(val)
-				if err != nil {
-					return err
-				}
-				e.ExpireAt = expire
-				db.Put(string(key), e)
-				if r.yield != nil && j%1024 == 0 {
-					if err := r.yield(); err != nil {
-						return err
-					}
-				}
-			}
+	for {
+		shard, err := readU()
+		if err != nil {
+			return err
 		}
+		if shard == nshards {
+			return nil
+		}
+		if shard > nshards {
+			return fmt.Errorf("%w: shard %d in snapshot", aof.ErrCorrupt, shard)
+		}
+		s := r.shards[shard]
+		db, err := readU()
+		if err != nil {
+			return err
+		}
+		if db >= uint64(s.store.NumDBs()) {
+			return fmt.Errorf("memory: the snapshot has keys in database %d, and only %d are configured", db, s.store.NumDBs())
+		}
+		key, err := readBytes(br)
+		if err != nil {
+			return err
+		}
+		expire, err := binary.ReadVarint(br)
+		if err != nil {
+			return err
+		}
+		val, err := readBytes(br)
+		if err != nil {
+			return err
+		}
+		e, err := keyspace.DecodeValue(val)
+		if err != nil {
+			return err
+		}
+		e.ExpireAt = expire
+		s.store.DB(int(db)).Put(string(key), e)
 	}
-	return nil
 }
 
 // readBytes reads a length-prefixed string; the length is checked against
@@ -248,48 +230,4 @@ func readBytes(br *bufio.Reader) ([]byte, error) {
 	b := make([]byte, n)
 	_, err = io.ReadFull(br, b)
 	return b, err
-}
-
-// encodeSnapshot writes shards in the format snapshot reads. The shards
-// are a private copy nobody else uses, so no lock is taken.
-func encodeSnapshot(w io.Writer, shards []*Shard, yield func() error) error {
-	var b, val []byte
-	b = binary.AppendUvarint(b, uint64(len(shards)))
-	b = binary.AppendUvarint(b, uint64(shards[0].store.NumDBs()))
-	n := 0
-	for _, s := range shards {
-		for i := 0; i < s.store.NumDBs(); i++ {
-			db := s.store.DB(i)
-			b = binary.AppendUvarint(b, uint64(db.Len()))
-			var err error
-			// Every key, expired ones included (no time is before
-			// MinInt64): the count was taken so, and they expire again
-			// after loading.
-			db.Range(math.MinInt64, func(key string, e *keyspace.Entry) bool {
-				b = binary.AppendUvarint(b, uint64(len(key)))
-				b = append(b, key...)
-				b = binary.AppendVarint(b, e.ExpireAt)
-				val = keyspace.EncodeValue(val[:0], e)
-				b = binary.AppendUvarint(b, uint64(len(val)))
-				b = append(b, val...)
-				if len(b) >= 64<<10 {
-					if _, err = w.Write(b); err != nil {
-						return false
-					}
-					b = b[:0]
-				}
-				if n++; yield != nil && n%1024 == 0 {
-					if err = yield(); err != nil {
-						return false
-					}
-				}
-				return true
-			})
-			if err != nil {
-				return err
-			}
-		}
-	}
-	_, err := w.Write(b)
-	return err
 }

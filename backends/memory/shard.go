@@ -71,6 +71,8 @@ type Shard struct {
 	// expired collects the keys the store expired (keyspace.Store.OnExpire)
 	// until they are logged, before anything else is.
 	expired []expiredKey
+	// snap is set while a snapshot walks this shard (snapshot.go).
+	snap *cowSnap
 	// Scratch reused by every batch, to keep the hot path allocation-free.
 	cctx   keyspace.Ctx
 	rec    []byte
@@ -96,7 +98,12 @@ func newShard(index, databases int, exec *keyspace.Executor, clk *clock) *Shard 
 // persist starts logging to l; recovery has replayed the log by then.
 func (s *Shard) persist(l *storeLog) {
 	s.log = l
-	s.store.OnExpire = func(db int, key string) { s.expired = append(s.expired, expiredKey{db, key}) }
+	s.store.OnExpire = func(db *keyspace.DB, key string, e *keyspace.Entry) {
+		if s.snap != nil {
+			s.saveLocked(db, key, e)
+		}
+		s.expired = append(s.expired, expiredKey{db.Index(), key})
+	}
 }
 
 var _ backends.Shard = (*Shard)(nil)
@@ -219,6 +226,9 @@ func (s *Shard) runLocked(b *backends.Batch) error {
 			b.W.Raw(op.Reply)
 			continue
 		}
+		if s.snap != nil {
+			s.saveKeysLocked(op)
+		}
 		c.DBIndex, c.DB, c.Args, c.Dirty, c.Propagate = op.DB, s.store.DB(op.DB), op.Args, 0, nil
 		s.exec.Run(c, op.Cmd)
 		if c.Dirty > 0 && s.log != nil {
@@ -322,6 +332,9 @@ func (s *Shard) keysLockedLocked(tx backends.TxID, keys []backends.KeyRef) bool 
 func (s *Shard) installLocked(writes []backends.KeyState, now int64) {
 	for _, w := range writes {
 		db := s.store.DB(w.DB)
+		if s.snap != nil {
+			s.saveLocked(db, w.Key, db.Peek(w.Key))
+		}
 		if w.Entry == nil {
 			db.Delete([]byte(w.Key), now)
 			continue
@@ -341,7 +354,11 @@ func (s *Shard) installLocked(writes []backends.KeyState, now int64) {
 func (s *Shard) runOpsLocked(ops []backends.Op, now int64, w *resp.Writer) {
 	c := &s.cctx
 	c.Store, c.W, c.Now, c.Rand = s.store, w, now, s.rnd
-	for _, op := range ops {
+	for i := range ops {
+		op := &ops[i]
+		if s.snap != nil {
+			s.saveKeysLocked(op)
+		}
 		c.DBIndex, c.DB, c.Args, c.Dirty, c.Propagate = op.DB, s.store.DB(op.DB), op.Args, 0, nil
 		s.exec.Run(c, op.Cmd)
 	}

@@ -43,6 +43,9 @@ type Options struct {
 type Knobs struct {
 	// LogStep runs at each durable step of a snapshot (see aof.Options.Step).
 	LogStep func(name string)
+	// SnapshotChunk runs between the chunks of a snapshot's walk, with no
+	// lock held, so a test can change the data in the middle of it.
+	SnapshotChunk func()
 }
 
 // Store is the set of embedded shards, their log and background work.
@@ -59,7 +62,7 @@ type Store struct {
 	bgRunning atomic.Bool
 	lastSave  atomic.Int64 // unix seconds of the last snapshot
 	lastOK    atomic.Bool
-	lastCost  atomic.Int64 // heap bytes the last snapshot's rebuilt copy took
+	lastCost  atomic.Int64 // bytes the last snapshot saved before changes
 	lastTook  atomic.Int64 // milliseconds the last snapshot took
 }
 
@@ -197,8 +200,8 @@ func (st *Store) Info(section string) [][2]string {
 			{"rdb_last_save_time", fmt.Sprint(st.lastSave.Load())},
 			{"rdb_last_bgsave_status", status},
 			{"rdb_last_bgsave_time_sec", fmt.Sprint(st.lastTook.Load() / 1000)},
-			// Redis reports the memory copy-on-write took during its last
-			// fork; ours is the heap the rebuilt copy of the data took.
+			// What the last snapshot copied because clients changed it
+			// meanwhile, as Redis reports its fork's copy-on-write.
 			{"rdb_last_cow_size", fmt.Sprint(st.lastCost.Load())},
 			{"aof_enabled", enabled},
 			{"aof_current_size", fmt.Sprint(size)},

@@ -31,7 +31,7 @@ const (
 
 var (
 	logMagic     = [8]byte{'S', 'P', 'X', 'L', 'O', 'G', 0, 1}
-	snapMagic    = [8]byte{'S', 'P', 'X', 'S', 'N', 'P', 0, 1}
+	snapMagic    = [8]byte{'S', 'P', 'X', 'S', 'N', 'P', 0, 2}
 	trailerMagic = [4]byte{'S', 'E', 'N', 'D'}
 
 	castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -99,8 +99,9 @@ func (l *Log) Load(snapshot func(r io.Reader) error, replay func(rec []byte) err
 		}
 	}
 
+	var skip uint64
 	if len(ds.snaps) > 0 {
-		if err := readSnapshot(l.filePath(base, snapExt), base, snapshot); err != nil {
+		if skip, err = readSnapshot(l.filePath(base, snapExt), base, snapshot); err != nil {
 			return err
 		}
 	}
@@ -110,7 +111,11 @@ func (l *Log) Load(snapshot func(r io.Reader) error, replay func(rec []byte) err
 		gen   = base
 	)
 	for j, g := range live {
-		f, n, err := l.replayLog(g, j == len(live)-1, replay)
+		var from uint64
+		if j == 0 {
+			from = skip
+		}
+		f, n, err := l.replayLog(g, j == len(live)-1, from, replay)
 		if err != nil {
 			return err
 		}
@@ -153,10 +158,11 @@ func (l *Log) removeObsolete(path string) {
 	}
 }
 
-// replayLog replays one log file and returns the number of frame bytes
+// replayLog replays one log file, but for the frames in its first skip
+// bytes (a snapshot holds them), and returns the number of frame bytes
 // kept. The last file is returned open for appending, cut after its last
 // good frame if need be.
-func (l *Log) replayLog(gen uint64, last bool, replay func([]byte) error) (_ *os.File, kept uint64, err error) {
+func (l *Log) replayLog(gen uint64, last bool, skip uint64, replay func([]byte) error) (_ *os.File, kept uint64, err error) {
 	path := l.filePath(gen, logExt)
 	flag := os.O_RDONLY
 	if last {
@@ -191,10 +197,14 @@ func (l *Log) replayLog(gen uint64, last bool, replay func([]byte) error) (_ *os
 	fr := frameReader{r: bufio.NewReaderSize(f, 64<<10), remain: size - headerSize}
 	for {
 		rec, err := fr.next()
+		off := headerSize + int64(kept)
+		if kept < skip && (err != nil || kept+frameHeader+uint64(len(rec)) > skip) {
+			// The snapshot was installed only after the log held its cut.
+			return nil, 0, fmt.Errorf("aof: %s: offset %d: the snapshot's cut at %d is not at a frame boundary: %w", path, off, headerSize+skip, ErrCorrupt)
+		}
 		if err == io.EOF {
 			return f, kept, nil
 		}
-		off := headerSize + int64(kept)
 		if errors.Is(err, errTorn) || errors.Is(err, errBadFrame) {
 			if !last {
 				return nil, 0, fmt.Errorf("aof: %s: offset %d: %v: %w", path, off, err, ErrCorrupt)
@@ -215,8 +225,10 @@ func (l *Log) replayLog(gen uint64, last bool, replay func([]byte) error) (_ *os
 		if err != nil {
 			return nil, 0, ioErr("read", path, err)
 		}
-		if err := replay(rec); err != nil {
-			return nil, 0, fmt.Errorf("aof: replay %s at offset %d: %w", path, off, err)
+		if kept >= skip {
+			if err := replay(rec); err != nil {
+				return nil, 0, fmt.Errorf("aof: replay %s at offset %d: %w", path, off, err)
+			}
 		}
 		kept += frameHeader + uint64(len(rec))
 	}
@@ -224,38 +236,39 @@ func (l *Log) replayLog(gen uint64, last bool, replay func([]byte) error) (_ *os
 
 // readSnapshot checks the header and trailer of a snapshot and streams its
 // payload to fn; the CRC is checked as fn reads, and fn sees an error
-// instead of io.EOF if it does not match.
-func readSnapshot(path string, gen uint64, fn func(io.Reader) error) error {
+// instead of io.EOF if it does not match. It returns how many bytes of its
+// generation's log the snapshot covers.
+func readSnapshot(path string, gen uint64, fn func(io.Reader) error) (skip uint64, _ error) {
 	if fn == nil {
-		return fmt.Errorf("aof: %s exists but Load got no snapshot loader", path)
+		return 0, fmt.Errorf("aof: %s exists but Load got no snapshot loader", path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("aof: open snapshot: %w", err)
+		return 0, fmt.Errorf("aof: open snapshot: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("aof: stat snapshot: %w", err)
+		return 0, fmt.Errorf("aof: stat snapshot: %w", err)
 	}
 	size := st.Size()
 	if size < headerSize+trailerSize {
-		return fmt.Errorf("aof: %s: %d bytes, too short for a snapshot: %w", path, size, ErrCorrupt)
+		return 0, fmt.Errorf("aof: %s: %d bytes, too short for a snapshot: %w", path, size, ErrCorrupt)
 	}
 	var h [headerSize]byte
 	if _, err := f.ReadAt(h[:], 0); err != nil {
-		return ioErr("read", path, err)
+		return 0, ioErr("read", path, err)
 	}
 	if err := checkHeader(h[:], snapMagic, gen, path); err != nil {
-		return err
+		return 0, err
 	}
 	var t [trailerSize]byte
 	if _, err := f.ReadAt(t[:], size-trailerSize); err != nil {
-		return ioErr("read", path, err)
+		return 0, ioErr("read", path, err)
 	}
 	n := binary.LittleEndian.Uint64(t[:8])
 	if [4]byte(t[12:]) != trailerMagic || n != uint64(size-headerSize-trailerSize) {
-		return fmt.Errorf("aof: %s: bad trailer: %w", path, ErrCorrupt)
+		return 0, fmt.Errorf("aof: %s: bad trailer: %w", path, ErrCorrupt)
 	}
 	cr := &crcReader{
 		r:    bufio.NewReaderSize(io.NewSectionReader(f, headerSize, int64(n)), 256<<10),
@@ -263,19 +276,24 @@ func readSnapshot(path string, gen uint64, fn func(io.Reader) error) error {
 		want: binary.LittleEndian.Uint32(t[8:12]),
 		path: path,
 	}
+	var sk [8]byte
+	if _, err := io.ReadFull(cr, sk[:]); err != nil {
+		return 0, fmt.Errorf("aof: %s: no cut position: %w", path, ErrCorrupt)
+	}
+	skip = binary.LittleEndian.Uint64(sk[:])
 	if err := fn(cr); err != nil {
 		// A damaged payload often trips the caller's decoder before the end;
 		// say it is damaged rather than blame the decoder.
 		if _, cerr := io.Copy(io.Discard, cr); errors.Is(cerr, ErrCorrupt) {
-			return fmt.Errorf("%w (the loader said: %v)", cerr, err)
+			return 0, fmt.Errorf("%w (the loader said: %v)", cerr, err)
 		}
-		return fmt.Errorf("aof: load snapshot %s: %w", path, err)
+		return 0, fmt.Errorf("aof: load snapshot %s: %w", path, err)
 	}
 	// fn may stop early; the CRC must still cover the whole payload.
 	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return err
+		return 0, err
 	}
-	return nil
+	return skip, nil
 }
 
 type crcReader struct {

@@ -93,12 +93,25 @@ func (l *Log) Rotate() (Generation, error) {
 // at any step leaves either the old snapshot with every log after it or
 // the new snapshot with every log after it; Load finishes the clean-up.
 func (l *Log) WriteSnapshot(gen Generation, write func(w io.Writer) error) error {
+	return l.WriteSnapshotAt(gen, gen.pos, write)
+}
+
+// WriteSnapshotAt is WriteSnapshot of the state at stream position at, a
+// record boundary in generation gen: Load replays gen's records after it
+// only. A caller can then rotate first (slow: fsyncs) and take its cut
+// later, in a moment. The log must hold everything before at durably
+// (Sync) before this is called: the snapshot is what says it may be
+// skipped.
+func (l *Log) WriteSnapshotAt(gen Generation, at uint64, write func(w io.Writer) error) error {
 	l.snapMu.Lock()
 	defer l.snapMu.Unlock()
 	l.mu.Lock()
 	err := l.stateErrLocked()
 	if err == nil && (gen.gen <= l.snapGen || gen.gen > l.gen) {
 		err = fmt.Errorf("aof: snapshot of generation %d (last snapshot %d, current %d): %w", gen.gen, l.snapGen, l.gen, ErrStaleGeneration)
+	}
+	if err == nil && (at < gen.pos || at > l.synced || (gen.gen < l.gen && at != gen.pos)) {
+		err = fmt.Errorf("aof: snapshot at position %d: outside generation %d from %d, or not synced (%d)", at, gen.gen, gen.pos, l.synced)
 	}
 	l.mu.Unlock()
 	if err != nil {
@@ -107,7 +120,7 @@ func (l *Log) WriteSnapshot(gen Generation, write func(w io.Writer) error) error
 
 	path := l.filePath(gen.gen, snapExt)
 	tmp := path + tmpExt
-	if err := writeSnapshotFile(tmp, gen.gen, write); err != nil {
+	if err := writeSnapshotFile(tmp, gen.gen, at-gen.pos, write); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -124,7 +137,7 @@ func (l *Log) WriteSnapshot(gen Generation, write func(w io.Writer) error) error
 	l.step("snapshot: directory synced")
 
 	l.mu.Lock()
-	l.snapGen, l.snapPos = gen.gen, gen.pos
+	l.snapGen, l.snapPos = gen.gen, at
 	l.mu.Unlock()
 
 	ds, err := l.scan()
@@ -147,7 +160,7 @@ func (l *Log) WriteSnapshot(gen Generation, write func(w io.Writer) error) error
 	return nil
 }
 
-func writeSnapshotFile(path string, gen uint64, write func(io.Writer) error) error {
+func writeSnapshotFile(path string, gen, skip uint64, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("aof: create snapshot: %w", err)
@@ -156,6 +169,7 @@ func writeSnapshotFile(path string, gen uint64, write func(io.Writer) error) err
 	bw := bufio.NewWriterSize(f, 256<<10)
 	bw.Write(appendHeader(nil, snapMagic, gen))
 	sw := &snapWriter{w: bw}
+	sw.Write(binary.LittleEndian.AppendUint64(nil, skip))
 	if err := write(sw); err != nil {
 		return fmt.Errorf("aof: write snapshot %s: %w", path, err)
 	}
@@ -191,45 +205,4 @@ func (s *snapWriter) Write(p []byte) (int, error) {
 	s.crc = crc32.Update(s.crc, castagnoli, p[:n])
 	s.err = err
 	return n, err
-}
-
-// ReadBefore streams the state as of gen's Rotate, from the files alone:
-// the newest snapshot to snapshot, then every record of the generations
-// from it up to gen (exclusive) to replay. Those generations are complete
-// (Rotate fsynced each before the next existed), so damage in them is
-// ErrCorrupt. It runs beside appends: a snapshot rebuilt this way never
-// stops the log's owner while its state is encoded.
-func (l *Log) ReadBefore(gen Generation, snapshot func(r io.Reader) error, replay func(rec []byte) error) error {
-	// Held so that no WriteSnapshot removes the files being read.
-	l.snapMu.Lock()
-	defer l.snapMu.Unlock()
-	l.mu.Lock()
-	err := l.stateErrLocked()
-	base := l.snapGen
-	l.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if gen.gen <= base || gen.gen > l.currentGen() {
-		return fmt.Errorf("aof: read before generation %d (last snapshot %d): %w", gen.gen, base, ErrStaleGeneration)
-	}
-	first := uint64(1)
-	if base > 0 {
-		if err := readSnapshot(l.filePath(base, snapExt), base, snapshot); err != nil {
-			return err
-		}
-		first = base
-	}
-	for g := first; g < gen.gen; g++ {
-		if _, _, err := l.replayLog(g, false, replay); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (l *Log) currentGen() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.gen
 }
