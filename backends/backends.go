@@ -87,6 +87,24 @@ type KeyState struct {
 // TxID identifies a cross-shard transaction.
 type TxID uint64
 
+// TxMeta is what every participant of a cross-shard transaction knows of
+// it: who decides it and until when.
+type TxMeta struct {
+	ID TxID
+	// Primary is the shard whose Commit is the commit point.
+	Primary int
+	// Deadline is in unix milliseconds of the shards' clock. No
+	// participant locks for the transaction, and the primary records no
+	// commit, at or after it; a lock still held then is resolved by
+	// whoever meets it: the primary's record decides whether the
+	// transaction's writes are applied or dropped.
+	Deadline int64
+	// Participants are the shards that lock for the transaction, the
+	// primary among them: the primary keeps its record until each has
+	// applied it.
+	Participants []int
+}
+
 // Shard is one backend store. Every method is safe for concurrent use.
 type Shard interface {
 	// Exec runs b atomically. It returns ErrGuard (and runs nothing) when a
@@ -100,18 +118,19 @@ type Shard interface {
 	// Lock waits until no other transaction holds any of keys, checks the
 	// guards, locks keys for tx and returns copies of their current states.
 	// It gives up with ctx: callers bound it with a deadline.
-	Lock(ctx context.Context, tx TxID, keys []KeyRef, guards []Guard) ([]KeyState, error)
+	Lock(ctx context.Context, tx TxMeta, keys []KeyRef, guards []Guard) ([]KeyState, error)
 	// Commit installs writes, makes them durable and releases tx's locks:
 	// the commit point of a cross-shard transaction when sent to its
 	// primary. record describes the whole transaction (every participant's
 	// writes) so that recovery can finish it. An error wrapping
 	// ErrNotExecuted means nothing was committed; any other error leaves
 	// the outcome unknown.
-	Commit(ctx context.Context, tx TxID, writes []KeyState, record *TxRecord) error
+	Commit(ctx context.Context, tx TxMeta, writes []KeyState, record *TxRecord) error
 	// Apply installs a participant's writes and releases tx's locks. It is
 	// sent only after the primary's Commit returned; record is the same
-	// as the primary's, so that any surviving copy finishes the transaction.
-	Apply(ctx context.Context, tx TxID, writes []KeyState, record *TxRecord) error
+	// as the primary's. Applying a transaction a resolver has applied
+	// already changes nothing.
+	Apply(ctx context.Context, tx TxMeta, writes []KeyState, record *TxRecord) error
 	// Unlock releases tx's locks without writing.
 	Unlock(ctx context.Context, tx TxID) error
 	// Exclusive runs fn once no cross-shard transaction holds locks here,

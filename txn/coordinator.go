@@ -54,16 +54,19 @@ type Config struct {
 	// ForceProtocol runs cross-shard requests with the Lock/Commit/Apply
 	// protocol even on shards that could be held (tests of the protocol).
 	ForceProtocol bool
-	// LockTimeout bounds how long the protocol waits to lock a
-	// participant's keys before giving up (nothing done); 0 means 5 s,
-	// far above any transaction's normal wait and below client timeouts.
-	LockTimeout time.Duration
+	// TxTimeout is how long a cross-shard transaction of the protocol may
+	// take from its first lock to its commit: its deadline, past which it
+	// cannot commit and others may resolve its locks. 0 means 5 s, far
+	// above any transaction's normal time and below client timeouts.
+	TxTimeout time.Duration
 }
 
-// TestingKnobs inject failures at the protocol's steps.
+// TestingKnobs inject failures at the protocol's steps: an error stops
+// the coordinator there, as if its process died; blocking freezes it.
 type TestingKnobs struct {
-	// AfterCommit runs after the primary's commit and before any apply;
-	// an error stops the coordinator there, as if its process died.
+	// AfterLock runs once every participant is locked, before the commit.
+	AfterLock func(tx backends.TxID) error
+	// AfterCommit runs after the primary's commit and before any apply.
 	AfterCommit func(tx backends.TxID) error
 }
 
@@ -79,14 +82,15 @@ type Coordinator struct {
 
 // New returns a coordinator over cfg.Shards.
 func New(cfg Config) *Coordinator {
-	if cfg.LockTimeout == 0 {
-		cfg.LockTimeout = 5 * time.Second
+	if cfg.TxTimeout == 0 {
+		cfg.TxTimeout = 5 * time.Second
 	}
 	c := &Coordinator{cfg: cfg, slots: cluster.NewSlotMap(len(cfg.Shards)),
-		rnd: rand.New(rand.NewPCG(uint64(cfg.Now()), 7))}
-	// Transaction ids start from the clock so that they do not repeat
-	// across restarts (recovery matches commit and apply records by id).
-	c.nextTx.Store(uint64(cfg.Now()) << 16)
+		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	// Transaction ids start at random, so that coordinators sharing shards
+	// (and restarts) do not hand out the same ones: a shard takes a lock
+	// held under a transaction's id as that transaction's own.
+	c.nextTx.Store(rand.Uint64() >> 1)
 	return c
 }
 
@@ -252,31 +256,55 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 	if hs := c.holders(parts); hs != nil && !c.cfg.ForceProtocol {
 		return c.runHolding(ctx, r, parts, hs)
 	}
-	return c.runProtocol(ctx, r, parts)
+	// A transaction that was not executed (a lock not had in time, a
+	// commit refused past the deadline) changed nothing: it starts again,
+	// as a new transaction, as Redis's EXEC would have just run. Only an
+	// outcome known to be "not executed" is retried, never an unknown one.
+	giveUp := time.Now().Add(retryFor * c.cfg.TxTimeout)
+	for {
+		err := c.runProtocol(ctx, r, parts)
+		if err == nil || !errors.Is(err, backends.ErrNotExecuted) || ctx.Err() != nil || time.Now().After(giveUp) {
+			return err
+		}
+		for _, p := range parts {
+			p.states, p.locked = nil, false
+		}
+	}
 }
+
+// retryFor is how many transaction timeouts a request keeps retrying for.
+const retryFor = 4
 
 // runProtocol runs a cross-shard request with the Lock / Commit / Apply
 // protocol, which needs nothing of the shards but the Shard contract.
 //
-// The commit point is the primary's Commit: before it returns nothing is
-// written anywhere, so any failure before it releases the locks and
-// changes nothing. After it the transaction is committed and every other
+// The primary is the lowest participant. The commit point is its Commit,
+// refused at or past the transaction's deadline: before it nothing is
+// written anywhere, so a failure before it releases the locks and changes
+// nothing. After it the transaction is committed and every other
 // participant is applied. When the primary answers neither success nor
 // "not executed", the outcome is unknown: the participants keep their
 // locks (applying could install a transaction that did not commit,
-// releasing could let others read around one that did), and the client
-// is told so rather than given a guess.
+// releasing could let others read around one that did), and the client is
+// told so rather than given a guess. Locks left so (by a coordinator that
+// died or froze) are resolved by whoever meets them past the deadline, as
+// the primary's record says.
 func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*participant) error {
-	tx := backends.TxID(c.nextTx.Add(1))
+	tx := backends.TxMeta{ID: backends.TxID(c.nextTx.Add(1)), Primary: parts[0].shard,
+		Deadline: c.cfg.Now() + c.cfg.TxTimeout.Milliseconds()}
+	for _, p := range parts {
+		tx.Participants = append(tx.Participants, p.shard)
+	}
 	unlockAll := func() {
 		for _, p := range parts {
 			if p.locked {
-				// Best effort: a failure here means the shard is closing.
-				_ = c.cfg.Shards[p.shard].Unlock(context.WithoutCancel(ctx), tx)
+				// Best effort: a failure here means the shard is closing,
+				// and the locks die with it.
+				_ = c.cfg.Shards[p.shard].Unlock(context.WithoutCancel(ctx), tx.ID)
 			}
 		}
 	}
-	lockCtx, cancel := context.WithTimeout(ctx, c.cfg.LockTimeout)
+	lockCtx, cancel := context.WithTimeout(ctx, c.cfg.TxTimeout)
 	defer cancel()
 	for _, p := range parts {
 		states, err := c.cfg.Shards[p.shard].Lock(lockCtx, tx, p.keys, p.guards)
@@ -290,39 +318,38 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		}
 		p.states, p.locked = states, true
 	}
+	if k := c.cfg.Knobs; k != nil && k.AfterLock != nil {
+		if err := k.AfterLock(tx.ID); err != nil {
+			return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+		}
+	}
 	start := len(r.W.B)
-	writes := c.evaluate(r, parts, c.cfg.Now())
+	now := c.cfg.Now()
+	writes := c.evaluate(r, parts, now)
 	if len(writes) == 0 {
 		unlockAll()
 		return nil
 	}
-	record := &backends.TxRecord{ID: tx, Writes: writes, Now: c.cfg.Now()}
-	primary := -1
-	for _, p := range parts {
-		if len(writes[p.shard]) > 0 {
-			primary = p.shard
-			break
-		}
-	}
+	record := &backends.TxRecord{ID: tx.ID, Writes: writes, Now: now}
 	// Past the locks, the transaction finishes whatever the client does.
 	ctx = context.WithoutCancel(ctx)
-	if err := c.cfg.Shards[primary].Commit(ctx, tx, writes[primary], record); err != nil {
+	if err := c.cfg.Shards[tx.Primary].Commit(ctx, tx, writes[tx.Primary], record); err != nil {
 		r.W.B = r.W.B[:start]
 		if errors.Is(err, backends.ErrNotExecuted) {
 			unlockAll()
-			return fmt.Errorf("commit on shard %d: %w", primary, err)
+			return fmt.Errorf("commit on shard %d: %w", tx.Primary, err)
 		}
-		return fmt.Errorf("%w: commit on shard %d: %w", ErrUnknownOutcome, primary, err)
+		return fmt.Errorf("%w: commit on shard %d: %w", ErrUnknownOutcome, tx.Primary, err)
 	}
 	if k := c.cfg.Knobs; k != nil && k.AfterCommit != nil {
-		if err := k.AfterCommit(tx); err != nil {
+		if err := k.AfterCommit(tx.ID); err != nil {
 			r.W.B = r.W.B[:start]
 			return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 		}
 	}
 	var applyErr error
 	for _, p := range parts {
-		if p.shard == primary {
+		if p.shard == tx.Primary {
 			continue
 		}
 		if err := c.cfg.Shards[p.shard].Apply(ctx, tx, writes[p.shard], record); err != nil && applyErr == nil {

@@ -220,3 +220,98 @@ func TestRollForwardAfterCommit(t *testing.T) {
 		}
 	}
 }
+
+// frozen returns a knob that stops the coordinator until release is
+// closed, and a channel closed when it has stopped.
+func frozen() (knob func(backends.TxID) error, stopped chan struct{}, release chan struct{}) {
+	stopped, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	return func(backends.TxID) error {
+		once.Do(func() { close(stopped) })
+		<-release
+		return nil
+	}, stopped, release
+}
+
+// TestFrozenBeforeCommitIsResolvedAsAborted: a coordinator freezes with
+// every lock taken and nothing committed. Another request on the same keys
+// waits only until the frozen transaction's deadline, then resolves it as
+// aborted and runs; the frozen one, thawed, cannot commit any more, so it
+// runs again from the start, after the other.
+func TestFrozenBeforeCommitIsResolvedAsAborted(t *testing.T) {
+	knob, stopped, release := frozen()
+	a := newEnvMode(t, "", &txn.TestingKnobs{AfterLock: knob}, true)
+	b := txn.New(txn.Config{Shards: a.store.Shards(), Exec: keyspace.NewExecutor(command.Default), Databases: 16,
+		Now: a.store.Now, ForceProtocol: true, TxTimeout: 100 * time.Millisecond})
+	a.coord = txn.New(txn.Config{Shards: a.store.Shards(), Exec: keyspace.NewExecutor(command.Default), Databases: 16,
+		Now: a.store.Now, ForceProtocol: true, TxTimeout: 100 * time.Millisecond, Knobs: &txn.TestingKnobs{AfterLock: knob}})
+	k := keysOnShards("f", 2)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.do(t, true, nil, []string{"SET", k[0], "a"}, []string{"SET", k[1], "a"})
+		done <- err
+	}()
+	<-stopped
+	other := &env{store: a.store, coord: b}
+	if _, err := other.do(t, true, nil, []string{"SET", k[0], "b"}, []string{"SET", k[1], "b"}); err != nil {
+		t.Fatalf("the request behind the frozen transaction: %v", err)
+	}
+	for _, key := range k {
+		if v, err := other.do(t, false, nil, []string{"GET", key}); err != nil || string(v.Str) != "b" {
+			t.Fatalf("%s = %q, %v; want b", key, v.Str, err)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the thawed transaction: %v", err)
+	}
+	for _, key := range k {
+		if v, err := other.do(t, false, nil, []string{"GET", key}); err != nil || string(v.Str) != "a" {
+			t.Fatalf("%s = %q, %v; want a, from the retried transaction", key, v.Str, err)
+		}
+	}
+}
+
+// TestFrozenAfterCommitIsRolledForward: a coordinator freezes after its
+// commit, before applying the other participant. A reader of that
+// participant waits until the deadline, then finishes the transaction from
+// the primary's record and reads its writes; the thawed coordinator's
+// apply changes nothing more, and a restart agrees.
+func TestFrozenAfterCommitIsRolledForward(t *testing.T) {
+	dir := t.TempDir()
+	knob, stopped, release := frozen()
+	a := newEnvMode(t, dir, nil, true)
+	a.coord = txn.New(txn.Config{Shards: a.store.Shards(), Exec: keyspace.NewExecutor(command.Default), Databases: 16,
+		Now: a.store.Now, ForceProtocol: true, TxTimeout: 100 * time.Millisecond, Knobs: &txn.TestingKnobs{AfterCommit: knob}})
+	b := &env{store: a.store, coord: txn.New(txn.Config{Shards: a.store.Shards(), Exec: keyspace.NewExecutor(command.Default),
+		Databases: 16, Now: a.store.Now, ForceProtocol: true, TxTimeout: 100 * time.Millisecond})}
+	k := keysOnShards("g", 2)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.do(t, true, nil, []string{"RPUSH", k[0], "x"}, []string{"RPUSH", k[1], "y"})
+		done <- err
+	}()
+	<-stopped
+	v, err := b.do(t, true, nil, []string{"LRANGE", k[0], "0", "-1"}, []string{"LRANGE", k[1], "0", "-1"})
+	if err != nil || len(v.Elems) != 2 || len(v.Elems[0].Elems) != 1 || len(v.Elems[1].Elems) != 1 {
+		t.Fatalf("reader behind the frozen commit: %v %v", v, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the thawed transaction: %v", err)
+	}
+	check := func(e *env) {
+		t.Helper()
+		for i, key := range k {
+			v, err := e.do(t, false, nil, []string{"LRANGE", key, "0", "-1"})
+			if err != nil || len(v.Elems) != 1 || string(v.Elems[0].Str) != []string{"x", "y"}[i] {
+				t.Fatalf("%s = %v, %v: applied once, by the resolver", key, v, err)
+			}
+		}
+	}
+	check(b)
+	if err := a.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(newEnvMode(t, dir, nil, true))
+}

@@ -20,7 +20,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/keyspace"
@@ -52,9 +54,19 @@ type Shard struct {
 	// store is the shard's data.
 	store *keyspace.Store
 	// locks maps a locked key to the transaction holding it; owned lists
-	// each transaction's keys.
-	locks map[lockKey]backends.TxID
-	owned map[backends.TxID][]lockKey
+	// each transaction's keys, owners what the transaction said of itself.
+	locks  map[lockKey]backends.TxID
+	owned  map[backends.TxID][]lockKey
+	owners map[backends.TxID]backends.TxMeta
+	// decided holds, on a transaction's primary, the record of each
+	// committed transaction until every other participant applied it, so
+	// that whoever meets one of its locks after its deadline can finish it.
+	decided map[backends.TxID]*decision
+	// lockWaiters queue the Lock calls that wait, oldest first: a Lock
+	// lets an older waiter that wants one of its keys go first, so no
+	// transaction starves while others take its keys again and again.
+	lockWaiters []*lockWaiter
+	nextTicket  uint64
 	// exclusive is set while an Exclusive section runs; draining counts
 	// Exclusive calls waiting for locks to drain, which keeps new
 	// transactions from locking here meanwhile (no starvation).
@@ -73,6 +85,8 @@ type Shard struct {
 	expired []expiredKey
 	// snap is set while a snapshot walks this shard (snapshot.go).
 	snap *cowSnap
+	// siblings are all the store's shards, by index, for lock resolution.
+	siblings []*Shard
 	// Scratch reused by every batch, to keep the hot path allocation-free.
 	cctx   keyspace.Ctx
 	rec    []byte
@@ -89,6 +103,8 @@ func newShard(index, databases int, exec *keyspace.Executor, clk *clock) *Shard 
 		store:   keyspace.NewStore(databases, clk.now),
 		locks:   make(map[lockKey]backends.TxID),
 		owned:   make(map[backends.TxID][]lockKey),
+		owners:  make(map[backends.TxID]backends.TxMeta),
+		decided: make(map[backends.TxID]*decision),
 		changed: make(chan struct{}),
 		rnd:     rand.New(rand.NewPCG(uint64(index), uint64(clk.now()))),
 	}
@@ -128,10 +144,10 @@ func (s *Shard) broadcastLocked() {
 	s.changed = make(chan struct{})
 }
 
-// blockedLocked reports whether b touches a key another transaction holds.
-func (s *Shard) blockedLocked(b *backends.Batch) bool {
+// blockerLocked returns a transaction holding a key b touches.
+func (s *Shard) blockerLocked(b *backends.Batch) (backends.TxID, bool) {
 	if len(s.locks) == 0 {
-		return false
+		return 0, false
 	}
 	for _, op := range b.Ops {
 		if op.Cmd == nil {
@@ -139,17 +155,17 @@ func (s *Shard) blockedLocked(b *backends.Batch) bool {
 		}
 		s.keyIdx, _ = op.Cmd.KeyIndexes(s.keyIdx[:0], op.Args)
 		for _, i := range s.keyIdx {
-			if _, ok := s.locks[lockKey{op.DB, string(op.Args[i])}]; ok {
-				return true
+			if tx, ok := s.locks[lockKey{op.DB, string(op.Args[i])}]; ok {
+				return tx, true
 			}
 		}
 	}
 	for _, g := range b.Guards {
-		if _, ok := s.locks[lockKey{g.DB, g.Key}]; ok {
-			return true
+		if tx, ok := s.locks[lockKey{g.DB, g.Key}]; ok {
+			return tx, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // guardsHoldLocked reports whether every WATCHed key is unchanged.
@@ -170,10 +186,15 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error {
 			s.mu.Unlock()
 			return backends.ErrClosed
 		}
-		if !s.exclusive && !s.blockedLocked(b) {
+		var err error
+		if s.exclusive {
+			err = s.waitLocked(ctx)
+		} else if owner, blocked := s.blockerLocked(b); blocked {
+			err = s.waitForLocked(ctx, owner)
+		} else {
 			break
 		}
-		if err := s.waitLocked(ctx); err != nil {
+		if err != nil {
 			s.mu.Unlock()
 			return err
 		}
@@ -287,21 +308,43 @@ func (s *Shard) Version(ctx context.Context, db int, key []byte) (uint64, bool, 
 }
 
 // Lock implements backends.Shard.
-func (s *Shard) Lock(ctx context.Context, tx backends.TxID, keys []backends.KeyRef, guards []backends.Guard) ([]backends.KeyState, error) {
+func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.KeyRef, guards []backends.Guard) ([]backends.KeyState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var me *lockWaiter
+	defer func() {
+		if me != nil {
+			s.lockWaiters = slices.DeleteFunc(s.lockWaiters, func(w *lockWaiter) bool { return w == me })
+			s.broadcastLocked()
+		}
+	}()
 	for {
 		if s.closed {
 			return nil, fmt.Errorf("%w: %w", backends.ErrNotExecuted, backends.ErrClosed)
 		}
-		if !s.exclusive && s.draining == 0 && !s.keysLockedLocked(tx, keys) {
+		owner, blocked := s.keysLockedLocked(tx.ID, keys)
+		if !blocked && !s.exclusive && s.draining == 0 && !s.olderWaiterLocked(me, keys) {
 			break
 		}
-		if err := s.waitLocked(ctx); err != nil {
+		if me == nil {
+			s.nextTicket++
+			me = &lockWaiter{ticket: s.nextTicket, keys: keys}
+			s.lockWaiters = append(s.lockWaiters, me)
+		}
+		var err error
+		if blocked && !s.exclusive && s.draining == 0 {
+			err = s.waitForLocked(ctx, owner)
+		} else {
+			err = s.waitLocked(ctx)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
 		}
 	}
 	now := s.clock.now()
+	if now >= tx.Deadline {
+		return nil, fmt.Errorf("%w: transaction %d is past its deadline", backends.ErrNotExecuted, tx.ID)
+	}
 	if !s.guardsHoldLocked(guards, now) {
 		s.logExpiredLocked(now)
 		return nil, backends.ErrGuard
@@ -309,23 +352,46 @@ func (s *Shard) Lock(ctx context.Context, tx backends.TxID, keys []backends.KeyR
 	for _, k := range keys {
 		lk := lockKey{k.DB, k.Key}
 		if _, mine := s.locks[lk]; !mine {
-			s.locks[lk] = tx
-			s.owned[tx] = append(s.owned[tx], lk)
+			s.locks[lk] = tx.ID
+			s.owned[tx.ID] = append(s.owned[tx.ID], lk)
 		}
 	}
+	s.owners[tx.ID] = tx
 	return s.readLocked(keys), nil
 }
 
-func (s *Shard) keysLockedLocked(tx backends.TxID, keys []backends.KeyRef) bool {
-	if len(s.locks) == 0 {
-		return false
-	}
-	for _, k := range keys {
-		if owner, ok := s.locks[lockKey{k.DB, k.Key}]; ok && owner != tx {
-			return true
+// lockWaiter is a Lock call waiting for keys.
+type lockWaiter struct {
+	ticket uint64
+	keys   []backends.KeyRef
+}
+
+// olderWaiterLocked reports whether a Lock that has waited longer than me
+// (nil: one that has not waited) wants one of keys.
+func (s *Shard) olderWaiterLocked(me *lockWaiter, keys []backends.KeyRef) bool {
+	for _, w := range s.lockWaiters {
+		if w == me || me != nil && w.ticket > me.ticket {
+			continue
+		}
+		for _, a := range w.keys {
+			if slices.Contains(keys, a) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+func (s *Shard) keysLockedLocked(tx backends.TxID, keys []backends.KeyRef) (backends.TxID, bool) {
+	if len(s.locks) == 0 {
+		return 0, false
+	}
+	for _, k := range keys {
+		if owner, ok := s.locks[lockKey{k.DB, k.Key}]; ok && owner != tx {
+			return owner, true
+		}
+	}
+	return 0, false
 }
 
 // installLocked writes the states of a cross-shard transaction.
@@ -390,36 +456,164 @@ func (s *Shard) releaseLocked(tx backends.TxID) {
 		delete(s.locks, k)
 	}
 	delete(s.owned, tx)
+	delete(s.owners, tx)
 	s.broadcastLocked()
 }
 
 // Commit implements backends.Shard. The primary logs the whole record
 // (every participant's writes) in the store's one log: that append is the
-// commit point, and recovery replays the record on every participant.
-func (s *Shard) Commit(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
-	return s.finish(ctx, tx, writes, record)
-}
-
-// Apply implements backends.Shard: the record is in the log already, so
-// this installs the writes in memory and waits for the record.
-func (s *Shard) Apply(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
-	return s.finish(ctx, tx, writes, record)
-}
-
-// finish installs tx's writes here, logs its record if no participant did
-// and releases its locks.
-func (s *Shard) finish(ctx context.Context, tx backends.TxID, writes []backends.KeyState, record *backends.TxRecord) error {
+// commit point, and recovery replays the record on every participant. It
+// refuses a transaction at or past its deadline: a participant may have
+// resolved its locks as aborted by then.
+func (s *Shard) Commit(ctx context.Context, tx backends.TxMeta, writes []backends.KeyState, record *backends.TxRecord) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: %w", backends.ErrNotExecuted, backends.ErrClosed)
 	}
-	s.installLocked(writes, s.clock.now())
+	now := s.clock.now()
+	if now >= tx.Deadline {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: transaction %d is past its deadline", backends.ErrNotExecuted, tx.ID)
+	}
+	s.installLocked(writes, now)
 	s.logTxLocked(record)
-	s.releaseLocked(tx)
+	if pending := others(tx); len(pending) > 0 {
+		s.decided[tx.ID] = &decision{record: record, pending: pending}
+	}
+	s.releaseLocked(tx.ID)
 	pos := s.logPos
 	s.mu.Unlock()
 	return s.durable(ctx, pos)
+}
+
+// decision is a committed transaction's record on its primary, and the
+// participants that have not applied it yet.
+type decision struct {
+	record  *backends.TxRecord
+	pending map[int]bool
+}
+
+func others(tx backends.TxMeta) map[int]bool {
+	out := map[int]bool{}
+	for _, p := range tx.Participants {
+		if p != tx.Primary {
+			out[p] = true
+		}
+	}
+	return out
+}
+
+// Apply implements backends.Shard: the record is in the log already, so
+// this installs the writes in memory and waits for the record.
+func (s *Shard) Apply(ctx context.Context, tx backends.TxMeta, writes []backends.KeyState, record *backends.TxRecord) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %w", backends.ErrNotExecuted, backends.ErrClosed)
+	}
+	_, mine := s.owned[tx.ID]
+	if mine {
+		// Not yet applied by a resolver.
+		s.installLocked(writes, s.clock.now())
+		s.logTxLocked(record)
+		s.releaseLocked(tx.ID)
+	}
+	pos := s.logPos
+	s.mu.Unlock()
+	if mine {
+		s.siblings[tx.Primary].applied(tx.ID, s.index)
+	}
+	return s.durable(ctx, pos)
+}
+
+// applied notes, on tx's primary, that shard has applied it.
+func (s *Shard) applied(tx backends.TxID, shard int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.decided[tx]; d != nil {
+		delete(d.pending, shard)
+		if len(d.pending) == 0 {
+			delete(s.decided, tx)
+		}
+	}
+}
+
+// outcome is, on tx's primary, tx's record if it committed. Asked once tx
+// is past its deadline, no record means it never will: Commit refuses it.
+func (s *Shard) outcome(tx backends.TxID) *backends.TxRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.decided[tx]; d != nil {
+		return d.record
+	}
+	return nil
+}
+
+// firstDeadlineLocked is the lock owner whose deadline comes first.
+func (s *Shard) firstDeadlineLocked() backends.TxID {
+	var first backends.TxMeta
+	for _, m := range s.owners {
+		if first.ID == 0 || m.Deadline < first.Deadline {
+			first = m
+		}
+	}
+	return first.ID
+}
+
+// waitForLocked waits for owner to release its locks here, and resolves
+// them once owner is past its deadline: its coordinator may be gone. mu is
+// held on return.
+func (s *Shard) waitForLocked(ctx context.Context, owner backends.TxID) error {
+	meta, ok := s.owners[owner]
+	if !ok {
+		return s.waitLocked(ctx)
+	}
+	now := s.clock.now()
+	if now >= meta.Deadline {
+		s.resolveLocked(meta)
+		return nil
+	}
+	ch := s.changed
+	s.mu.Unlock()
+	t := time.NewTimer(time.Duration(meta.Deadline-now) * time.Millisecond)
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	t.Stop()
+	s.mu.Lock()
+	return ctx.Err()
+}
+
+// resolveLocked finishes a transaction past its deadline as its primary's
+// record says: applies this shard's writes if it committed, drops them if
+// not, and releases its locks. mu is released while the primary is asked.
+func (s *Shard) resolveLocked(tx backends.TxMeta) {
+	var record *backends.TxRecord
+	if tx.Primary == s.index {
+		if d := s.decided[tx.ID]; d != nil {
+			record = d.record
+		}
+	} else if tx.Primary >= 0 && tx.Primary < len(s.siblings) {
+		s.mu.Unlock()
+		record = s.siblings[tx.Primary].outcome(tx.ID)
+		s.mu.Lock()
+	}
+	if _, still := s.owned[tx.ID]; !still {
+		return // someone else finished it meanwhile
+	}
+	if record != nil {
+		s.installLocked(record.Writes[s.index], s.clock.now())
+		s.logTxLocked(record)
+	}
+	s.releaseLocked(tx.ID)
+	if record != nil && tx.Primary != s.index {
+		s.mu.Unlock()
+		s.siblings[tx.Primary].applied(tx.ID, s.index)
+		s.mu.Lock()
+	}
 }
 
 // Unlock implements backends.Shard.
@@ -445,7 +639,12 @@ func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Locked) error)
 			break
 		}
 		s.draining++
-		err := s.waitLocked(ctx)
+		var err error
+		if s.exclusive {
+			err = s.waitLocked(ctx)
+		} else {
+			err = s.waitForLocked(ctx, s.firstDeadlineLocked())
+		}
 		s.draining--
 		if err != nil {
 			s.mu.Unlock()
@@ -532,7 +731,7 @@ func (s *Shard) TryHold(keys []backends.KeyRef) (bool, <-chan struct{}) {
 		s.mu.Unlock()
 		return false, nil
 	}
-	if s.exclusive || s.draining > 0 || s.keysLockedLocked(0, keys) {
+	if _, locked := s.keysLockedLocked(0, keys); s.exclusive || s.draining > 0 || locked {
 		ch := s.changed
 		s.mu.Unlock()
 		return false, ch

@@ -112,6 +112,9 @@ func newShards(n, databases int, exec *keyspace.Executor, clk *clock) []*Shard {
 	for i := range shards {
 		shards[i] = newShard(i, databases, exec, clk)
 	}
+	for _, s := range shards {
+		s.siblings = shards
+	}
 	return shards
 }
 

@@ -89,7 +89,8 @@ func TestLockBlocksOthers(t *testing.T) {
 	ctx := context.Background()
 	ref := []backends.KeyRef{{DB: 0, Key: "x"}}
 	shard := st.shards[cluster.NewSlotMap(3).ShardOf([]byte("x"))]
-	if _, err := shard.Lock(ctx, 1, ref, nil); err != nil {
+	tx := backends.TxMeta{ID: 1, Primary: shard.index, Deadline: 1 << 62, Participants: []int{shard.index}}
+	if _, err := shard.Lock(ctx, tx, ref, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan string, 1)
@@ -101,7 +102,7 @@ func TestLockBlocksOthers(t *testing.T) {
 	}
 	rec := &backends.TxRecord{ID: 1, Writes: map[int][]backends.KeyState{0: {{KeyRef: ref[0],
 		Entry: &keyspace.Entry{Kind: keyspace.KindString, Str: []byte("new")}}}}}
-	if err := shard.Commit(ctx, 1, rec.Writes[0], rec); err != nil {
+	if err := shard.Commit(ctx, tx, rec.Writes[0], rec); err != nil {
 		t.Fatal(err)
 	}
 	if r := <-got; r != "$3\r\nnew\r\n" {
@@ -117,7 +118,7 @@ func TestCommitReplayedOnEveryParticipant(t *testing.T) {
 	st := openStore(t, dir)
 	ctx := context.Background()
 	k0, k1 := keyOn(3, 0, "k"), keyOn(3, 1, "k")
-	tx := backends.TxID(42)
+	tx := backends.TxMeta{ID: 42, Primary: 0, Deadline: 1 << 62, Participants: []int{0, 1}}
 	ref0 := []backends.KeyRef{{DB: 0, Key: k0}}
 	ref1 := []backends.KeyRef{{DB: 0, Key: k1}}
 	if _, err := st.shards[0].Lock(ctx, tx, ref0, nil); err != nil {
@@ -127,7 +128,7 @@ func TestCommitReplayedOnEveryParticipant(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := func(v string) *keyspace.Entry { return &keyspace.Entry{Kind: keyspace.KindString, Str: []byte(v)} }
-	rec := &backends.TxRecord{ID: tx, Writes: map[int][]backends.KeyState{
+	rec := &backends.TxRecord{ID: tx.ID, Writes: map[int][]backends.KeyState{
 		0: {{KeyRef: ref0[0], Entry: e("zero")}},
 		1: {{KeyRef: ref1[0], Entry: e("one")}},
 	}}
