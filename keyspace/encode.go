@@ -6,9 +6,10 @@ import (
 	"hash/crc32"
 )
 
-// The serialized form of a value, used by DUMP/RESTORE, snapshots and the
-// log: magic "SP", format version, kind, the kind's payload, then a CRC32
-// (Castagnoli) of everything before it.
+// The store's own serialized form of a value, used by snapshots and the
+// log (DUMP and RESTORE speak Redis's format, see dump.go): magic "SP",
+// format version, kind, the kind's payload, then a CRC32 (Castagnoli) of
+// everything before it.
 const (
 	dumpMagic0   = 'S'
 	dumpMagic1   = 'P'

@@ -101,6 +101,10 @@ func ErrNotSupported(cmd string) string {
 	return "ERR command '" + cmd + "' is not supported by this store"
 }
 
+// ErrRestoreStream is RESTORE's reply to a stream's payload, which Redis
+// takes but this store cannot hold (it has no stream type).
+const ErrRestoreStream = "ERR DUMP payload holds a stream, which this store does not support"
+
 // ErrUnknownCommand is the reply to a command name Redis does not know,
 // formatted as Redis 7.0 does (name and arguments cut at 128 bytes).
 func ErrUnknownCommand(args [][]byte) string {

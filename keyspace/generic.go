@@ -2,7 +2,10 @@ package keyspace
 
 import (
 	"bytes"
+	"errors"
 	"math"
+
+	"github.com/schemaproxy/schemaproxy/proto/rdb"
 )
 
 // The generic (keys) commands, and the database-wide ones an embedded shard
@@ -380,15 +383,15 @@ func randomkeyCmd(c *Ctx) {
 	c.W.Null()
 }
 
-// DUMP serializes a value in this store's own format (see encode.go), which
-// only RESTORE here reads.
+// DUMP serializes a value as Redis 7.0 does (see dump.go), so that
+// redis-server can RESTORE it.
 func dumpCmd(c *Ctx) {
 	e := c.Get(c.Args[1])
 	if e == nil {
 		c.W.Null()
 		return
 	}
-	c.W.Bulk(EncodeValue(nil, e))
+	c.W.Bulk(dumpPayload(e))
 }
 
 // RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], checked
@@ -443,13 +446,16 @@ func restoreCmd(c *Ctx) {
 		c.W.Error(ErrInvalidTTL)
 		return
 	}
-	e, err := DecodeValue(c.Args[3])
-	if err != nil {
-		if err == errDumpHeader {
-			c.W.Error(ErrDumpPayload)
-		} else {
-			c.W.Error(ErrBadDataFormat)
-		}
+	e, err := restorePayload(c.Args[3])
+	switch {
+	case errors.Is(err, rdb.ErrFooter):
+		c.W.Error(ErrDumpPayload)
+		return
+	case errors.Is(err, errRestoreStream):
+		c.W.Error(ErrRestoreStream)
+		return
+	case err != nil:
+		c.W.Error(ErrBadDataFormat)
 		return
 	}
 	if replace {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/schemaproxy/schemaproxy/proto/rdb"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
 
@@ -349,8 +350,7 @@ func TestGenericDumpRestore(t *testing.T) {
 	if got := v.do("RESTORE", "bad", "0", string(bad)); got != "-"+ErrDumpPayload+"\r\n" {
 		t.Errorf("flipped bit: %q", got)
 	}
-	body := []byte{dumpMagic0, dumpMagic1, dumpVersion, byte(KindList), 0xff}
-	forged := binary.LittleEndian.AppendUint32(body, crc32.Checksum(body, crcTable))
+	forged := rdb.AppendFooter([]byte{rdb.TypeList, 0}, 0) // an empty list
 	if got := v.do("RESTORE", "bad", "0", string(forged)); got != "-"+ErrBadDataFormat+"\r\n" {
 		t.Errorf("forged payload: %q", got)
 	}
