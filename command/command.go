@@ -88,9 +88,39 @@ type Command struct {
 	Keys KeysFunc
 	// Group is the Redis documentation group (string, list, generic, ...).
 	Group string
+	// Split, when set, says the command is independent per key (MSET,
+	// MGET, DEL...): its keys on several shards run as one native command
+	// per shard, whose replies merge as Split.Merge says.
+	Split *Split
+	// Merge says how the replies of a Global command run on every shard
+	// become one (DBSIZE adds, KEYS concatenates...).
+	Merge MergeKind
 	// ACL categories, for COMMAND INFO.
 	Categories []string
 }
+
+// Split describes a command that is independent per key.
+type Split struct {
+	// Step is the number of arguments per key (MSET: key value).
+	Step  int
+	Merge MergeKind
+}
+
+// MergeKind is how the replies of a command's parts on several shards
+// become the client's one reply.
+type MergeKind uint8
+
+// The ways replies merge.
+const (
+	MergeNone   MergeKind = iota
+	MergeOK               // every part answers +OK (MSET)
+	MergeSum              // integer replies add up (DEL, EXISTS, DBSIZE)
+	MergeOrder            // array elements in the original key order (MGET)
+	MergeConcat           // arrays concatenated (KEYS)
+	MergeRandom           // one non-null reply at random (RANDOMKEY)
+	MergeSame             // every shard answers the same; the first counts (FLUSHDB)
+	MergeScan             // a cursor walks the shards one after another (SCAN)
+)
 
 // Is reports whether c has every flag in f.
 func (c *Command) Is(f Flag) bool { return c.Flags&f == f }
@@ -160,52 +190,32 @@ func (t *Table) Len() int { return len(t.all) }
 
 // Default is the table of every command schemaproxy knows. It is built once
 // and never changed.
-var Default = build(specs)
+var Default = build()
 
-func build(specs []spec) *Table {
-	t := &Table{byName: make(map[string]*Command, len(specs))}
-	for _, s := range specs {
-		c := &Command{
-			Name: s.name, ID: len(t.all), Arity: s.arity,
-			FirstKey: s.first, LastKey: s.last, Step: s.step,
-			Keys: s.keys, Group: s.group,
+func build() *Table {
+	t := &Table{byName: map[string]*Command{}}
+	for _, fam := range families {
+		for _, s := range fam.specs {
+			c := &Command{
+				Name: s.Name, ID: len(t.all), Arity: s.Arity, Flags: s.Flags,
+				FirstKey: s.First, LastKey: s.Last, Step: s.Step,
+				Keys: s.Keys, Group: fam.group, Split: s.Split, Merge: s.Merge,
+			}
+			if c.Step == 0 {
+				c.Step = 1
+			}
+			c.Categories = categories(c)
+			if _, dup := t.byName[c.Name]; dup {
+				panic("command: duplicate entry " + c.Name)
+			}
+			t.byName[c.Name] = c
+			// Clients send names in upper case more often than not: index
+			// that spelling too, so the common lookup is a single map access.
+			t.byName[strings.ToUpper(c.Name)] = c
+			t.all = append(t.all, c)
 		}
-		if c.Step == 0 {
-			c.Step = 1
-		}
-		for _, f := range strings.Fields(s.flags) {
-			c.Flags |= parseFlag(f)
-		}
-		c.Categories = categories(c)
-		if _, dup := t.byName[c.Name]; dup {
-			panic("command: duplicate entry " + c.Name)
-		}
-		t.byName[c.Name] = c
-		// Clients send names in upper case more often than not: index that
-		// spelling too, so the common lookup is a single map access.
-		t.byName[strings.ToUpper(c.Name)] = c
-		t.all = append(t.all, c)
 	}
 	return t
-}
-
-func parseFlag(name string) Flag {
-	switch name {
-	case "conn":
-		return Conn
-	case "global":
-		return Global
-	case "server":
-		return Server
-	case "unsupported":
-		return Unsupported
-	}
-	for _, n := range flagNames {
-		if n.name == name {
-			return n.f
-		}
-	}
-	panic("command: unknown flag " + name)
 }
 
 func categories(c *Command) []string {

@@ -1,198 +1,31 @@
 package command
 
-// spec is one table row: name, arity, flags, first key, last key, step,
-// optional key function, documentation group. Arity, flags and key positions
-// follow Redis 7.0's COMMAND INFO.
+// spec is one table entry, by family in the cmd_*.go files. Arity, flags
+// and key positions follow Redis 7.0's COMMAND INFO; Split and Merge say
+// how the coordinator spreads the command over shards.
 type spec struct {
-	name              string
-	arity             int
-	flags             string
-	first, last, step int
-	keys              KeysFunc
-	group             string
+	Name  string
+	Arity int
+	Flags Flag
+	// First, Last and Step locate the keys (Step 0 means 1).
+	First, Last, Step int
+	Keys              KeysFunc
+	Split             *Split
+	Merge             MergeKind
 }
 
-var specs = []spec{
-	// connection
-	{"ping", -1, "fast stale conn", 0, 0, 0, nil, "connection"},
-	{"echo", 2, "fast stale conn", 0, 0, 0, nil, "connection"},
-	{"quit", -1, "noscript loading stale fast no_auth conn", 0, 0, 0, nil, "connection"},
-	{"reset", 1, "noscript loading stale fast no_auth conn", 0, 0, 0, nil, "connection"},
-	{"auth", -2, "noscript loading stale fast no_auth conn", 0, 0, 0, nil, "connection"},
-	{"hello", -1, "noscript loading stale fast no_auth conn", 0, 0, 0, nil, "connection"},
-	{"select", 2, "loading stale fast conn", 0, 0, 0, nil, "connection"},
-	{"client", -2, "noscript loading stale conn", 0, 0, 0, nil, "connection"},
-
-	// transactions
-	{"multi", 1, "noscript loading stale fast conn", 0, 0, 0, nil, "transactions"},
-	{"exec", 1, "noscript loading stale skip_monitor conn", 0, 0, 0, nil, "transactions"},
-	{"discard", 1, "noscript loading stale fast conn", 0, 0, 0, nil, "transactions"},
-	{"watch", -2, "noscript loading stale fast no_multi conn", 1, -1, 1, nil, "transactions"},
-	{"unwatch", 1, "noscript loading stale fast conn", 0, 0, 0, nil, "transactions"},
-
-	// server
-	{"command", -1, "loading stale server", 0, 0, 0, nil, "server"},
-	{"info", -1, "loading stale server", 0, 0, 0, nil, "server"},
-	{"time", 1, "loading stale fast server", 0, 0, 0, nil, "server"},
-	{"config", -2, "admin noscript loading stale server", 0, 0, 0, nil, "server"},
-	{"lastsave", 1, "loading stale fast server", 0, 0, 0, nil, "server"},
-	{"save", 1, "admin noscript server", 0, 0, 0, nil, "server"},
-	{"bgsave", -1, "admin noscript server", 0, 0, 0, nil, "server"},
-	{"bgrewriteaof", 1, "admin noscript server", 0, 0, 0, nil, "server"},
-	{"shutdown", -1, "admin noscript loading stale server", 0, 0, 0, nil, "server"},
-	{"dbsize", 1, "readonly fast global", 0, 0, 0, nil, "server"},
-	{"flushdb", -1, "write global", 0, 0, 0, nil, "server"},
-	{"flushall", -1, "write global", 0, 0, 0, nil, "server"},
-	{"swapdb", 3, "write fast global", 0, 0, 0, nil, "server"},
-
-	// generic
-	{"del", -2, "write", 1, -1, 1, nil, "generic"},
-	{"unlink", -2, "write fast", 1, -1, 1, nil, "generic"},
-	{"exists", -2, "readonly fast", 1, -1, 1, nil, "generic"},
-	{"type", 2, "readonly fast", 1, 1, 1, nil, "generic"},
-	{"expire", -3, "write fast", 1, 1, 1, nil, "generic"},
-	{"pexpire", -3, "write fast", 1, 1, 1, nil, "generic"},
-	{"expireat", -3, "write fast", 1, 1, 1, nil, "generic"},
-	{"pexpireat", -3, "write fast", 1, 1, 1, nil, "generic"},
-	{"ttl", 2, "readonly fast", 1, 1, 1, nil, "generic"},
-	{"pttl", 2, "readonly fast", 1, 1, 1, nil, "generic"},
-	{"expiretime", 2, "readonly fast", 1, 1, 1, nil, "generic"},
-	{"pexpiretime", 2, "readonly fast", 1, 1, 1, nil, "generic"},
-	{"persist", 2, "write fast", 1, 1, 1, nil, "generic"},
-	{"rename", 3, "write", 1, 2, 1, nil, "generic"},
-	{"renamenx", 3, "write fast", 1, 2, 1, nil, "generic"},
-	{"copy", -3, "write denyoom", 0, 0, 0, twoKeys, "generic"},
-	{"move", 3, "write fast", 1, 1, 1, nil, "generic"},
-	{"keys", 2, "readonly global", 0, 0, 0, nil, "generic"},
-	{"scan", -2, "readonly global", 0, 0, 0, nil, "generic"},
-	{"randomkey", 1, "readonly random global", 0, 0, 0, nil, "generic"},
-	{"touch", -2, "readonly fast", 1, -1, 1, nil, "generic"},
-	{"dump", 2, "readonly random", 1, 1, 1, nil, "generic"},
-	{"restore", -4, "write denyoom", 1, 1, 1, nil, "generic"},
-	{"object", -2, "readonly", 2, 2, 1, nil, "generic"},
-	{"sort", -2, "write denyoom unsupported", 1, 1, 1, nil, "generic"},
-	{"sort_ro", -2, "readonly unsupported", 1, 1, 1, nil, "generic"},
-	{"wait", 3, "noscript unsupported", 0, 0, 0, nil, "generic"},
-
-	// strings
-	{"get", 2, "readonly fast", 1, 1, 1, nil, "string"},
-	{"set", -3, "write denyoom", 1, 1, 1, nil, "string"},
-	{"setnx", 3, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"setex", 4, "write denyoom", 1, 1, 1, nil, "string"},
-	{"psetex", 4, "write denyoom", 1, 1, 1, nil, "string"},
-	{"getset", 3, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"getdel", 2, "write fast", 1, 1, 1, nil, "string"},
-	{"getex", -2, "write fast", 1, 1, 1, nil, "string"},
-	{"mget", -2, "readonly fast", 1, -1, 1, nil, "string"},
-	{"mset", -3, "write denyoom", 1, -1, 2, nil, "string"},
-	{"msetnx", -3, "write denyoom", 1, -1, 2, nil, "string"},
-	{"append", 3, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"strlen", 2, "readonly fast", 1, 1, 1, nil, "string"},
-	{"incr", 2, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"decr", 2, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"incrby", 3, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"decrby", 3, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"incrbyfloat", 3, "write denyoom fast", 1, 1, 1, nil, "string"},
-	{"getrange", 4, "readonly", 1, 1, 1, nil, "string"},
-	{"substr", 4, "readonly", 1, 1, 1, nil, "string"},
-	{"setrange", 4, "write denyoom", 1, 1, 1, nil, "string"},
-	{"lcs", -3, "readonly", 0, 0, 0, twoKeys, "string"},
-
-	// hashes
-	{"hset", -4, "write denyoom fast", 1, 1, 1, nil, "hash"},
-	{"hsetnx", 4, "write denyoom fast", 1, 1, 1, nil, "hash"},
-	{"hmset", -4, "write denyoom fast", 1, 1, 1, nil, "hash"},
-	{"hget", 3, "readonly fast", 1, 1, 1, nil, "hash"},
-	{"hmget", -3, "readonly fast", 1, 1, 1, nil, "hash"},
-	{"hdel", -3, "write fast", 1, 1, 1, nil, "hash"},
-	{"hlen", 2, "readonly fast", 1, 1, 1, nil, "hash"},
-	{"hstrlen", 3, "readonly fast", 1, 1, 1, nil, "hash"},
-	{"hexists", 3, "readonly fast", 1, 1, 1, nil, "hash"},
-	{"hkeys", 2, "readonly", 1, 1, 1, nil, "hash"},
-	{"hvals", 2, "readonly", 1, 1, 1, nil, "hash"},
-	{"hgetall", 2, "readonly random", 1, 1, 1, nil, "hash"},
-	{"hincrby", 4, "write denyoom fast", 1, 1, 1, nil, "hash"},
-	{"hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, nil, "hash"},
-	{"hrandfield", -2, "readonly random", 1, 1, 1, nil, "hash"},
-	{"hscan", -3, "readonly random", 1, 1, 1, nil, "hash"},
-
-	// lists
-	{"lpush", -3, "write denyoom fast", 1, 1, 1, nil, "list"},
-	{"rpush", -3, "write denyoom fast", 1, 1, 1, nil, "list"},
-	{"lpushx", -3, "write denyoom fast", 1, 1, 1, nil, "list"},
-	{"rpushx", -3, "write denyoom fast", 1, 1, 1, nil, "list"},
-	{"lpop", -2, "write fast", 1, 1, 1, nil, "list"},
-	{"rpop", -2, "write fast", 1, 1, 1, nil, "list"},
-	{"llen", 2, "readonly fast", 1, 1, 1, nil, "list"},
-	{"lindex", 3, "readonly", 1, 1, 1, nil, "list"},
-	{"lset", 4, "write denyoom", 1, 1, 1, nil, "list"},
-	{"lrange", 4, "readonly", 1, 1, 1, nil, "list"},
-	{"ltrim", 4, "write", 1, 1, 1, nil, "list"},
-	{"lrem", 4, "write", 1, 1, 1, nil, "list"},
-	{"linsert", 5, "write denyoom", 1, 1, 1, nil, "list"},
-	{"lpos", -3, "readonly", 1, 1, 1, nil, "list"},
-	{"rpoplpush", 3, "write denyoom", 1, 2, 1, nil, "list"},
-	{"lmove", 5, "write denyoom", 1, 2, 1, nil, "list"},
-	{"lmpop", -4, "write", 0, 0, 0, numKeysAt(1), "list"},
-	{"blpop", -3, "write noscript blocking unsupported", 1, -2, 1, nil, "list"},
-	{"brpop", -3, "write noscript blocking unsupported", 1, -2, 1, nil, "list"},
-	{"brpoplpush", 4, "write denyoom noscript blocking unsupported", 1, 2, 1, nil, "list"},
-	{"blmove", 6, "write denyoom noscript blocking unsupported", 1, 2, 1, nil, "list"},
-	{"blmpop", -5, "write blocking unsupported", 0, 0, 0, numKeysAt(2), "list"},
-
-	// sets
-	{"sadd", -3, "write denyoom fast", 1, 1, 1, nil, "set"},
-	{"srem", -3, "write fast", 1, 1, 1, nil, "set"},
-	{"smembers", 2, "readonly", 1, 1, 1, nil, "set"},
-	{"sismember", 3, "readonly fast", 1, 1, 1, nil, "set"},
-	{"smismember", -3, "readonly fast", 1, 1, 1, nil, "set"},
-	{"scard", 2, "readonly fast", 1, 1, 1, nil, "set"},
-	{"spop", -2, "write random fast", 1, 1, 1, nil, "set"},
-	{"srandmember", -2, "readonly random", 1, 1, 1, nil, "set"},
-	{"smove", 4, "write fast", 1, 2, 1, nil, "set"},
-	{"sinter", -2, "readonly", 1, -1, 1, nil, "set"},
-	{"sintercard", -3, "readonly", 0, 0, 0, numKeysAt(1), "set"},
-	{"sinterstore", -3, "write denyoom", 1, -1, 1, nil, "set"},
-	{"sunion", -2, "readonly", 1, -1, 1, nil, "set"},
-	{"sunionstore", -3, "write denyoom", 1, -1, 1, nil, "set"},
-	{"sdiff", -2, "readonly", 1, -1, 1, nil, "set"},
-	{"sdiffstore", -3, "write denyoom", 1, -1, 1, nil, "set"},
-	{"sscan", -3, "readonly random", 1, 1, 1, nil, "set"},
-
-	// sorted sets
-	{"zadd", -4, "write denyoom fast", 1, 1, 1, nil, "sortedset"},
-	{"zincrby", 4, "write denyoom fast", 1, 1, 1, nil, "sortedset"},
-	{"zrem", -3, "write fast", 1, 1, 1, nil, "sortedset"},
-	{"zcard", 2, "readonly fast", 1, 1, 1, nil, "sortedset"},
-	{"zcount", 4, "readonly fast", 1, 1, 1, nil, "sortedset"},
-	{"zlexcount", 4, "readonly fast", 1, 1, 1, nil, "sortedset"},
-	{"zscore", 3, "readonly fast", 1, 1, 1, nil, "sortedset"},
-	{"zmscore", -3, "readonly fast", 1, 1, 1, nil, "sortedset"},
-	{"zrank", 3, "readonly fast", 1, 1, 1, nil, "sortedset"},
-	{"zrevrank", 3, "readonly fast", 1, 1, 1, nil, "sortedset"},
-	{"zrange", -4, "readonly", 1, 1, 1, nil, "sortedset"},
-	{"zrangestore", -5, "write denyoom", 1, 2, 1, nil, "sortedset"},
-	{"zrevrange", -4, "readonly", 1, 1, 1, nil, "sortedset"},
-	{"zrangebyscore", -4, "readonly", 1, 1, 1, nil, "sortedset"},
-	{"zrevrangebyscore", -4, "readonly", 1, 1, 1, nil, "sortedset"},
-	{"zrangebylex", -4, "readonly", 1, 1, 1, nil, "sortedset"},
-	{"zrevrangebylex", -4, "readonly", 1, 1, 1, nil, "sortedset"},
-	{"zremrangebyscore", 4, "write", 1, 1, 1, nil, "sortedset"},
-	{"zremrangebyrank", 4, "write", 1, 1, 1, nil, "sortedset"},
-	{"zremrangebylex", 4, "write", 1, 1, 1, nil, "sortedset"},
-	{"zpopmin", -2, "write fast", 1, 1, 1, nil, "sortedset"},
-	{"zpopmax", -2, "write fast", 1, 1, 1, nil, "sortedset"},
-	{"zmpop", -4, "write", 0, 0, 0, numKeysAt(1), "sortedset"},
-	{"zrandmember", -2, "readonly random", 1, 1, 1, nil, "sortedset"},
-	{"zunion", -3, "readonly", 0, 0, 0, numKeysAt(1), "sortedset"},
-	{"zinter", -3, "readonly", 0, 0, 0, numKeysAt(1), "sortedset"},
-	{"zdiff", -3, "readonly", 0, 0, 0, numKeysAt(1), "sortedset"},
-	{"zintercard", -3, "readonly", 0, 0, 0, numKeysAt(1), "sortedset"},
-	{"zunionstore", -4, "write denyoom", 0, 0, 0, numKeysAt(2, 1), "sortedset"},
-	{"zinterstore", -4, "write denyoom", 0, 0, 0, numKeysAt(2, 1), "sortedset"},
-	{"zdiffstore", -4, "write denyoom", 0, 0, 0, numKeysAt(2, 1), "sortedset"},
-	{"zscan", -3, "readonly random", 1, 1, 1, nil, "sortedset"},
-	{"bzpopmin", -3, "write noscript fast blocking unsupported", 1, -2, 1, nil, "sortedset"},
-	{"bzpopmax", -3, "write noscript fast blocking unsupported", 1, -2, 1, nil, "sortedset"},
-	{"bzmpop", -5, "write blocking unsupported", 0, 0, 0, numKeysAt(2), "sortedset"},
+// families are the table's entries with their Redis documentation group.
+var families = []struct {
+	group string
+	specs []spec
+}{
+	{"connection", connectionCommands},
+	{"transactions", transactionsCommands},
+	{"server", serverCommands},
+	{"generic", genericCommands},
+	{"string", stringsCommands},
+	{"hash", hashesCommands},
+	{"list", listsCommands},
+	{"set", setsCommands},
+	{"sortedset", sortedsetsCommands},
 }

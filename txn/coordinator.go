@@ -118,7 +118,7 @@ var ErrUnknownOutcome = errors.New("txn: commit outcome unknown")
 
 // Run executes r and appends its reply to r.W.
 func (c *Coordinator) Run(ctx context.Context, r *Request) error {
-	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Name == "scan" {
+	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Merge == command.MergeScan {
 		// SCAN needs no exclusive section: it visits one shard per call.
 		return c.Scan(ctx, &r.Ops[0], r.W)
 	}

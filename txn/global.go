@@ -128,14 +128,14 @@ func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.
 			x.Log(record)
 		}
 	}
-	switch op.Cmd.Name {
-	case "dbsize":
+	switch op.Cmd.Merge {
+	case command.MergeSum:
 		var n int64
 		for _, v := range replies {
 			n += v.Int
 		}
 		w.Int(n)
-	case "keys":
+	case command.MergeConcat:
 		total := 0
 		for _, v := range replies {
 			total += len(v.Elems)
@@ -146,7 +146,7 @@ func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.
 				w.Bulk(e.Str)
 			}
 		}
-	case "randomkey":
+	case command.MergeRandom:
 		var keys [][]byte
 		for _, v := range replies {
 			if !v.Null {
@@ -161,10 +161,10 @@ func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.
 		k := keys[c.rnd.IntN(len(keys))]
 		c.rndMu.Unlock()
 		w.Bulk(k)
-	case "scan":
+	case command.MergeScan:
 		return c.scanHeld(held, op, w)
 	default:
-		// FLUSHDB, FLUSHALL, SWAPDB: the same reply from every shard.
+		// MergeSame (FLUSHDB, FLUSHALL, SWAPDB): every shard answered alike.
 		w.Raw(bufs[0].B)
 	}
 	return nil

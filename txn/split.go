@@ -2,37 +2,19 @@ package txn
 
 import (
 	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
 
-// Multi-key commands that are, per key, independent (MSET, MGET, DEL,
-// UNLINK, EXISTS, TOUCH) split into one command per shard that run
-// natively, with the replies merged; no copies, no evaluation. This is
-// mode 2 of the design: several shards, no data flow between them.
-
-type mergeKind uint8
-
-const (
-	mergeOK    mergeKind = iota // every part answers +OK (MSET)
-	mergeSum                    // integer replies add up (DEL, EXISTS, ...)
-	mergeOrder                  // array elements in the original key order (MGET)
-)
-
-var splittable = map[string]struct {
-	step  int // arguments per key (MSET: key value)
-	merge mergeKind
-}{
-	"mset":   {2, mergeOK},
-	"mget":   {1, mergeOrder},
-	"del":    {1, mergeSum},
-	"unlink": {1, mergeSum},
-	"exists": {1, mergeSum},
-	"touch":  {1, mergeSum},
-}
+// Multi-key commands that are, per key, independent (the command table's
+// Split: MSET, MGET, DEL, UNLINK, EXISTS, TOUCH) split into one command per
+// shard that run natively, with the replies merged; no copies, no
+// evaluation. This is mode 2 of the design: several shards, no data flow
+// between them.
 
 // split breaks r into per-shard commands when it is a single splittable
 // command; order lists, for each key in turn, the shard it went to.
-func (c *Coordinator) split(r *Request) (ops map[int][]backends.Op, order []int, kind mergeKind, ok bool) {
+func (c *Coordinator) split(r *Request) (ops map[int][]backends.Op, order []int, kind command.MergeKind, ok bool) {
 	if r.Multi || len(r.Ops) != 1 || len(r.Guards) > 0 {
 		return nil, nil, 0, false
 	}
@@ -40,26 +22,26 @@ func (c *Coordinator) split(r *Request) (ops map[int][]backends.Op, order []int,
 	if op.Reply != nil {
 		return nil, nil, 0, false
 	}
-	sp, found := splittable[op.Cmd.Name]
-	if !found || (len(op.Args)-1)%sp.step != 0 {
+	sp := op.Cmd.Split
+	if sp == nil || (len(op.Args)-1)%sp.Step != 0 {
 		return nil, nil, 0, false
 	}
 	ops = map[int][]backends.Op{}
-	for i := 1; i < len(op.Args); i += sp.step {
+	for i := 1; i < len(op.Args); i += sp.Step {
 		s := c.slots.ShardOf(op.Args[i])
 		order = append(order, s)
 		part := ops[s]
 		if part == nil {
 			part = []backends.Op{{Cmd: op.Cmd, DB: op.DB, Args: [][]byte{op.Args[0]}}}
 		}
-		part[0].Args = append(part[0].Args, op.Args[i:i+sp.step]...)
+		part[0].Args = append(part[0].Args, op.Args[i:i+sp.Step]...)
 		ops[s] = part
 	}
-	return ops, order, sp.merge, true
+	return ops, order, sp.Merge, true
 }
 
 // merge writes the reply of a split command from its parts' replies.
-func merge(w *resp.Writer, kind mergeKind, parts map[int]*resp.Writer, order []int) error {
+func merge(w *resp.Writer, kind command.MergeKind, parts map[int]*resp.Writer, order []int) error {
 	vals := make(map[int]resp.Value, len(parts))
 	for s, pw := range parts {
 		v, _, err := resp.Parse(pw.B)
@@ -75,15 +57,15 @@ func merge(w *resp.Writer, kind mergeKind, parts map[int]*resp.Writer, order []i
 		vals[s] = v
 	}
 	switch kind {
-	case mergeOK:
+	case command.MergeOK:
 		w.OK()
-	case mergeSum:
+	case command.MergeSum:
 		var n int64
 		for _, v := range vals {
 			n += v.Int
 		}
 		w.Int(n)
-	case mergeOrder:
+	case command.MergeOrder:
 		next := make(map[int]int, len(vals))
 		w.Array(len(order))
 		for _, s := range order {
