@@ -5,7 +5,7 @@ BIN := bin/schemaproxy
 # is small enough, and concurrency lives everywhere from proxy to shards).
 RACE ?= -race
 
-.PHONY: all build run test test-short deps bench lint fuzz clean
+.PHONY: all build run test test-short deps bench bench-snapshot lint fuzz clean
 
 all: build
 
@@ -30,6 +30,9 @@ test-short:
 bench: deps
 	@scripts/ensure-deps.sh redis-benchmark nutcracker
 	@scripts/bench.sh
+
+bench-snapshot: deps
+	@scripts/bench-snapshot.sh
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt: files above need formatting"; exit 1)
