@@ -28,8 +28,8 @@ const (
 	quicklistEntryOverhead = 8
 	// packed_threshold: an element this large gets a node of its own.
 	quicklistPackedThreshold = 1 << 30
-	// A listpack is kept under 1 GiB (LISTPACK_MAX_SAFETY_SIZE): a set whose
-	// members add up to more is never listpack-encoded.
+	// A listpack is kept under 1 GiB (LISTPACK_MAX_SAFETY_SIZE): a sorted
+	// set whose members add up to more is loaded as a skiplist.
 	listpackMaxSafety = 1 << 30
 )
 
