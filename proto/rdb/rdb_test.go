@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,6 +165,19 @@ func TestReadStringErrors(t *testing.T) {
 		if s, _, err := ReadString(unhex(t, bad)); err == nil {
 			t.Errorf("ReadString(%s) = %q, want an error", bad, s)
 		}
+	}
+	// An original length past MaxStringLen is refused before anything is
+	// allocated for it, even with data that could expand that far.
+	huge := AppendLen(AppendLen([]byte{lenEnc<<6 | encLZF}, MaxStringLen/80), MaxStringLen+1)
+	huge = append(huge, make([]byte, MaxStringLen/80)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, _, err := ReadString(huge); err == nil {
+		t.Error("a string past MaxStringLen accepted")
+	}
+	runtime.ReadMemStats(&after)
+	if d := after.TotalAlloc - before.TotalAlloc; d > MaxStringLen/4 {
+		t.Errorf("refusing it allocated %d bytes", d)
 	}
 	// An LZF string announced empty is empty, whatever its data (Redis's
 	// lzf_decompress reports failure as 0 bytes, which is then right).

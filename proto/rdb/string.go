@@ -6,6 +6,12 @@ import (
 	"strconv"
 )
 
+// MaxStringLen bounds a compressed string's original length. Redis's
+// strings stop at proto-max-bulk-len (512 MiB by default) and so do this
+// store's; the bound keeps a small payload from asking for more (LZF
+// expands up to 88 times).
+const MaxStringLen = 512 << 20
+
 // AppendString appends s as rdbSaveRawString does: as an integer when it
 // is the canonical decimal form of an int32 (at most 11 bytes), LZF
 // compressed when it is over 20 bytes and compresses (rdbcompression yes,
@@ -90,7 +96,7 @@ func readLZFString(p []byte) (s, rest []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if clen > uint64(len(p)) {
+	if clen > uint64(len(p)) || n > MaxStringLen {
 		return nil, nil, ErrCorrupt
 	}
 	s, err = LZFDecompress(p[:clen], n)
