@@ -275,6 +275,11 @@ func (f *faultShard) Commit(ctx context.Context, tx backends.TxMeta, writes []ba
 	return f.inject("commit", func() error { return f.Shard.Commit(ctx, tx, writes, record) })
 }
 
+// Exclusive lets requests over whole databases run as they would.
+func (f *faultShard) Exclusive(ctx context.Context, fn func(backends.Locked) error) error {
+	return f.Shard.(backends.Exclusiver).Exclusive(ctx, fn)
+}
+
 func (f *faultShard) Apply(ctx context.Context, tx backends.TxMeta, writes []backends.KeyState, record *backends.TxRecord) error {
 	return f.inject("apply", func() error { return f.Shard.Apply(ctx, tx, writes, record) })
 }

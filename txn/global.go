@@ -3,6 +3,7 @@ package txn
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,10 @@ import (
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
+
+// errWholeStore is the answer to a request over whole databases when a
+// shard cannot be had to itself (only embedded shards can, so far).
+var errWholeStore = errors.New("txn: commands over whole databases need embedded shards")
 
 // runExclusive runs r with every shard in its Exclusive section: nothing
 // else runs, so whole-database commands and everything around them in a
@@ -22,7 +27,11 @@ func (c *Coordinator) runExclusive(ctx context.Context, r *Request) error {
 		if i == len(c.cfg.Shards) {
 			return c.runHeld(r, held)
 		}
-		return c.cfg.Shards[i].Exclusive(ctx, func(x backends.Locked) error {
+		x, ok := c.cfg.Shards[i].(backends.Exclusiver)
+		if !ok {
+			return errWholeStore
+		}
+		return x.Exclusive(ctx, func(x backends.Locked) error {
 			held = append(held, x)
 			return nest(i + 1)
 		})

@@ -627,7 +627,7 @@ func (s *Shard) Unlock(ctx context.Context, tx backends.TxID) error {
 	return s.durable(ctx, pos)
 }
 
-// Exclusive implements backends.Shard.
+// Exclusive implements backends.Exclusiver.
 func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Locked) error) error {
 	s.mu.Lock()
 	for {
@@ -797,3 +797,8 @@ func (s *Shard) sweepTombstones(before uint64) {
 		s.store.DB(i).SweepTombstones(before)
 	}
 }
+
+var (
+	_ backends.Holder     = (*Shard)(nil)
+	_ backends.Exclusiver = (*Shard)(nil)
+)
