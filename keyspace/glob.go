@@ -20,6 +20,11 @@ func globMatch(pattern, s []byte, nocase bool) bool {
 	return globMatchNested(pattern, s, nocase, &skip, 0)
 }
 
+// Match is stringmatchlen itself, case-sensitive and without KEYS's
+// special case for "*": what PSUBSCRIBE and PUBSUB CHANNELS match with, so
+// the pattern "*" does not match the empty channel name there either.
+func Match(pattern, s []byte) bool { return globMatch(pattern, s, false) }
+
 func globMatchNested(pat, str []byte, nocase bool, skip *bool, nesting int) bool {
 	if nesting > 1000 {
 		return false
