@@ -45,6 +45,10 @@ const (
 	Unsupported
 )
 
+// routing are the flags that say who runs a command; subcommands inherit
+// them from their container.
+const routing = Conn | Global | Server | Unsupported
+
 var flagNames = []struct {
 	f    Flag
 	name string
@@ -97,6 +101,11 @@ type Command struct {
 	Merge MergeKind
 	// ACL categories, for COMMAND INFO.
 	Categories []string
+	// Subcommands, set for container commands (CLIENT, CONFIG, PUBSUB...),
+	// are their subcommands by lower-case name. Each is a Command of its
+	// own whose Name is Redis's full name ("pubsub|channels"), with the
+	// parent's ID (statistics count under the parent).
+	Subcommands map[string]*Command
 }
 
 // Split describes a command that is independent per key.
@@ -131,6 +140,23 @@ func (c *Command) CheckArity(n int) bool {
 		return n == c.Arity
 	}
 	return n >= -c.Arity
+}
+
+// Subcommand finds the subcommand of a container command by name, in any
+// case, without allocating; nil when there is none of that name.
+func (c *Command) Subcommand(name []byte) *Command {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return nil
+	}
+	low := buf[:len(name)]
+	for i, ch := range name {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		low[i] = ch
+	}
+	return c.Subcommands[string(low)]
 }
 
 // KeyIndexes appends to dst the positions of the key arguments in args.
@@ -205,6 +231,16 @@ func build() *Table {
 				c.Step = 1
 			}
 			c.Categories = categories(c)
+			for _, sub := range s.Subcommands {
+				if c.Subcommands == nil {
+					c.Subcommands = map[string]*Command{}
+				}
+				sc := &Command{Name: c.Name + "|" + sub.Name, ID: c.ID, Arity: sub.Arity,
+					Flags: sub.Flags | c.Flags&routing, Group: fam.group}
+				sc.Step = 1
+				sc.Categories = categories(sc)
+				c.Subcommands[sub.Name] = sc
+			}
 			if _, dup := t.byName[c.Name]; dup {
 				panic("command: duplicate entry " + c.Name)
 			}

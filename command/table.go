@@ -12,6 +12,8 @@ type spec struct {
 	Keys              KeysFunc
 	Split             *Split
 	Merge             MergeKind
+	// Subcommands of a container command (Name without the parent's).
+	Subcommands []spec
 }
 
 // families are the table's entries with their Redis documentation group.
@@ -28,4 +30,5 @@ var families = []struct {
 	{"list", listsCommands},
 	{"set", setsCommands},
 	{"sortedset", sortedsetsCommands},
+	{"pubsub", pubsubCommands},
 }
