@@ -34,6 +34,11 @@ type Config struct {
 	ConfigFile string
 	// Version asks only for the version to be printed.
 	Version bool
+	// Backends are Redis servers (redis:// or rediss:// URLs) to shard
+	// over instead of the embedded store; their order is the slot map's.
+	Backends []string
+	// UnsafeBackends starts even if a backend fails the safety checks.
+	UnsafeBackends bool
 }
 
 // Default returns the settings used when nothing is given.
@@ -54,6 +59,8 @@ type setting struct {
 	usage string
 	str   *string
 	num   *int
+	list  *[]string // repeatable: each flag or file line adds one; the environment gives a list
+	flag  *bool
 }
 
 func (c *Config) settings() []setting {
@@ -65,12 +72,25 @@ func (c *Config) settings() []setting {
 		{name: "appendfsync", usage: "always|everysec|no", str: &c.AppendFsync},
 		{name: "requirepass", usage: "password clients must AUTH with", str: &c.RequirePass},
 		{name: "log-level", usage: "debug|info|warn|error", str: &c.LogLevel},
+		{name: "backend", usage: "a Redis server to shard over, redis://[user:pass@]host:port (repeat for each; none: the embedded store)", list: &c.Backends},
+		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
 }
 
 func (s setting) set(v string) error {
-	if s.str != nil {
+	switch {
+	case s.str != nil:
 		*s.str = v
+		return nil
+	case s.list != nil:
+		*s.list = append(*s.list, v)
+		return nil
+	case s.flag != nil:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s: not a boolean: %q", s.name, v)
+		}
+		*s.flag = b
 		return nil
 	}
 	n, err := strconv.Atoi(v)
@@ -92,9 +112,16 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 	cfg := Default()
 	fs := flag.NewFlagSet("schemaproxy", flag.ContinueOnError)
 	fs.SetOutput(out)
-	vals := map[string]*string{}
+	// Flags are collected as given and applied last, over the file and
+	// the environment; a repeated list flag gives every value.
+	given := map[string][]string{}
 	for _, s := range cfg.settings() {
-		vals[s.name] = fs.String(s.name, "", s.usage+" (env "+envName(s.name)+")")
+		name, usage := s.name, s.usage+" (env "+envName(s.name)+")"
+		if s.flag != nil {
+			fs.BoolFunc(name, usage, func(v string) error { given[name] = []string{v}; return nil })
+			continue
+		}
+		fs.Func(name, usage, func(v string) error { given[name] = append(given[name], v); return nil })
 	}
 	configFile := fs.String("config", "", "config file of 'name value' lines (env SCHEMAPROXY_CONFIG)")
 	version := fs.Bool("version", false, "print the version and exit")
@@ -115,24 +142,37 @@ func Load(args []string, getenv func(string) string, out io.Writer) (Config, err
 		}
 	}
 	for _, s := range cfg.settings() {
-		if v := getenv(envName(s.name)); v != "" {
-			if err := s.set(v); err != nil {
-				return cfg, fmt.Errorf("%s: %w", envName(s.name), err)
-			}
+		v := getenv(envName(s.name))
+		if v == "" {
+			continue
 		}
-	}
-	var flagErr error
-	fs.Visit(func(f *flag.Flag) {
-		for _, s := range cfg.settings() {
-			if s.name == f.Name {
-				if err := s.set(*vals[s.name]); err != nil && flagErr == nil {
-					flagErr = fmt.Errorf("--%w", err)
+		if s.list != nil {
+			// A list from the environment replaces the file's: comma separated.
+			*s.list = nil
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					*s.list = append(*s.list, item)
 				}
 			}
+			continue
 		}
-	})
-	if flagErr != nil {
-		return cfg, flagErr
+		if err := s.set(v); err != nil {
+			return cfg, fmt.Errorf("%s: %w", envName(s.name), err)
+		}
+	}
+	for _, s := range cfg.settings() {
+		vs, ok := given[s.name]
+		if !ok {
+			continue
+		}
+		if s.list != nil {
+			*s.list = nil
+		}
+		for _, v := range vs {
+			if err := s.set(v); err != nil {
+				return cfg, fmt.Errorf("--%w", err)
+			}
+		}
 	}
 	return cfg, cfg.Validate()
 }

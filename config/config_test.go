@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -66,6 +67,39 @@ func TestLoadErrors(t *testing.T) {
 		_, err := Load(c.args, none, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestBackends: --backend repeats, the environment gives a comma-separated
+// list, the file one line each, and the later source replaces the list.
+func TestBackends(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/sp.conf"
+	if err := os.WriteFile(file, []byte("backend redis://a:1\nbackend redis://b:2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want []string
+		safe bool
+	}{
+		{args: []string{"--config", file}, want: []string{"redis://a:1", "redis://b:2"}, safe: true},
+		{args: []string{"--config", file}, env: map[string]string{"SCHEMAPROXY_BACKEND": "redis://c:3, redis://d:4"},
+			want: []string{"redis://c:3", "redis://d:4"}, safe: true},
+		{args: []string{"--config", file, "--backend", "redis://e:5", "--backend", "rediss://f:6", "--unsafe-backends"},
+			want: []string{"redis://e:5", "rediss://f:6"}},
+		{args: nil, env: map[string]string{"SCHEMAPROXY_UNSAFE_BACKENDS": "true"}},
+	}
+	for i, c := range cases {
+		cfg, err := Load(c.args, env(c.env), io.Discard)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if !slices.Equal(cfg.Backends, c.want) || cfg.UnsafeBackends == c.safe {
+			t.Errorf("case %d: backends %q unsafe %v", i, cfg.Backends, cfg.UnsafeBackends)
 		}
 	}
 }

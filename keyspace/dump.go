@@ -500,3 +500,10 @@ func scanDouble(b []byte) (float64, bool) {
 	f, n, _ := cStrtod(b)
 	return f, n > 0
 }
+
+// DumpPayload is e's value as Redis 7.0's DUMP serializes it: how values
+// travel to and from Redis backends.
+func DumpPayload(e *Entry) []byte { return dumpPayload(e) }
+
+// RestorePayload reads a DUMP payload into an entry with no TTL.
+func RestorePayload(p []byte) (*Entry, error) { return restorePayload(p) }

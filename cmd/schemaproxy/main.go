@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/schemaproxy/schemaproxy/backends/memory"
-	"github.com/schemaproxy/schemaproxy/backends/memory/aof"
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/config"
 	"github.com/schemaproxy/schemaproxy/keyspace"
@@ -65,13 +63,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}))
 
-	policy, err := aof.ParsePolicy(cfg.AppendFsync)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -80,20 +73,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 
 	exec := keyspace.NewExecutor(command.Default)
 	began := time.Now()
-	store, err := memory.Open(memory.Options{
-		Shards: cfg.Shards, Databases: cfg.Databases, Dir: cfg.DataDir, Fsync: policy,
-		Logf: func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...)) },
-	}, exec)
+	st, err := openStore(ctx, cfg, exec, log)
 	if err != nil {
-		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
+		return err
 	}
-	defer store.Close()
+	defer st.close()
 
 	var shutdown func() // set once the signal context exists
-	coord := txn.New(txn.Config{
-		Shards: store.Shards(), Exec: exec, Databases: cfg.Databases,
-		Now: store.Now,
-	})
+	coord := txn.New(txn.Config{Shards: st.shards, Exec: exec, Databases: cfg.Databases, Now: st.now})
 	srv := proxy.New(proxy.Config{
 		RequirePass: cfg.RequirePass,
 		Databases:   cfg.Databases,
@@ -110,20 +97,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 			"maxmemory-policy": "noeviction",
 			"save":             "",
 		},
-		Info:     store.Info,
-		Snapshot: store.Snapshot,
-		BGSave:   store.BGSave,
-		LastSave: store.LastSave,
+		Info:     st.info,
+		Snapshot: st.snapshot,
+		BGSave:   st.bgsave,
+		LastSave: st.lastSave,
 		Shutdown: func() { shutdown() },
 	}, coord)
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	shutdown = stop
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("ready to accept connections", "addr", ln.Addr().String(), "shards", cfg.Shards,
-		"databases", cfg.Databases, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync,
+	log.Info("ready to accept connections", "addr", ln.Addr().String(), "shards", len(st.shards),
+		"backends", st.describe, "databases", cfg.Databases,
 		"load_time", time.Since(began).Round(time.Millisecond).String())
 	select {
 	case err := <-served:
@@ -133,7 +117,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	log.Info("shutting down")
 	_ = srv.Close()
 	<-served
-	return store.Close()
+	return st.close()
 }
 
 func parseLevel(s string) slog.Level {

@@ -1,0 +1,125 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+)
+
+// conn is one connection to a backend, speaking RESP2 or RESP3 as the
+// clients it serves do, so that replies pass through byte for byte.
+type conn struct {
+	c   net.Conn
+	rd  *resp.Reader
+	out []byte
+	db  int // the database SELECTed, -1 unknown
+}
+
+// pool keeps idle connections of one protocol.
+type pool struct {
+	opts  *goredis.Options
+	proto int
+	mu    sync.Mutex // guards idle
+	idle  []*conn
+}
+
+const maxIdle = 16
+
+func (p *pool) get(ctx context.Context) (*conn, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		c := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	return p.dial(ctx)
+}
+
+// put returns a healthy connection; a broken one is closed instead.
+func (p *pool) put(c *conn, broken bool) {
+	if broken {
+		c.c.Close()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) >= maxIdle {
+		c.c.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.idle {
+		c.c.Close()
+	}
+	p.idle = nil
+}
+
+func (p *pool) dial(ctx context.Context) (*conn, error) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", p.opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", p.opts.Addr, err)
+	}
+	c := &conn{c: nc, rd: resp.NewReader(nc), db: 0}
+	hello := [][]byte{[]byte("HELLO"), []byte(fmt.Sprint(p.proto))}
+	if p.opts.Password != "" {
+		user := p.opts.Username
+		if user == "" {
+			user = "default"
+		}
+		hello = append(hello, []byte("AUTH"), []byte(user), []byte(p.opts.Password))
+	}
+	replies, err := c.do(ctx, hello)
+	if err == nil && len(replies[0]) > 0 && replies[0][0] == '-' {
+		err = errors.New(string(replies[0][1 : len(replies[0])-2]))
+	}
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("backend %s: HELLO: %w", p.opts.Addr, err)
+	}
+	return c, nil
+}
+
+// do sends cmds in one write and returns their raw replies (copies).
+func (c *conn) do(ctx context.Context, cmds ...[][]byte) ([][]byte, error) {
+	c.out = c.out[:0]
+	for _, cmd := range cmds {
+		c.out = resp.AppendCommand(c.out, cmd...)
+	}
+	return c.send(ctx, len(cmds))
+}
+
+// send writes what is in out and reads n replies.
+func (c *conn) send(ctx context.Context, n int) ([][]byte, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(30 * time.Second)
+	}
+	_ = c.c.SetDeadline(deadline)
+	if _, err := c.c.Write(c.out); err != nil {
+		return nil, err
+	}
+	replies := make([][]byte, n)
+	for i := range replies {
+		raw, err := c.rd.ReadRaw()
+		if err != nil {
+			return nil, err
+		}
+		replies[i] = append([]byte(nil), raw...)
+	}
+	return replies, nil
+}

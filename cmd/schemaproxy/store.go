@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/backends/memory"
+	"github.com/schemaproxy/schemaproxy/backends/memory/aof"
+	"github.com/schemaproxy/schemaproxy/backends/redis"
+	"github.com/schemaproxy/schemaproxy/config"
+	"github.com/schemaproxy/schemaproxy/keyspace"
+)
+
+// store is what the server runs on: the embedded shards, or Redis servers.
+type store struct {
+	shards   []backends.Shard
+	now      func() int64
+	describe string
+	info     func(section string) [][2]string
+	snapshot func(ctx context.Context) error
+	bgsave   func() error
+	lastSave func() int64
+	close    func() error
+}
+
+func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, log *slog.Logger) (*store, error) {
+	if len(cfg.Backends) > 0 {
+		return openRedis(ctx, cfg, log)
+	}
+	policy, err := aof.ParsePolicy(cfg.AppendFsync)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	m, err := memory.Open(memory.Options{
+		Shards: cfg.Shards, Databases: cfg.Databases, Dir: cfg.DataDir, Fsync: policy,
+		Logf: func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...)) },
+	}, exec)
+	if err != nil {
+		return nil, fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
+	}
+	return &store{
+		shards: m.Shards(), now: m.Now,
+		describe: fmt.Sprintf("embedded, data_dir %s, appendfsync %s", cfg.DataDir, cfg.AppendFsync),
+		info:     m.Info, snapshot: m.Snapshot, bgsave: m.BGSave, lastSave: m.LastSave, close: m.Close,
+	}, nil
+}
+
+// openRedis connects to the backends, waiting for those that are down,
+// and refuses unsafe ones unless told otherwise.
+func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store, error) {
+	shards, err := redis.Open(cfg.Backends)
+	if err != nil {
+		return nil, err
+	}
+	var facts []redis.Facts
+	for i, s := range shards {
+		c := s.Client()
+		for {
+			f, err := redis.Gather(ctx, c)
+			if err == nil {
+				facts = append(facts, f)
+				break
+			}
+			log.Warn("backend is not answering; retrying", "backend", cfg.Backends[i], "err", err)
+			select {
+			case <-ctx.Done():
+				c.Close()
+				return nil, fmt.Errorf("backend %s: %w", cfg.Backends[i], err)
+			case <-time.After(time.Second):
+			}
+		}
+		c.Close()
+	}
+	if errs := redis.Check(facts); len(errs) > 0 {
+		if !cfg.UnsafeBackends {
+			return nil, errors.Join(errs...)
+		}
+		for _, e := range errs {
+			log.Warn("starting anyway (--unsafe-backends)", "problem", e.Error())
+		}
+	}
+	out := &store{now: func() int64 { return time.Now().UnixMilli() },
+		describe: "redis " + strings.Join(cfg.Backends, " "),
+		close: func() error {
+			for _, s := range shards {
+				s.Close()
+			}
+			return nil
+		}}
+	for _, s := range shards {
+		out.shards = append(out.shards, s)
+	}
+	return out, nil
+}

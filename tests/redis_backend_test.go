@@ -1,0 +1,162 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/schemaproxy/schemaproxy/cluster"
+	"github.com/schemaproxy/schemaproxy/internal/testutil"
+)
+
+// startBackends starts n redis-servers set up as backends must be
+// (appendonly yes, appendfsync always) and returns their URLs.
+func startBackends(t *testing.T, n int) ([]*testutil.Process, []string) {
+	var ps []*testutil.Process
+	var urls []string
+	for i := 0; i < n; i++ {
+		p := testutil.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+		ps = append(ps, p)
+		urls = append(urls, "redis://"+p.Addr)
+	}
+	return ps, urls
+}
+
+func backendArgs(urls []string) []string {
+	var args []string
+	for _, u := range urls {
+		args = append(args, "--backend", u)
+	}
+	return args
+}
+
+// TestRedisBackends: the proxy in front of three redis-servers runs plain
+// commands, multi-key commands and MULTI/EXEC across them, WATCH fails
+// as in Redis, and the data sits in the backends under the users' names.
+func TestRedisBackends(t *testing.T) {
+	backends, urls := startBackends(t, 3)
+	p := startProxy(t, backendArgs(urls)...)
+	ctx := ctxT(t)
+	c := client(t, p.Addr)
+	keys := oneKeyPerShard("rb", 3)
+	steps := []struct {
+		cmd  []any
+		want string
+	}{
+		{[]any{"SET", keys[0], "1"}, "OK"},
+		{[]any{"INCR", keys[0]}, "2"},
+		{[]any{"MSET", keys[0], "a", keys[1], "b", keys[2], "c"}, "OK"},
+		{[]any{"MGET", keys[0], keys[1], keys[2], "missing"}, "[a b c <nil>]"},
+		{[]any{"RENAME", keys[0], keys[1]}, "OK"},
+		{[]any{"GET", keys[1]}, "a"},
+		{[]any{"EXISTS", keys[0], keys[1], keys[2]}, "2"},
+		{[]any{"RPUSH", keys[0], "x", "y"}, "2"},
+		{[]any{"LMOVE", keys[0], keys[2] + "l", "LEFT", "RIGHT"}, "x"},
+		{[]any{"DEL", keys[0], keys[1], keys[2]}, "3"},
+		{[]any{"GET", "__sp:clock"}, "<nil>"},
+	}
+	for _, s := range steps {
+		got, err := c.Do(ctx, s.cmd...).Result()
+		if s.want == "<nil>" {
+			// The metadata prefix is refused.
+			if err == nil || !strings.Contains(err.Error(), "reserved") {
+				t.Fatalf("%v = %v, %v; want the reserved-prefix error", s.cmd, got, err)
+			}
+			continue
+		}
+		if g := fmt.Sprint(got); err != nil || g != s.want {
+			t.Fatalf("%v = %v, %v; want %s", s.cmd, got, err, s.want)
+		}
+	}
+	// MULTI across the backends.
+	cmds, err := c.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+		pl.Set(ctx, keys[0], "10", 0)
+		pl.IncrBy(ctx, keys[1], 5)
+		pl.Append(ctx, keys[2], "z")
+		return nil
+	})
+	if err != nil || len(cmds) != 3 {
+		t.Fatalf("MULTI across backends: %v %v", cmds, err)
+	}
+	// A WATCHed key changed by another client fails the EXEC.
+	other := client(t, p.Addr)
+	err = c.Watch(ctx, func(tx *redis.Tx) error {
+		if err := other.Set(ctx, keys[0], "changed", 0).Err(); err != nil {
+			return err
+		}
+		_, err := tx.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+			pl.Set(ctx, keys[1], "never", 0)
+			pl.Set(ctx, keys[2], "never", 0)
+			return nil
+		})
+		return err
+	}, keys[0])
+	if err != redis.TxFailedErr {
+		t.Fatalf("EXEC after the WATCHed key changed: %v", err)
+	}
+	// The data is in the backends, as Redis types under the users' names.
+	var found []string
+	for _, b := range backends {
+		bc := redis.NewClient(&redis.Options{Addr: b.Addr})
+		for _, k := range keys {
+			if v, err := bc.Get(ctx, k).Result(); err == nil {
+				found = append(found, k+"="+v)
+			}
+		}
+		if n, _ := bc.Exists(ctx, "__sp:l:"+keys[0]).Result(); n != 0 {
+			t.Errorf("backend %s still holds a lock", b.Addr)
+		}
+		bc.Close()
+	}
+	if got := strings.Join(found, " "); got != keys[0]+"=changed "+keys[1]+"=5 "+keys[2]+"=z" {
+		t.Fatalf("backends hold %q", got)
+	}
+}
+
+// TestRedisBackendsBank: concurrent WATCH transfers across the backends
+// with an auditor: the total never changes.
+func TestRedisBackendsBank(t *testing.T) {
+	_, urls := startBackends(t, 3)
+	p := startProxy(t, backendArgs(urls)...)
+	c := client(t, p.Addr)
+	runBank(t, c, 0, accountsOnShards("rbank", 6, 3), 4, 60)
+}
+
+// TestRedisBackendsRefusedWhenUnsafe: a backend that could lose committed
+// transactions stops the start, in one line per problem, unless
+// --unsafe-backends.
+func TestRedisBackendsRefusedWhenUnsafe(t *testing.T) {
+	safe := testutil.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+	unsafe := testutil.StartRedis(t, "--maxmemory-policy", "allkeys-lru")
+	args := []string{"--listen", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)),
+		"--backend", "redis://" + safe.Addr, "--backend", "redis://" + unsafe.Addr}
+	out, err := exec.CommandContext(context.Background(), proxyBinary(t), args...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "maxmemory-policy") || !strings.Contains(string(out), "appendonly") {
+		t.Fatalf("an unsafe backend was accepted: %v\n%s", err, out)
+	}
+	p := startProxy(t, append(args[2:], "--unsafe-backends")...)
+	if err := client(t, p.Addr).Set(ctxT(t), "k", "v", 0).Err(); err != nil {
+		t.Fatalf("with --unsafe-backends: %v", err)
+	}
+	if !strings.Contains(p.Output(), "unsafe-backends") {
+		t.Fatalf("no warning at start:\n%s", p.Output())
+	}
+}
+
+// oneKeyPerShard returns a key on each of n shards, in shard order.
+func oneKeyPerShard(prefix string, n int) []string {
+	m := cluster.NewSlotMap(n)
+	keys := make([]string, n)
+	for i, found := 0, 0; found < n; i++ {
+		k := fmt.Sprintf("%s:%d", prefix, i)
+		if s := m.ShardOf([]byte(k)); keys[s] == "" {
+			keys[s] = k
+			found++
+		}
+	}
+	return keys
+}
