@@ -10,22 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 KEYS=${BENCH_KEYS:-1000000}
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-waitping() {
-	for _ in $(seq 1 200); do
-		[ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.05
-	done
-	echo "bench-snapshot: nothing answers on port $1" >&2; exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
 go build -o "$work/schemaproxy" ./cmd/schemaproxy
 go build -o "$work/snapbench" ./internal/tools/snapbench

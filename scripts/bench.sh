@@ -13,23 +13,7 @@ TESTS=${BENCH_TESTS:-set,get,incr,lpush,hset,mset}
 CLIENTS=50
 NUTCRACKER=$(command -v nutcracker || echo /usr/sbin/nutcracker)
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-waitping() {
-	for _ in $(seq 1 200); do
-		[ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0
-		sleep 0.05
-	done
-	echo "bench: nothing answers on port $1" >&2; exit 1
-}
+. "$(dirname "$0")/lib.sh"
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 go build -o "$work/schemaproxy" ./cmd/schemaproxy

@@ -258,14 +258,7 @@ func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, locks 
 		}
 		replies = replies[1:]
 	}
-	for _, op := range b.Ops {
-		if op.Reply != nil {
-			b.W.Raw(op.Reply)
-			continue
-		}
-		b.W.Raw(replies[0])
-		replies = replies[1:]
-	}
+	writeReplies(b, replies)
 	return "", true, nil
 }
 
@@ -339,15 +332,21 @@ func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, locks
 	if len(parts) != n {
 		return "", false, fmt.Errorf("backend %s: EXEC answered %d replies for %d commands", s.addr, len(parts), n)
 	}
+	writeReplies(b, parts)
+	return "", true, nil
+}
+
+// writeReplies appends the backend's replies to b's, in order, with the
+// proxy's own replies (Op.Reply) in their places.
+func writeReplies(b *backends.Batch, replies [][]byte) {
 	for _, op := range b.Ops {
 		if op.Reply != nil {
 			b.W.Raw(op.Reply)
 			continue
 		}
-		b.W.Raw(parts[0])
-		parts = parts[1:]
+		b.W.Raw(replies[0])
+		replies = replies[1:]
 	}
-	return "", true, nil
 }
 
 func parseValue(b []byte) (resp.Value, error) {
