@@ -5,7 +5,7 @@ BIN := bin/schemaproxy
 # is small enough, and concurrency lives everywhere from proxy to shards).
 RACE ?= -race
 
-.PHONY: all build run test test-short deps bench bench-snapshot lint fuzz clean
+.PHONY: all build run test test-short deps bench bench-snapshot bench-redis lint fuzz clean
 
 all: build
 
@@ -33,6 +33,10 @@ bench: deps
 
 bench-snapshot: deps
 	@scripts/bench-snapshot.sh
+
+bench-redis: deps
+	@scripts/ensure-deps.sh redis-benchmark nutcracker
+	@scripts/bench-redis.sh
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt: files above need formatting"; exit 1)
