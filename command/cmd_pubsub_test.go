@@ -32,8 +32,8 @@ func TestPubSubEntries(t *testing.T) {
 	}
 }
 
-// TestShardChannelKeys: the shard channel is a key in Redis's key specs,
-// so COMMAND GETKEYS (and later slot routing) find it.
+// TestShardChannelKeys: the shard channel has a key spec (NOT_KEY), so
+// its position is known for COMMAND INFO and slot routing.
 func TestShardChannelKeys(t *testing.T) {
 	cases := []struct {
 		cmd  []string
@@ -46,9 +46,13 @@ func TestShardChannelKeys(t *testing.T) {
 		{[]string{"PUBLISH", "ch", "msg"}, "[]"},
 	}
 	for _, c := range cases {
-		idx, ok := Default.Lookup([]byte(c.cmd[0])).KeyIndexes(nil, args(c.cmd...))
+		cmd := Default.Lookup([]byte(c.cmd[0]))
+		idx, ok := cmd.KeyIndexes(nil, args(c.cmd...))
 		if got := fmt.Sprint(idx); !ok || got != c.want {
 			t.Errorf("%v: %s, want %s", c.cmd, got, c.want)
+		}
+		if cmd.Is(NotKey) != (c.cmd[0] != "PUBLISH") {
+			t.Errorf("%v: NotKey %v", c.cmd, cmd.Is(NotKey))
 		}
 	}
 }

@@ -43,11 +43,15 @@ const (
 	// Unsupported commands exist in Redis but not here yet; they answer a
 	// clear error rather than "unknown command".
 	Unsupported
+	// NotKey marks key positions that name shard channels, not data
+	// (Redis's NOT_KEY key spec: SPUBLISH, SSUBSCRIBE): COMMAND INFO shows
+	// them, COMMAND GETKEYS does not, and no shard is asked about them.
+	NotKey
 )
 
 // routing are the flags that say who runs a command; subcommands inherit
 // them from their container.
-const routing = Conn | Global | Server | Unsupported
+const routing = Conn | Global | Server | Unsupported | NotKey
 
 var flagNames = []struct {
 	f    Flag
