@@ -202,7 +202,11 @@ func (tx *Tx) Channels(kind Kind, pattern []byte) [][]byte {
 func (tx *Tx) NumSub(kind Kind, name []byte) int { return len(tx.h.subs[kind][string(name)]) }
 
 // NumPat is the number of distinct patterns subscribed to (PUBSUB NUMPAT).
-func (tx *Tx) NumPat() int { return len(tx.h.subs[Pattern]) }
+func (tx *Tx) NumPat() int { return tx.Names(Pattern) }
+
+// Names is the number of distinct names of kind subscribed to (INFO's
+// pubsub_channels, pubsub_patterns, pubsubshard_channels).
+func (tx *Tx) Names(kind Kind) int { return len(tx.h.subs[kind]) }
 
 // deliverLocked queues the message for every subscription it matches and
 // counts them. Each encoding is built once and shared by the subscribers
