@@ -10,6 +10,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
+	"github.com/schemaproxy/schemaproxy/pubsub"
 	"github.com/schemaproxy/schemaproxy/txn"
 )
 
@@ -18,13 +19,23 @@ func (s *session) connCommand(ctx context.Context, cmd *command.Command, args []
 	w := &s.w
 	switch cmd.Name {
 	case "ping":
-		switch len(args) {
-		case 1:
-			w.Status("PONG")
-		case 2:
-			w.Bulk(args[1])
-		default:
+		switch {
+		case len(args) > 2:
 			w.Error(keyspace.ErrArity("ping"))
+		case s.subscribedRESP2():
+			// A RESP2 subscriber reads only arrays: Redis answers in the
+			// shape of a message.
+			w.Array(2)
+			w.BulkString("pong")
+			if len(args) == 2 {
+				w.Bulk(args[1])
+			} else {
+				w.BulkString("")
+			}
+		case len(args) == 1:
+			w.Status("PONG")
+		default:
+			w.Bulk(args[1])
 		}
 	case "echo":
 		w.Bulk(args[1])
@@ -67,6 +78,9 @@ func (s *session) connCommand(ctx context.Context, cmd *command.Command, args []
 	case "unwatch":
 		s.watches = s.watches[:0]
 		w.OK()
+	case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
+		"publish", "spublish", "pubsub":
+		s.pubsubCommand(cmd, args)
 	default:
 		s.serverCommand(cmd, args)
 	}
@@ -78,6 +92,15 @@ func (s *session) resetState() {
 	s.proto, s.w.Proto = 2, 2
 	s.setName("")
 	s.authed = s.srv.cfg.RequirePass == ""
+	if s.sub != nil {
+		// Messages delivered before the reset keep their protocol and go
+		// out before its reply; none come after it.
+		s.atomic(func(tx *pubsub.Tx) {
+			tx.UnsubscribeAll(s.sub)
+			s.holdOutput(tx)
+			tx.SetProto(s.sub, 2)
+		})
+	}
 }
 
 func (s *session) endMulti() {
@@ -179,6 +202,14 @@ func (s *session) hello(args [][]byte) {
 	w.BulkString("master")
 	w.BulkString("modules")
 	w.Array(0)
+	if s.sub != nil {
+		// Messages delivered before HELLO keep the old protocol and go out
+		// before its reply; the later ones follow it in the new protocol.
+		s.atomic(func(tx *pubsub.Tx) {
+			s.holdOutput(tx)
+			tx.SetProto(s.sub, proto)
+		})
+	}
 }
 
 func (s *session) selectDB(arg []byte) {
@@ -220,10 +251,19 @@ func (s *session) exec(ctx context.Context) {
 		return
 	}
 	// Commands the proxy answers (PING, SELECT, ...) run now, in order, so
-	// their replies and effects (SELECT's database) land where they belong.
+	// their replies and effects (SELECT's database) land where they belong;
+	// Pub/Sub commands run only once the transaction has committed.
 	ops := s.queue
+	var after []int
+	publishes := false
 	for i := range ops {
 		op := &ops[i]
+		if s.afterCommit(op, len(after) > 0) {
+			op.Reply = execPlaceholder
+			after = append(after, i)
+			publishes = publishes || op.Cmd.Name == "publish" || op.Cmd.Name == "spublish"
+			continue
+		}
 		if op.Cmd.Is(command.Conn) || op.Cmd.Is(command.Server) {
 			saved := s.w
 			s.w = resp.Writer{Proto: s.proto}
@@ -237,14 +277,34 @@ func (s *session) exec(ctx context.Context) {
 		}
 		op.DB = s.db
 	}
+	if publishes {
+		// From the commit to the last message, no other publishing EXEC
+		// runs: messages then arrive in the transactions' commit order.
+		select {
+		case s.srv.pubOrder <- struct{}{}:
+			defer func() { <-s.srv.pubOrder }()
+		case <-ctx.Done():
+			s.endMulti()
+			s.backendError(ctx.Err())
+			return
+		}
+	}
+	start := len(w.B)
 	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true, Pending: s.pending}
 	err := s.srv.coord.Run(ctx, &s.req)
 	s.multi, s.multiErr = false, false
-	s.queue = s.queue[:0]
 	s.watches = s.watches[:0]
 	if err != nil {
+		// An unknown outcome publishes nothing: the client is told the
+		// transaction may not have run.
+		s.queue = s.queue[:0]
 		s.backendError(err)
+		return
 	}
+	if len(after) > 0 {
+		s.runAfterCommit(ctx, start, ops, after)
+	}
+	s.queue = s.queue[:0]
 }
 
 const errClientName = "ERR Client names cannot contain spaces, newlines or special characters."
@@ -304,9 +364,13 @@ func (s *session) client(args [][]byte) {
 // describe is the session's CLIENT LIST line.
 func (s *session) describe() string {
 	now := time.Now()
-	flags := "N"
+	ps := pubsubFieldsOf(s.sub)
+	flags := ps.flag
 	if s.multi {
-		flags = "x"
+		flags += "x"
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	multi := -1
 	if s.multi {
@@ -320,13 +384,14 @@ func (s *session) describe() string {
 		" addr=" + s.addr + " laddr=" + s.laddr + " fd=-1 name=" + s.name +
 		" age=" + strconv.FormatInt(int64(now.Sub(s.created)/time.Second), 10) +
 		" idle=" + strconv.FormatInt(int64(now.Sub(s.lastActive)/time.Second), 10) +
-		" flags=" + flags + " db=" + strconv.Itoa(s.db) + " sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
-		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
+		" flags=" + flags + " db=" + strconv.Itoa(s.db) + ps.counts + " multi=" + strconv.Itoa(multi) +
+		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" + ps.omem + " tot-mem=0 events=r" +
 		" cmd=" + cmd + " user=default redir=-1 resp=" + strconv.Itoa(s.proto)
 }
 
 func (s *session) clientList(opts [][]byte) {
 	var ids map[int64]bool
+	ctype := ""
 	for i := 0; i < len(opts); i++ {
 		switch {
 		case equalFold(opts[i], "type") && i+1 < len(opts):
@@ -335,9 +400,7 @@ func (s *session) clientList(opts [][]byte) {
 				s.w.Error("ERR Unknown client type '" + string(opts[i+1]) + "'")
 				return
 			}
-			if t != "normal" {
-				ids = map[int64]bool{}
-			}
+			ctype = t
 			i++
 		case equalFold(opts[i], "id") && i+1 < len(opts):
 			if ids == nil {
@@ -358,7 +421,7 @@ func (s *session) clientList(opts [][]byte) {
 	}
 	var b strings.Builder
 	for _, c := range s.srv.sessions() {
-		if ids != nil && !ids[c.id] {
+		if (ids != nil && !ids[c.id]) || (ctype != "" && ctype != c.clientType()) {
 			continue
 		}
 		if c == s {
@@ -375,11 +438,49 @@ func (s *session) clientList(opts [][]byte) {
 // sessions (the rest belongs to its goroutine).
 func (s *session) snapshotLine() string {
 	name, _ := s.shared.name.Load().(string)
+	ps := pubsubFieldsOf(s.shared.sub.Load())
+	flags := ps.flag
+	if flags == "" {
+		flags = "N"
+	}
 	return "id=" + strconv.FormatInt(s.id, 10) + " addr=" + s.addr + " laddr=" + s.laddr +
 		" fd=-1 name=" + name + " age=" + strconv.FormatInt(int64(time.Since(s.created)/time.Second), 10) +
-		" idle=0 flags=N db=" + strconv.Itoa(int(s.shared.db.Load())) +
-		" sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0" +
-		" rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=2"
+		" idle=0 flags=" + flags + " db=" + strconv.Itoa(int(s.shared.db.Load())) +
+		ps.counts + " multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0" +
+		" rbs=0 rbp=0 obl=0 oll=0 omem=" + ps.omem + " tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=2"
+}
+
+// pubsubFields are what CLIENT LIST shows of a client's Pub/Sub state.
+type pubsubFields struct {
+	flag   string // "P" while subscribed
+	counts string // " sub=N psub=N ssub=N"
+	omem   string // bytes queued for it
+}
+
+// pubsubFieldsOf reads them from sub (nil: never subscribed); it is safe
+// from any goroutine.
+func pubsubFieldsOf(sub *pubsub.Subscriber) pubsubFields {
+	if sub == nil {
+		return pubsubFields{counts: " sub=0 psub=0 ssub=0", omem: "0"}
+	}
+	c, p, sh := sub.Counts()
+	f := pubsubFields{
+		counts: " sub=" + strconv.Itoa(c) + " psub=" + strconv.Itoa(p) + " ssub=" + strconv.Itoa(sh),
+		omem:   strconv.FormatInt(sub.Pending(), 10),
+	}
+	if c+p+sh > 0 {
+		f.flag = "P"
+	}
+	return f
+}
+
+// clientType is the client's type for CLIENT LIST and KILL TYPE: pubsub
+// while it has a subscription, else normal.
+func (s *session) clientType() string {
+	if sub := s.shared.sub.Load(); sub != nil && sub.Subscribed() {
+		return "pubsub"
+	}
+	return "normal"
 }
 
 func (s *session) clientKill(opts [][]byte) {
@@ -414,7 +515,7 @@ func (s *session) clientKill(opts [][]byte) {
 		case equalFold(opts[i], "laddr"):
 			keep = func(c *session) bool { return c.laddr == val }
 		case equalFold(opts[i], "type"):
-			keep = func(c *session) bool { return strings.EqualFold(val, "normal") }
+			keep = func(c *session) bool { return strings.EqualFold(val, c.clientType()) }
 		case equalFold(opts[i], "user"):
 			keep = func(c *session) bool { return val == "default" }
 		case equalFold(opts[i], "skipme"):

@@ -17,6 +17,7 @@ import (
 	"github.com/tidwall/redcon"
 
 	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/pubsub"
 	"github.com/schemaproxy/schemaproxy/txn"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	Shutdown func()
 	// Logger receives connection-level events; nil means slog.Default().
 	Logger *slog.Logger
+	// PubSub configures the Pub/Sub hub (output limits); nil means
+	// pubsub.DefaultConfig(), Redis's defaults.
+	PubSub *pubsub.Config
 }
 
 // Server serves clients over the Redis protocol.
@@ -60,6 +64,13 @@ type Server struct {
 	start time.Time
 
 	srv *redcon.Server
+
+	// hub holds the clients' Pub/Sub subscriptions.
+	hub *pubsub.Hub
+	// pubOrder lets one EXEC that publishes at a time run from its
+	// commit to its last message, so that transactions' messages arrive
+	// in commit order.
+	pubOrder chan struct{}
 
 	nextClientID atomic.Int64
 	stats        stats
@@ -76,8 +87,16 @@ func New(cfg Config, coord *txn.Coordinator) *Server {
 	if cfg.Databases == 0 {
 		cfg.Databases = 16
 	}
+	ps := pubsub.DefaultConfig()
+	if cfg.PubSub != nil {
+		ps = *cfg.PubSub
+	}
+	if ps.Logger == nil {
+		ps.Logger = cfg.Logger
+	}
 	s := &Server{cfg: cfg, coord: coord, table: command.Default, log: cfg.Logger,
-		start: time.Now(), clients: map[int64]*session{}}
+		start: time.Now(), clients: map[int64]*session{},
+		hub: pubsub.New(ps), pubOrder: make(chan struct{}, 1)}
 	s.stats.commands = make([]cmdStats, s.table.Len())
 	return s
 }
@@ -124,6 +143,11 @@ func (s *Server) closed(conn redcon.Conn, err error) {
 	s.mu.Lock()
 	delete(s.clients, sess.id)
 	s.mu.Unlock()
+	if sess.sub != nil {
+		// Ends every subscription and the writer: nothing outlives the
+		// connection.
+		sess.sub.Close()
+	}
 	if err != nil {
 		s.log.Debug("client connection ended", "id", sess.id, "err", err)
 	}
@@ -145,7 +169,9 @@ func (s *Server) sessions() []*session {
 // client's pipeline in the same call so replies are flushed once.
 func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	sess, ok := conn.Context().(*session)
-	if !ok {
+	if !ok || sess.closing {
+		// After QUIT a subscriber's writer closes the socket once it has
+		// written the reply; what the client sent meanwhile is dropped.
 		return
 	}
 	ctx := context.Background()
@@ -163,9 +189,17 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 		conn.Close()
 		return
 	}
-	conn.WriteRaw(sess.w.B)
-	if sess.closing {
-		conn.Close()
+	if sess.sub != nil {
+		// The subscriber's writer owns the socket's output now.
+		sess.sub.Release(sess.w.B)
+		if sess.closing {
+			sess.sub.CloseWhenDrained()
+		}
+	} else {
+		conn.WriteRaw(sess.w.B)
+		if sess.closing {
+			conn.Close()
+		}
 	}
 	if cap(sess.w.B) > 1<<20 {
 		// Don't let one huge reply pin memory for the connection's life.

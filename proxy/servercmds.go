@@ -13,6 +13,7 @@ import (
 
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/pubsub"
 )
 
 // serverCommand answers INFO, TIME, CONFIG, COMMAND and LASTSAVE.
@@ -222,7 +223,7 @@ func (s *session) command(args [][]byte) {
 			return
 		}
 		idx, ok := c.KeyIndexes(nil, args[2:])
-		if !ok || len(idx) == 0 {
+		if !ok || len(idx) == 0 || c.Is(command.NotKey) {
 			w.Error("ERR The command has no key arguments")
 			return
 		}
@@ -328,9 +329,18 @@ func (srv *Server) info(args [][]byte) string {
 	if srv.cfg.Info != nil {
 		section("Persistence", srv.cfg.Info("persistence"))
 	}
+	var channels, patterns, shards int
+	if all || want["stats"] {
+		srv.hub.Atomic(func(tx *pubsub.Tx) {
+			channels, patterns, shards = tx.Names(pubsub.Channel), tx.Names(pubsub.Pattern), tx.Names(pubsub.Shard)
+		})
+	}
 	section("Stats", [][2]string{
 		{"total_connections_received", strconv.FormatInt(srv.stats.connections.Load(), 10)},
 		{"total_commands_processed", strconv.FormatInt(srv.stats.processed.Load(), 10)},
+		{"pubsub_channels", strconv.Itoa(channels)},
+		{"pubsub_patterns", strconv.Itoa(patterns)},
+		{"pubsubshard_channels", strconv.Itoa(shards)},
 	})
 	if want["commandstats"] || want["everything"] {
 		var fields [][2]string

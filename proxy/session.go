@@ -13,6 +13,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
+	"github.com/schemaproxy/schemaproxy/pubsub"
 	"github.com/schemaproxy/schemaproxy/txn"
 )
 
@@ -49,10 +50,19 @@ type session struct {
 	// closing is set by QUIT and CLIENT KILL of oneself.
 	closing bool
 
+	// sub is the session's Pub/Sub subscriber, from its first
+	// subscription on; then every reply leaves through it (pubsub.go).
+	sub *pubsub.Subscriber
+	// inExec is set while EXEC runs the Pub/Sub commands it queued, in
+	// the hub's critical section tx.
+	inExec bool
+	tx     *pubsub.Tx
+
 	// shared mirrors what other sessions' CLIENT LIST shows of this one.
 	shared struct {
 		db   atomic.Int32
 		name atomic.Value // string
+		sub  atomic.Pointer[pubsub.Subscriber]
 	}
 
 	w   resp.Writer
@@ -114,7 +124,7 @@ func errBGSave(name string, err error) string {
 }
 
 func errUnknownSubcommand(sub []byte, cmd string) string {
-	return "ERR unknown subcommand '" + string(sub) + "'. Try " + strings.ToUpper(cmd) + " HELP."
+	return "ERR unknown subcommand '" + truncate128(sub) + "'. Try " + strings.ToUpper(cmd) + " HELP."
 }
 
 // run executes one command and appends its reply to s.w.
@@ -129,19 +139,26 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		s.reject(keyspace.ErrUnknownCommand(args))
 		return
 	}
-	s.lastCmd = cmd.Name
-	switch cmd.Name {
-	case "client", "config", "command", "object":
-		if len(args) > 1 {
-			s.lastCmd = cmd.Name + "|" + strings.ToLower(string(args[1]))
+	// full is the subcommand of a container (CLIENT LIST): its arity and
+	// name count, as in Redis's lookupCommand.
+	full := cmd
+	if cmd.Subcommands != nil && len(args) > 1 {
+		if full = cmd.Subcommand(args[1]); full == nil {
+			s.reject(errUnknownSubcommand(args[1], cmd.Name))
+			return
 		}
 	}
-	if !cmd.CheckArity(len(args)) {
-		s.reject(keyspace.ErrArity(cmd.Name))
+	s.lastCmd = full.Name
+	if !full.CheckArity(len(args)) {
+		s.rejectCmd(cmd, keyspace.ErrArity(full.Name))
 		return
 	}
 	if !s.authed && !cmd.Is(command.NoAuth) {
-		s.reject(errNoAuth)
+		s.rejectCmd(cmd, errNoAuth)
+		return
+	}
+	if s.subscribedRESP2() && !allowedSubscribed(cmd) {
+		s.rejectCmd(cmd, errSubscribedContext(full.Name))
 		return
 	}
 	if s.multi {
@@ -169,6 +186,17 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		st.failed.Add(1)
 	}
 	s.srv.stats.processed.Add(1)
+}
+
+// rejectCmd is reject for a known command: a rejected EXEC discards the
+// transaction and says why, as Redis's rejectCommand does (its own
+// messages there carry no ERR).
+func (s *session) rejectCmd(cmd *command.Command, msg string) {
+	if cmd.Name == "exec" {
+		s.endMulti()
+		msg = "EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR ")
+	}
+	s.reject(msg)
 }
 
 // reject answers an error found before the command ran; inside MULTI it
