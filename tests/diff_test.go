@@ -30,6 +30,7 @@ func runDifferential(t *testing.T, proto int) {
 		}
 	}
 	ref, got := referencePair(t)
+	refD, gotD := dialing{ref, proto}, dialing{got, proto}
 	names := make([]string, 0, len(corpora))
 	for n := range corpora {
 		names = append(names, n)
@@ -38,8 +39,13 @@ func runDifferential(t *testing.T, proto int) {
 	total := 0
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			total += difftest.Run(t, corpora[name], ref, got, func() {
+			total += difftest.Run(t, corpora[name], refD, gotD, func() {
 				for _, c := range []*testutil.Conn{ref, got} {
+					// A group may leave the connection subscribed, with
+					// messages unread.
+					if err := resetConn(c); err != nil {
+						t.Fatal(err)
+					}
 					for _, cmd := range [][]string{{"FLUSHALL"}, {"SELECT", "0"}, {"HELLO", fmt.Sprint(proto)}} {
 						if _, err := c.Do(cmd...); err != nil {
 							t.Fatal(err)
@@ -50,4 +56,50 @@ func runDifferential(t *testing.T, proto int) {
 		})
 	}
 	t.Logf("%d commands compared across %d corpora", total, len(names))
+}
+
+// dialing is a corpus's main connection that opens more to the same
+// server, in the same protocol, for corpora with several clients.
+type dialing struct {
+	*testutil.Conn
+	proto int
+}
+
+func (d dialing) Dial() (difftest.Client, error) {
+	c, err := testutil.Dial(d.Addr())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Do("HELLO", fmt.Sprint(d.proto)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return extraClient{c}, nil
+}
+
+// extraClient is a further client of a corpus group.
+type extraClient struct{ *testutil.Conn }
+
+// Close ends the client's subscriptions first: a server notices a closed
+// socket only some time later, and the next group must not see them.
+func (c extraClient) Close() error {
+	_ = resetConn(c.Conn)
+	return c.Conn.Close()
+}
+
+// resetConn sends RESET and reads up to its reply, skipping the messages
+// and replies still unread before it.
+func resetConn(c *testutil.Conn) error {
+	if err := c.WriteRaw([]byte("*1\r\n$5\r\nRESET\r\n")); err != nil {
+		return err
+	}
+	for {
+		r, err := c.ReadReply()
+		if err != nil {
+			return err
+		}
+		if string(r) == "+RESET\r\n" {
+			return nil
+		}
+	}
 }

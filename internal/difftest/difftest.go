@@ -11,6 +11,13 @@
 //	~2 CMD ... pairs of top-level elements in any order (HGETALL)
 //	?CMD ...   only the reply's type (and array length) must match
 //	=CMD ...   exact (the default)
+//
+// Several clients (Pub/Sub): a line may start with "N> " (N from 1 to 9) to
+// send its command on client N of the group, 1 being the connection the
+// runner was given and the others opened for the group (Dialer) and closed
+// at its end; "N<" alone (optionally followed by a mode) reads one more
+// reply of client N without sending anything: a message, or the second
+// confirmation of SUBSCRIBE a b.
 package difftest
 
 import (
@@ -42,6 +49,10 @@ type Case struct {
 	Pos  string // file:line
 	Args []string
 	Mode Mode
+	// Client is the connection the case runs on: 0 or 1 is the main one.
+	Client int
+	// Read means: send nothing, read Client's next reply.
+	Read bool
 }
 
 // Group is a sequence of commands run on fresh servers.
@@ -72,6 +83,11 @@ func ParseFile(path string) ([]Group, error) {
 			}
 			continue
 		}
+		client, read := 0, false
+		if len(text) >= 2 && text[0] >= '1' && text[0] <= '9' && (text[1] == '>' || text[1] == '<') {
+			client, read = int(text[0]-'0'), text[1] == '<'
+			text = strings.TrimSpace(text[2:])
+		}
 		mode := Exact
 		switch {
 		case strings.HasPrefix(text, "~2 "):
@@ -87,7 +103,11 @@ func ParseFile(path string) ([]Group, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", filepath.Base(path), line, err)
 		}
-		cur = append(cur, Case{Pos: fmt.Sprintf("%s:%d", filepath.Base(path), line), Args: args, Mode: mode})
+		if read != (len(args) == 0) {
+			return nil, fmt.Errorf("%s:%d: a read (N<) takes no command, a send (N>) needs one", filepath.Base(path), line)
+		}
+		cur = append(cur, Case{Pos: fmt.Sprintf("%s:%d", filepath.Base(path), line), Args: args, Mode: mode,
+			Client: client, Read: read})
 	}
 	if len(cur) > 0 {
 		groups = append(groups, cur)
@@ -218,6 +238,25 @@ type Server interface {
 	Do(args ...string) ([]byte, error)
 }
 
+// Reader is a Server whose next reply can be read without sending a
+// command (a corpus's "1<").
+type Reader interface {
+	ReadReply() ([]byte, error)
+}
+
+// Dialer is a Server that opens further connections to itself, for
+// corpus lines of clients 2 to 9.
+type Dialer interface {
+	Dial() (Client, error)
+}
+
+// Client is a further connection of a group, closed at the group's end.
+type Client interface {
+	Server
+	Reader
+	Close() error
+}
+
 // T is the part of testing.T the runner needs.
 type T interface {
 	Helper()
@@ -233,22 +272,76 @@ func Run(t T, groups []Group, want, got Server, reset func()) int {
 	n := 0
 	for _, g := range groups {
 		reset()
+		sides := [2]*side{{main: want}, {main: got}}
 		for _, c := range g {
-			w, err := want.Do(c.Args...)
-			if err != nil {
-				t.Fatalf("%s: reference server: %v", c.Pos, err)
-			}
-			r, err := got.Do(c.Args...)
-			if err != nil {
-				t.Fatalf("%s: %q: server under test: %v", c.Pos, c.Args, err)
+			var replies [2][]byte
+			for i, sd := range sides {
+				r, err := sd.do(c)
+				if err != nil {
+					for _, sd := range sides {
+						sd.close()
+					}
+					t.Fatalf("%s: %q: %s: %v", c.Pos, c.Args, [2]string{"reference server", "server under test"}[i], err)
+				}
+				replies[i] = r
 			}
 			n++
-			if !Equal(c.Mode, w, r) {
-				t.Errorf("%s: %s\n  redis: %q\n  got:   %q", c.Pos, strings.Join(quoteAll(c.Args), " "), w, r)
+			if !Equal(c.Mode, replies[0], replies[1]) {
+				what := strings.Join(quoteAll(c.Args), " ")
+				if c.Read {
+					what = fmt.Sprintf("(read client %d)", c.Client)
+				}
+				t.Errorf("%s: %s\n  redis: %q\n  got:   %q", c.Pos, what, replies[0], replies[1])
 			}
+		}
+		for _, sd := range sides {
+			sd.close()
 		}
 	}
 	return n
+}
+
+// side is one server's connections during a group.
+type side struct {
+	main  Server
+	extra map[int]Client
+}
+
+func (sd *side) do(c Case) ([]byte, error) {
+	var conn Server = sd.main
+	if c.Client > 1 {
+		cl := sd.extra[c.Client]
+		if cl == nil {
+			d, ok := sd.main.(Dialer)
+			if !ok {
+				return nil, fmt.Errorf("client %d: the server cannot open more connections", c.Client)
+			}
+			var err error
+			if cl, err = d.Dial(); err != nil {
+				return nil, err
+			}
+			if sd.extra == nil {
+				sd.extra = map[int]Client{}
+			}
+			sd.extra[c.Client] = cl
+		}
+		conn = cl
+	}
+	if !c.Read {
+		return conn.Do(c.Args...)
+	}
+	rd, ok := conn.(Reader)
+	if !ok {
+		return nil, fmt.Errorf("client %d cannot read without sending", c.Client)
+	}
+	return rd.ReadReply()
+}
+
+func (sd *side) close() {
+	for _, cl := range sd.extra {
+		cl.Close()
+	}
+	sd.extra = nil
 }
 
 func quoteAll(args []string) []string {

@@ -106,8 +106,9 @@ func StartRedis(t testing.TB, extra ...string) *Process {
 
 // Conn is a raw RESP connection that returns replies as bytes.
 type Conn struct {
-	c  net.Conn
-	rd *resp.Reader
+	c    net.Conn
+	rd   *resp.Reader
+	addr string
 }
 
 // Dial connects to addr.
@@ -116,8 +117,11 @@ func Dial(addr string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{c: c, rd: resp.NewReader(c)}, nil
+	return &Conn{c: c, rd: resp.NewReader(c), addr: addr}, nil
 }
+
+// Addr is the address the connection was dialed to.
+func (c *Conn) Addr() string { return c.addr }
 
 // Close closes the connection.
 func (c *Conn) Close() error { return c.c.Close() }
