@@ -12,6 +12,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/schemaproxy/schemaproxy/pubsub"
 )
 
 // Config is everything the server is told at start.
@@ -39,6 +41,9 @@ type Config struct {
 	Backends []string
 	// UnsafeBackends starts even if a backend fails the safety checks.
 	UnsafeBackends bool
+	// PubSubLimit is a subscriber's output limit, "<hard> <soft>
+	// <seconds>" as Redis's client-output-buffer-limit pubsub class.
+	PubSubLimit string
 }
 
 // Default returns the settings used when nothing is given.
@@ -50,6 +55,7 @@ func Default() Config {
 		DataDir:     "./data",
 		AppendFsync: "everysec", // Redis's default trade-off
 		LogLevel:    "info",
+		PubSubLimit: pubsub.FormatLimit(pubsub.DefaultConfig()), // Redis's, reasons there
 	}
 }
 
@@ -72,6 +78,7 @@ func (c *Config) settings() []setting {
 		{name: "appendfsync", usage: "always|everysec|no", str: &c.AppendFsync},
 		{name: "requirepass", usage: "password clients must AUTH with", str: &c.RequirePass},
 		{name: "log-level", usage: "debug|info|warn|error", str: &c.LogLevel},
+		{name: "pubsub-output-limit", usage: "a subscriber's output limit, '<hard> <soft> <seconds>' as Redis's client-output-buffer-limit pubsub", str: &c.PubSubLimit},
 		{name: "backend", usage: "a Redis server to shard over, redis://[user:pass@]host:port (repeat for each; none: the embedded store)", list: &c.Backends},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
@@ -231,5 +238,17 @@ func (c *Config) Validate() error {
 	if c.Listen == "" {
 		errs = append(errs, errors.New("listen address is empty"))
 	}
+	var ps pubsub.Config
+	if err := pubsub.ParseLimit(c.PubSubLimit, &ps); err != nil {
+		errs = append(errs, fmt.Errorf("pubsub-output-limit: %w", err))
+	}
 	return errors.Join(errs...)
+}
+
+// PubSub is the Pub/Sub hub's configuration: Redis's defaults with the
+// output limit of PubSubLimit (checked by Validate).
+func (c *Config) PubSub() pubsub.Config {
+	ps := pubsub.DefaultConfig()
+	_ = pubsub.ParseLimit(c.PubSubLimit, &ps)
+	return ps
 }

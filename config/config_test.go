@@ -103,3 +103,26 @@ func TestBackends(t *testing.T) {
 		}
 	}
 }
+
+// TestPubSubLimit: Redis's pubsub class by default, Redis's syntax to
+// change it, refused when malformed.
+func TestPubSubLimit(t *testing.T) {
+	none := func(string) string { return "" }
+	cfg, err := Load(nil, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := cfg.PubSub(); ps.HardLimit != 32<<20 || ps.SoftLimit != 8<<20 || ps.SoftFor.Seconds() != 60 {
+		t.Fatalf("default %+v", ps)
+	}
+	cfg, err = Load([]string{"--pubsub-output-limit", "1mb 512kb 5"}, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := cfg.PubSub(); ps.HardLimit != 1<<20 || ps.SoftLimit != 512<<10 || ps.SoftFor.Seconds() != 5 {
+		t.Fatalf("set %+v", ps)
+	}
+	if _, err := Load([]string{"--pubsub-output-limit", "lots"}, none, io.Discard); err == nil || !strings.Contains(err.Error(), "pubsub-output-limit") {
+		t.Fatalf("a malformed limit: %v", err)
+	}
+}

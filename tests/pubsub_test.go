@@ -183,3 +183,53 @@ func TestPubSubManyClients(t *testing.T) {
 		t.Fatalf("a subscriber is left:\n%s", list)
 	}
 }
+
+// TestPubSubOutputLimit: --pubsub-output-limit cuts a subscriber that
+// stops reading, while one that reads keeps every message; CONFIG GET
+// shows the limit as Redis does.
+func TestPubSubOutputLimit(t *testing.T) {
+	p := startProxy(t, "--pubsub-output-limit", "1mb 0 0")
+	ctx := ctxT(t)
+	admin := client(t, p.Addr)
+	if got := admin.ConfigGet(ctx, "client-output-buffer-limit").Val()["client-output-buffer-limit"]; !strings.HasSuffix(got, "pubsub 1048576 0 0") {
+		t.Fatalf("CONFIG GET client-output-buffer-limit: %q", got)
+	}
+	slow, err := testutil.Dial(p.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := slow.Do("SUBSCRIBE", "feed"); err != nil {
+		t.Fatal(err)
+	}
+	fast := client(t, p.Addr).Subscribe(ctx, "feed")
+	defer fast.Close()
+	if _, err := fast.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := fast.Channel(redis.WithChannelSize(8192))
+	payload := strings.Repeat("m", 64<<10)
+	sent := 0
+	for ; sent < 4096; sent++ {
+		n, err := admin.Publish(ctx, "feed", payload).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break // the slow subscriber is gone
+		}
+	}
+	if sent == 4096 {
+		t.Fatal("the slow subscriber was never cut off")
+	}
+	for i := 0; i <= sent; i++ {
+		select {
+		case m := <-msgs:
+			if len(m.Payload) != len(payload) {
+				t.Fatalf("message %d: %d bytes", i, len(m.Payload))
+			}
+		case <-ctx.Done():
+			t.Fatalf("the reading subscriber got %d of %d messages", i, sent+1)
+		}
+	}
+}

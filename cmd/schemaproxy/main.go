@@ -22,6 +22,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/config"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proxy"
+	"github.com/schemaproxy/schemaproxy/pubsub"
 	"github.com/schemaproxy/schemaproxy/txn"
 )
 
@@ -81,10 +82,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 
 	var shutdown func() // set once the signal context exists
 	coord := txn.New(txn.Config{Shards: st.shards, Exec: exec, Databases: cfg.Databases, Now: st.now})
+	ps := cfg.PubSub()
 	srv := proxy.New(proxy.Config{
 		RequirePass: cfg.RequirePass,
 		Databases:   cfg.Databases,
 		Logger:      log,
+		PubSub:      &ps,
 		Settings: map[string]string{
 			"bind":             hostOf(cfg.Listen),
 			"port":             portOf(cfg.Listen),
@@ -96,6 +99,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 			"maxmemory":        "0",
 			"maxmemory-policy": "noeviction",
 			"save":             "",
+			// Only the pubsub class is enforced; the others are Redis's
+			// defaults, for clients that read them.
+			"client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub " + pubsub.FormatLimit(ps),
 		},
 		Info:     st.info,
 		Snapshot: st.snapshot,
