@@ -58,9 +58,28 @@ func TestRedisBackends(t *testing.T) {
 		{[]any{"LMOVE", keys[0], keys[2] + "l", "LEFT", "RIGHT"}, "x"},
 		{[]any{"DEL", keys[0], keys[1], keys[2]}, "3"},
 		{[]any{"GET", "__sp:clock"}, "<nil>"},
+		// Whole databases: metadata never shows.
+		{[]any{"MSET", keys[0], "1", keys[1], "2"}, "OK"},
+		{[]any{"DBSIZE"}, "3"}, // with keys[2]+"l" left by LMOVE
+		{[]any{"EXISTS", keys[2] + "l"}, "1"},
+		{[]any{"SWAPDB", "0", "5"}, "OK"},
+		{[]any{"DBSIZE"}, "0"},
+		{[]any{"SWAPDB", "0", "5"}, "OK"},
+		{[]any{"DEL", keys[2] + "l"}, "1"},
+		{[]any{"KEYS", "*"}, "[" + keys[0] + " " + keys[1] + "]"},
+		{[]any{"FLUSHDB"}, "OK"},
+		{[]any{"DBSIZE"}, "0"},
+		{[]any{"KEYS", "*"}, "[]"},
+		{[]any{"RANDOMKEY"}, "<nil>!"},
 	}
 	for _, s := range steps {
 		got, err := c.Do(ctx, s.cmd...).Result()
+		if s.want == "<nil>!" {
+			if err != redis.Nil {
+				t.Fatalf("%v = %v, %v; want nil", s.cmd, got, err)
+			}
+			continue
+		}
 		if s.want == "<nil>" {
 			// The metadata prefix is refused.
 			if err == nil || !strings.Contains(err.Error(), "reserved") {

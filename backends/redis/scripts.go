@@ -8,9 +8,16 @@ package redis
 //	                delete, as its tombstone)
 //	__sp:clock      the last version handed out
 //	__sp:l:<key>    lock of key: "<tx>|<primary>|<deadline>"
-//	__sp:tx:<tx>    on the primary: "s" -> C (committed) or A (aborted),
-//	                and per other participant "p<shard>" -> its staged part
+//	__sp:txs        on a primary, per committed transaction <tx>: "<tx>:s"
+//	                -> C, "<tx>:n" -> participants still to apply it, and
+//	                per such participant "<tx>:p<shard>" -> its staged part
+//	__sp:aborted    sorted set of transactions declared aborted (by time),
+//	                so that none of them commits late; trimmed after a day
 //	__sp:abort      written by a failed check, to abort the EXEC it watches
+//	__sp:fence      set on every database while a request over whole
+//	                databases runs: other batches and locks wait
+//	__sp:nlocks     how many lock keys the database holds, so that a
+//	                request over whole databases can wait for them to drain
 //
 // Versions are max(clock+1, TIME_ms*1024): they never repeat, even if the
 // clock is lost, and stay below 2^53 (Lua numbers are doubles).
@@ -38,6 +45,12 @@ local function guards_hold(keys, from, argv, g)
   end
   return true
 end
+local function unlock(key, owner)
+  if redis.call('GET', key) == owner then
+    redis.call('DEL', key)
+    if redis.call('DECR', '__sp:nlocks') <= 0 then redis.call('DEL', '__sp:nlocks') end
+  end
+end
 local function apply(keys, from, argv, a, m)
   for i = from, from + m - 1 do
     local payload, at = argv[a], tonumber(argv[a + 1])
@@ -56,10 +69,13 @@ end
 
 // scriptCheck runs before a write batch's MULTI, watched: KEYS = the abort
 // key, n lock keys, then guarded keys; ARGV = n, then version and
-// liveness per guard. A lock or a changed guard writes the abort key, so
-// the EXEC that follows runs nothing.
+// liveness per guard, then the fence token the batch may pass (or ""). A
+// lock, a fence or a changed guard writes the abort key, so the EXEC that
+// follows runs nothing.
 const scriptCheck = luaNow + `
 local n = tonumber(ARGV[1])
+local fence = redis.call('GET', '__sp:fence')
+if fence and fence ~= ARGV[#ARGV] then redis.call('INCR', KEYS[1]); return {'L', 'F|' .. fence} end
 for i = 2, n + 1 do
   local v = redis.call('GET', KEYS[i])
   if v then redis.call('INCR', KEYS[1]); return {'L', v} end
@@ -87,6 +103,8 @@ return {0, redis.call('GET', '__sp:clock') or '0'}
 // or written) and returns each key's DUMP payload and absolute expiry.
 const scriptLock = luaNow + `
 if now_ms() >= tonumber(ARGV[2]) then return {'D'} end
+local fence = redis.call('GET', '__sp:fence')
+if fence then return {'L', 'F|' .. fence} end
 local n = tonumber(ARGV[3])
 for i = 1, n do
   local v = redis.call('GET', KEYS[i])
@@ -95,7 +113,7 @@ end
 if not guards_hold(KEYS, 2 * n + 1, ARGV, 4) then return {'G'} end
 local out = {'OK'}
 for i = 1, n do
-  redis.call('SET', KEYS[i], ARGV[1])
+  if redis.call('SET', KEYS[i], ARGV[1], 'GET') == false then redis.call('INCR', '__sp:nlocks') end
   local d = redis.call('DUMP', KEYS[n + i])
   if d then
     out[#out + 1] = d
@@ -108,25 +126,26 @@ end
 return out
 `
 
-// scriptCommit is the commit point, on the primary: KEYS = the record key,
-// n lock keys, m written keys; ARGV = owner, deadline, n, m, a payload and
-// expiry per write, then field and value pairs of the record (the other
-// participants' staged parts). Refused (nothing done) past the deadline,
-// after an abort, or when a lock is no longer the owner's.
+// scriptCommit is the commit point, on the primary: KEYS = n lock keys, m
+// written keys; ARGV = owner, deadline, n, m, tx id, a payload and expiry
+// per write, then field and value pairs of the record (the other
+// participants' staged parts, "p<shard>"). Refused (nothing done) past the
+// deadline, after an abort, or when a lock is no longer the owner's.
 const scriptCommit = luaNow + `
 if now_ms() >= tonumber(ARGV[2]) then return 'D' end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'A' end
+local id = ARGV[5]
+if redis.call('ZSCORE', '__sp:aborted', id) then return 'A' end
 local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
-for i = 2, n + 1 do
+for i = 1, n do
   if redis.call('GET', KEYS[i]) ~= ARGV[1] then return 'L' end
 end
-local f = 5 + 2 * m
+local f = 6 + 2 * m
 if f <= #ARGV then
-  redis.call('HSET', KEYS[1], 's', 'C')
-  for i = f, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  redis.call('HSET', '__sp:txs', id .. ':s', 'C', id .. ':n', (#ARGV - f + 1) / 2)
+  for i = f, #ARGV, 2 do redis.call('HSET', '__sp:txs', id .. ':' .. ARGV[i], ARGV[i + 1]) end
 end
-apply(KEYS, n + 2, ARGV, 5, m)
-for i = 2, n + 1 do redis.call('DEL', KEYS[i]) end
+apply(KEYS, n + 1, ARGV, 6, m)
+for i = 1, n do unlock(KEYS[i], ARGV[1]) end
 return 'C'
 `
 
@@ -137,39 +156,99 @@ const scriptApply = luaNow + `
 local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
 if n > 0 and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'X' end
 apply(KEYS, n + 1, ARGV, 4, m)
-for i = 1, n do
-  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
-end
+for i = 1, n do unlock(KEYS[i], ARGV[1]) end
 return 'OK'
 `
 
 // scriptUnlock releases the owner's locks: KEYS = lock keys, ARGV = owner.
-const scriptUnlock = `
-for i = 1, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
-end
+const scriptUnlock = luaNow + `
+for i = 1, #KEYS do unlock(KEYS[i], ARGV[1]) end
 return 'OK'
 `
 
-// scriptOutcome asks a primary how a transaction ended: KEYS = the record
-// key; ARGV = deadline, the asking participant's field. Past the deadline
-// with no commit, it writes the abort, so the commit can never happen.
+// scriptOutcome asks a primary how a transaction ended: ARGV = tx id,
+// deadline, the asking participant's field ("p<shard>"). Past the
+// deadline with no commit, it records the abort, so the commit can never
+// happen, even if the clock steps back.
 const scriptOutcome = luaNow + `
-local s = redis.call('HGET', KEYS[1], 's')
-if s == 'C' then return {'C', redis.call('HGET', KEYS[1], ARGV[2]) or ''} end
-if s == 'A' then return {'A'} end
-if now_ms() >= tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 's', 'A')
-  redis.call('PEXPIRE', KEYS[1], 86400000)
+local id = ARGV[1]
+if redis.call('HGET', '__sp:txs', id .. ':s') == 'C' then
+  return {'C', redis.call('HGET', '__sp:txs', id .. ':' .. ARGV[3]) or ''}
+end
+if redis.call('ZSCORE', '__sp:aborted', id) then return {'A'} end
+local now = now_ms()
+if now >= tonumber(ARGV[2]) then
+  redis.call('ZADD', '__sp:aborted', now, id)
+  redis.call('ZREMRANGEBYSCORE', '__sp:aborted', '-inf', now - 86400000)
   return {'A'}
 end
 return {'P'}
 `
 
 // scriptForget drops a participant's staged part once it is applied, and
-// the record with the last one: KEYS = record key, ARGV = field.
+// the record with the last one: ARGV = tx id, field ("p<shard>").
 const scriptForget = `
-redis.call('HDEL', KEYS[1], ARGV[1])
-if redis.call('HLEN', KEYS[1]) <= 1 then redis.call('DEL', KEYS[1]) end
+local id = ARGV[1]
+if redis.call('HDEL', '__sp:txs', id .. ':' .. ARGV[2]) == 1 then
+  if redis.call('HINCRBY', '__sp:txs', id .. ':n', -1) <= 0 then
+    redis.call('HDEL', '__sp:txs', id .. ':s', id .. ':n')
+  end
+end
 return 1
 `
+
+// scriptFence sets the fence of a request over whole databases on every
+// database (ARGV = token, ttl ms, databases) unless another holds one; it
+// answers how many locks are still held, which the request waits to see
+// drain to zero (no new lock is taken under the fence).
+const scriptFence = `
+local held = 0
+for db = 0, tonumber(ARGV[3]) - 1 do
+  redis.call('SELECT', db)
+  local f = redis.call('GET', '__sp:fence')
+  if f and f ~= ARGV[1] then return -1 end
+end
+for db = 0, tonumber(ARGV[3]) - 1 do
+  redis.call('SELECT', db)
+  redis.call('SET', '__sp:fence', ARGV[1], 'PX', ARGV[2])
+  held = held + tonumber(redis.call('GET', '__sp:nlocks') or '0')
+end
+return held
+`
+
+// scriptUnfence lifts the fence (ARGV = token, databases).
+const scriptUnfence = `
+for db = 0, tonumber(ARGV[2]) - 1 do
+  redis.call('SELECT', db)
+  if redis.call('GET', '__sp:fence') == ARGV[1] then redis.call('DEL', '__sp:fence') end
+end
+return 1
+`
+
+// scriptRead returns each key's DUMP payload and absolute expiry, as Lock
+// does, without locking (inside a request over whole databases).
+const scriptRead = `
+local out = {}
+for i = 1, #KEYS do
+  local d = redis.call('DUMP', KEYS[i])
+  if d then
+    out[#out + 1] = d
+    out[#out + 1] = tostring(redis.call('PEXPIRETIME', KEYS[i]))
+  else
+    out[#out + 1] = ''
+    out[#out + 1] = '-2'
+  end
+end
+return out
+`
+
+// scriptInstall writes states without locks (inside a request over whole
+// databases): KEYS = the keys, ARGV = a payload and expiry per key.
+const scriptInstall = luaNow + `
+apply(KEYS, 1, ARGV, 1, #KEYS)
+return 'OK'
+`
+
+// metaKeys are the metadata keys a database holds outside transactions:
+// what DBSIZE leaves out.
+var metaKeys = []string{"__sp:v", "__sp:clock", "__sp:abort", "__sp:fence", "__sp:nlocks", "__sp:txs", "__sp:aborted"}

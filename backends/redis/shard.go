@@ -34,10 +34,11 @@ import (
 // A lock met is resolved from its owner's primary: applied if the owner
 // committed, dropped if it aborted or is past its deadline.
 type Shard struct {
-	index    int
-	addr     string
-	pools    [2]*pool // by protocol: 2, 3
-	siblings []*Shard
+	index     int
+	addr      string
+	databases int
+	pools     [2]*pool // by protocol: 2, 3
+	siblings  []*Shard
 
 	mu     sync.Mutex // guards locked
 	locked map[backends.TxID]lockSet
@@ -50,16 +51,16 @@ type lockSet struct {
 	owner string
 }
 
-// Open connects to backend urls as shards, in order. It checks nothing:
-// see Gather and Check.
-func Open(urls []string) ([]*Shard, error) {
+// Open connects to backend urls as shards, in order, serving databases
+// numbered databases. It checks nothing: see Gather and Check.
+func Open(urls []string, databases int) ([]*Shard, error) {
 	var shards []*Shard
 	for i, u := range urls {
 		o, err := Options(u)
 		if err != nil {
 			return nil, err
 		}
-		s := &Shard{index: i, addr: o.Addr, locked: map[backends.TxID]lockSet{}}
+		s := &Shard{index: i, addr: o.Addr, databases: databases, locked: map[backends.TxID]lockSet{}}
 		s.pools[0] = &pool{opts: o, proto: 2}
 		s.pools[1] = &pool{opts: o, proto: 3}
 		shards = append(shards, s)
@@ -86,11 +87,12 @@ const (
 	metaPrefix = "__sp:"
 	lockPrefix = "__sp:l:"
 	abortKey   = "__sp:abort"
+	fenceKey   = "__sp:fence"
 )
 
 func lockKey(key string) string { return lockPrefix + key }
 
-func recordKey(tx backends.TxID) string { return "__sp:tx:" + strconv.FormatUint(uint64(tx), 10) }
+func txID(tx backends.TxID) string { return strconv.FormatUint(uint64(tx), 10) }
 
 // ErrMultiDB is the answer to a request that spans databases on one shard.
 var ErrMultiDB = errors.New("requests over several databases are not supported on Redis backends yet")
@@ -161,7 +163,11 @@ func refuseReserved(b *backends.Batch) {
 }
 
 // Exec implements backends.Shard.
-func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error {
+func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error { return s.exec(ctx, b, "") }
+
+// exec runs b; fence is the token of the request over whole databases it
+// belongs to, if any, which lets it through that request's fence.
+func (s *Shard) exec(ctx context.Context, b *backends.Batch, fence string) error {
 	refuseReserved(b)
 	db, err := batchDB(b)
 	if err != nil {
@@ -193,9 +199,9 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error {
 		err := s.with(ctx, b.W.Proto, db, func(c *conn) error {
 			var err error
 			if write {
-				owner, done, err = s.execWrite(ctx, c, b, locks, written)
+				owner, done, err = s.execWrite(ctx, c, b, locks, written, fence)
 			} else {
-				owner, done, err = s.execRead(ctx, c, b, locks)
+				owner, done, err = s.execRead(ctx, c, b, locks, fence)
 			}
 			return err
 		})
@@ -233,12 +239,25 @@ func batchDB(b *backends.Batch) (int, error) {
 // execRead sends the lock check and the commands in one pipeline. done
 // says the replies are written; otherwise owner is the lock it met (or
 // empty, when the lock went meanwhile), and it must run again.
-func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, locks []string) (owner string, done bool, err error) {
-	cmds := make([][][]byte, 0, len(b.Ops)+1)
+func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, locks []string, fence string) (owner string, done bool, err error) {
+	cmds := make([][][]byte, 0, len(b.Ops)+2)
+	if fence == "" {
+		// A read waits for a request over whole databases, as it waits
+		// for a lock.
+		locks = append(locks, fenceKey)
+	}
 	if len(locks) > 0 {
 		ex := [][]byte{[]byte("EXISTS")}
 		for _, l := range locks {
 			ex = append(ex, []byte(l))
+		}
+		cmds = append(cmds, ex)
+	}
+	meta := needsMetaCount(b)
+	if meta {
+		ex := [][]byte{[]byte("EXISTS")}
+		for _, k := range metaKeys {
+			ex = append(ex, []byte(k))
 		}
 		cmds = append(cmds, ex)
 	}
@@ -258,8 +277,43 @@ func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, locks 
 		}
 		replies = replies[1:]
 	}
+	var metaCount int64
+	if meta {
+		v, err := parseValue(replies[0])
+		if err != nil {
+			return "", false, err
+		}
+		metaCount, replies = v.Int, replies[1:]
+	}
+	if !hideMeta(b, replies, metaCount) {
+		// RANDOMKEY drew a metadata key: draw again, unless there is
+		// nothing else to draw.
+		if users, err := s.userKeys(ctx, c); err != nil || users > 0 {
+			return "", false, err
+		}
+		nullRandomKey(b, replies)
+	}
 	writeReplies(b, replies)
 	return "", true, nil
+}
+
+// userKeys counts the keys of the connection's database that are not
+// metadata.
+func (s *Shard) userKeys(ctx context.Context, c *conn) (int64, error) {
+	ex := [][]byte{[]byte("EXISTS")}
+	for _, k := range metaKeys {
+		ex = append(ex, []byte(k))
+	}
+	r, err := c.do(ctx, [][]byte{[]byte("DBSIZE")}, ex)
+	if err != nil {
+		return 0, err
+	}
+	all, err1 := parseValue(r[0])
+	meta, err2 := parseValue(r[1])
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("backend %s: DBSIZE: %q %q", s.addr, r[0], r[1])
+	}
+	return all.Int - meta.Int, nil
 }
 
 func (s *Shard) findOwner(ctx context.Context, c *conn, locks []string) (string, error) {
@@ -269,6 +323,9 @@ func (s *Shard) findOwner(ctx context.Context, c *conn, locks []string) (string,
 			return "", err
 		}
 		if v, err := parseValue(r[0]); err == nil && !v.Null && v.Kind != resp.KindError {
+			if l == fenceKey {
+				return "F|" + string(v.Str), nil
+			}
 			return string(v.Str), nil
 		}
 	}
@@ -277,8 +334,8 @@ func (s *Shard) findOwner(ctx context.Context, c *conn, locks []string) (string,
 
 // execWrite runs a batch that writes (see Shard); its results are
 // execRead's.
-func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, locks, written []string) (owner string, done bool, err error) {
-	watch := [][]byte{[]byte("WATCH"), []byte(abortKey)}
+func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, locks, written []string, fence string) (owner string, done bool, err error) {
+	watch := [][]byte{[]byte("WATCH"), []byte(abortKey), []byte(fenceKey)}
 	checkKeys := append([]string{abortKey}, locks...)
 	checkArgs := []string{strconv.Itoa(len(locks))}
 	for _, l := range locks {
@@ -289,6 +346,7 @@ func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, locks
 		checkKeys = append(checkKeys, g.Key)
 		checkArgs = append(checkArgs, strconv.FormatUint(g.Version, 10), b01(g.Live))
 	}
+	checkArgs = append(checkArgs, fence)
 	cmds := [][][]byte{watch, evalArgs(scriptCheck, checkKeys, checkArgs...), {[]byte("MULTI")}}
 	if len(written) > 0 {
 		cmds = append(cmds, evalArgs(scriptBump, written))
@@ -517,8 +575,8 @@ func (s *Shard) Commit(ctx context.Context, tx backends.TxMeta, writes []backend
 		lk = append(lk, lockKey(k))
 	}
 	wk, wargs := writeArgs(writes)
-	keys := append(append([]string{recordKey(tx.ID)}, lk...), wk...)
-	args := append([]string{owner(tx), strconv.FormatInt(tx.Deadline, 10), strconv.Itoa(len(lk)), strconv.Itoa(len(wk))}, wargs...)
+	keys := append(lk, wk...)
+	args := append([]string{owner(tx), strconv.FormatInt(tx.Deadline, 10), strconv.Itoa(len(lk)), strconv.Itoa(len(wk)), txID(tx.ID)}, wargs...)
 	for _, p := range tx.Participants {
 		if p != s.index {
 			args = append(args, "p"+strconv.Itoa(p), string(encodeStaged(s.siblings[p].lockedKeys(tx.ID), record.Writes[p])))
@@ -575,7 +633,7 @@ func (s *Shard) applyStaged(ctx context.Context, mine lockSet, own string, write
 
 func (s *Shard) forgetStaged(ctx context.Context, tx backends.TxID, participant, db int) error {
 	return s.with(ctx, 2, db, func(c *conn) error {
-		_, err := c.do(ctx, evalArgs(scriptForget, []string{recordKey(tx)}, "p"+strconv.Itoa(participant)))
+		_, err := c.do(ctx, evalArgs(scriptForget, nil, txID(tx), "p"+strconv.Itoa(participant)))
 		return err
 	})
 }
@@ -602,6 +660,15 @@ func (s *Shard) Unlock(ctx context.Context, tx backends.TxID) error {
 // may still commit.
 func (s *Shard) resolve(ctx context.Context, db int, own string) error {
 	f := strings.Split(own, "|")
+	if len(f) == 2 && f[0] == "F" {
+		// A request over whole databases is running: wait for it.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+			return nil
+		}
+	}
 	if len(f) != 3 {
 		return fmt.Errorf("backend %s: malformed lock %q", s.addr, own)
 	}
@@ -614,8 +681,8 @@ func (s *Shard) resolve(ctx context.Context, db int, own string) error {
 	tx := backends.TxID(id)
 	for {
 		var v resp.Value
-		err := s.siblings[primary].with(ctx, 2, 0, func(c *conn) error {
-			r, err := c.do(ctx, evalArgs(scriptOutcome, []string{recordKey(tx)}, deadline, "p"+strconv.Itoa(s.index)))
+		err := s.siblings[primary].with(ctx, 2, db, func(c *conn) error {
+			r, err := c.do(ctx, evalArgs(scriptOutcome, nil, txID(tx), deadline, "p"+strconv.Itoa(s.index)))
 			if err == nil {
 				v, err = parseValue(r[0])
 			}
@@ -639,7 +706,7 @@ func (s *Shard) resolve(ctx context.Context, db int, own string) error {
 			if err := s.applyStaged(ctx, set, own, writes); err != nil {
 				return err
 			}
-			return s.siblings[primary].forgetStaged(ctx, tx, s.index, 0)
+			return s.siblings[primary].forgetStaged(ctx, tx, s.index, db)
 		case "A":
 			return s.dropLocks(ctx, db, own)
 		}

@@ -57,7 +57,7 @@ func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, 
 // openRedis connects to the backends, waiting for those that are down,
 // and refuses unsafe ones unless told otherwise.
 func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store, error) {
-	shards, err := redis.Open(cfg.Backends)
+	shards, err := redis.Open(cfg.Backends, cfg.Databases)
 	if err != nil {
 		return nil, err
 	}
