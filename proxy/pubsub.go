@@ -40,6 +40,11 @@ func (s *session) subscribedRESP2() bool {
 	return s.proto == 2 && s.sub != nil && s.sub.Subscribed()
 }
 
+// errSSubscribeInExec is SSUBSCRIBE's refusal inside EXEC, which runs as a
+// client that may not block; SUBSCRIBE and PSUBSCRIBE are let through
+// there for backward compatibility (Redis 7.0).
+const errSSubscribeInExec = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+
 func errSubscribedContext(fullname string) string {
 	return "ERR Can't execute '" + fullname + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
 }
@@ -86,11 +91,8 @@ func (s *session) pubsubLocked(tx *pubsub.Tx, cmd *command.Command, args [][]byt
 	kind := pubsubKind(cmd.Name)
 	switch cmd.Name {
 	case "subscribe", "psubscribe", "ssubscribe":
-		// EXEC runs as a client that may not block; SUBSCRIBE and
-		// PSUBSCRIBE are let through there for backward compatibility,
-		// SSUBSCRIBE is not (Redis 7.0).
 		if s.inExec && kind == pubsub.Shard {
-			w.Error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+			w.Error(errSSubscribeInExec)
 			return
 		}
 		s.ensureSub()
@@ -225,9 +227,10 @@ var execPlaceholder = []byte(":0\r\n")
 // afterCommit reports whether EXEC runs op after the commit rather than
 // before: Pub/Sub commands (their messages and subscriptions exist only if
 // the transaction runs), and PING and HELLO once Pub/Sub comes before them
-// or the session has a subscriber (what they write depends on it). laterOf
-// says whether an earlier op of the queue runs after the commit.
-func (s *session) afterCommit(op *backends.Op, laterOf bool) bool {
+// or the session has a subscriber (what they write depends on it).
+// earlierAfter says whether an earlier op of the queue runs after the
+// commit.
+func (s *session) afterCommit(op *backends.Op, earlierAfter bool) bool {
 	c := op.Cmd
 	if c.Subcommands != nil && len(op.Args) > 1 {
 		if sc := c.Subcommand(op.Args[1]); sc != nil {
@@ -238,9 +241,9 @@ func (s *session) afterCommit(op *backends.Op, laterOf bool) bool {
 	case c.Is(command.PubSub):
 		return true
 	case op.Cmd.Name == "ping":
-		return laterOf
+		return earlierAfter
 	case op.Cmd.Name == "hello":
-		return laterOf || s.sub != nil
+		return earlierAfter || s.sub != nil
 	}
 	return false
 }
