@@ -18,7 +18,7 @@ func TestDifferential(t *testing.T) { runDifferential(t, 2) }
 // sets, doubles and nulls are compared in their RESP3 forms too.
 func TestDifferentialRESP3(t *testing.T) { runDifferential(t, 3) }
 
-func runDifferential(t *testing.T, proto int) {
+func runDifferential(t *testing.T, proto int, proxyArgs ...string) {
 	corpora := map[string][]difftest.Group{}
 	for _, dir := range []string{"../keyspace/testdata/diff", "testdata/diff"} {
 		c, err := difftest.ParseDir(dir)
@@ -29,7 +29,7 @@ func runDifferential(t *testing.T, proto int) {
 			corpora[k] = v
 		}
 	}
-	ref, got := referencePair(t)
+	ref, got := referencePair(t, proxyArgs...)
 	refD, gotD := dialing{ref, proto}, dialing{got, proto}
 	names := make([]string, 0, len(corpora))
 	for n := range corpora {

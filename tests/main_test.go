@@ -112,10 +112,10 @@ func ctxT(t testing.TB) context.Context {
 // referencePair starts a redis-server and a schemaproxy and returns a raw
 // connection to each, closed when the test ends: the two sides of a
 // differential test.
-func referencePair(t testing.TB) (ref, got *testutil.Conn) {
+func referencePair(t testing.TB, proxyArgs ...string) (ref, got *testutil.Conn) {
 	t.Helper()
 	redis := testutil.StartRedis(t)
-	p := startProxy(t)
+	p := startProxy(t, proxyArgs...)
 	var err error
 	if ref, err = testutil.Dial(redis.Addr); err != nil {
 		t.Fatal(err)
