@@ -18,6 +18,17 @@ func TestDifferential(t *testing.T) { runDifferential(t, 2) }
 // sets, doubles and nulls are compared in their RESP3 forms too.
 func TestDifferentialRESP3(t *testing.T) { runDifferential(t, 3) }
 
+// TestDifferentialRedisBackends replays them through schemaproxy in front
+// of three redis-servers: the replies must still be a single Redis's.
+func TestDifferentialRedisBackends(t *testing.T) {
+	for _, proto := range []int{2, 3} {
+		t.Run(fmt.Sprintf("RESP%d", proto), func(t *testing.T) {
+			_, urls := startBackends(t, 3)
+			runDifferential(t, proto, backendArgs(urls)...)
+		})
+	}
+}
+
 func runDifferential(t *testing.T, proto int, proxyArgs ...string) {
 	corpora := map[string][]difftest.Group{}
 	for _, dir := range []string{"../keyspace/testdata/diff", "testdata/diff"} {

@@ -157,17 +157,11 @@ func (f *fenced) Read(keys []backends.KeyRef) []backends.KeyState {
 func (f *fenced) Now() int64 { return time.Now().UnixMilli() }
 
 func (f *fenced) Install(writes []backends.KeyState) {
-	byDB := map[int][]backends.KeyState{}
-	for _, w := range writes {
-		byDB[w.DB] = append(byDB[w.DB], w)
-	}
-	for db, ws := range byDB {
-		keys, args := writeArgs(ws)
-		_ = f.s.with(f.ctx, 2, db, func(c *conn) error {
-			_, err := c.do(f.ctx, evalArgs(scriptInstall, keys, args...))
-			return err
-		})
-	}
+	args := append([]string{"", "0"}, writeArgs(writes)...)
+	_ = f.s.with(f.ctx, 2, 0, func(c *conn) error {
+		_, err := c.do(f.ctx, evalArgs(scriptApply, nil, args...))
+		return err
+	})
 }
 
 func (f *fenced) RunOps(ops []backends.Op, now int64, w *resp.Writer) {

@@ -51,19 +51,20 @@ local function unlock(key, owner)
     if redis.call('DECR', '__sp:nlocks') <= 0 then redis.call('DEL', '__sp:nlocks') end
   end
 end
-local function apply(keys, from, argv, a, m)
-  for i = from, from + m - 1 do
-    local payload, at = argv[a], tonumber(argv[a + 1])
-    a = a + 2
-    if payload == '' then
-      redis.call('DEL', keys[i])
-    elseif at > 0 then
-      redis.call('RESTORE', keys[i], at, payload, 'REPLACE', 'ABSTTL')
-    else
-      redis.call('RESTORE', keys[i], 0, payload, 'REPLACE')
-    end
+local function sel(db) redis.call('SELECT', db) end
+-- put writes one key in db: a DUMP payload (or '' to delete) and an
+-- absolute expiry in ms (0: none); a key that exists after it gets a new
+-- version.
+local function put(db, key, payload, at)
+  sel(db)
+  if payload == '' then
+    redis.call('DEL', key)
+  elseif at > 0 then
+    redis.call('RESTORE', key, at, payload, 'REPLACE', 'ABSTTL')
+  else
+    redis.call('RESTORE', key, 0, payload, 'REPLACE')
   end
-  if m > 0 then bump(keys, from, from + m - 1) end
+  if redis.call('EXISTS', key) == 1 then bump({key}, 1, 1) end
 end
 `
 
@@ -84,11 +85,17 @@ if not guards_hold(KEYS, n + 2, ARGV, 2) then redis.call('INCR', KEYS[1]); retur
 return {'OK'}
 `
 
-// scriptBump runs first inside a write batch's MULTI: KEYS = the keys the
-// batch writes, whose versions change before any command runs.
+// scriptBump runs last inside a write batch's MULTI: KEYS = the keys the
+// batch may have written. Those that exist now get a new version; one the
+// batch deleted needs none (WATCH sees it gone), and one it did not
+// create stays as WATCH left it, as Redis leaves a DEL of a missing key.
 const scriptBump = luaNow + `
-bump(KEYS, 1, #KEYS)
-return 1
+local live = {}
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then live[#live + 1] = KEYS[i] end
+end
+if #live > 0 then bump(live, 1, #live) end
+return #live
 `
 
 // scriptVersion answers WATCH: KEYS = the key. A live key reports its
@@ -126,43 +133,73 @@ end
 return out
 `
 
-// scriptCommit is the commit point, on the primary: KEYS = n lock keys, m
-// written keys; ARGV = owner, deadline, n, m, tx id, a payload and expiry
-// per write, then field and value pairs of the record (the other
-// participants' staged parts, "p<shard>"). Refused (nothing done) past the
-// deadline, after an abort, or when a lock is no longer the owner's.
+// Commit, apply and unlock name every key with its database, as a
+// transaction may span databases: ARGV holds, after the fixed arguments,
+// a count of locked keys and their (db, key) pairs, then a count of
+// writes and their (db, key, payload, expiry) quadruples.
+
+// scriptCommit is the commit point, on the primary: ARGV = owner,
+// deadline, tx id, the locked keys, the writes, then field and value pairs
+// of the record (the other participants' staged parts, "p<shard>"), kept
+// in database 0. Refused (nothing done) past the deadline, after an abort,
+// or when a lock is no longer the owner's.
 const scriptCommit = luaNow + `
 if now_ms() >= tonumber(ARGV[2]) then return 'D' end
-local id = ARGV[5]
+local id = ARGV[3]
+sel(0)
 if redis.call('ZSCORE', '__sp:aborted', id) then return 'A' end
-local n, m = tonumber(ARGV[3]), tonumber(ARGV[4])
-for i = 1, n do
-  if redis.call('GET', KEYS[i]) ~= ARGV[1] then return 'L' end
+local nl = tonumber(ARGV[4])
+for i = 0, nl - 1 do
+  sel(ARGV[5 + 2 * i])
+  if redis.call('GET', '__sp:l:' .. ARGV[6 + 2 * i]) ~= ARGV[1] then return 'L' end
 end
-local f = 6 + 2 * m
+local w = 5 + 2 * nl
+local nw = tonumber(ARGV[w])
+local f = w + 1 + 4 * nw
 if f <= #ARGV then
+  sel(0)
   redis.call('HSET', '__sp:txs', id .. ':s', 'C', id .. ':n', (#ARGV - f + 1) / 2)
   for i = f, #ARGV, 2 do redis.call('HSET', '__sp:txs', id .. ':' .. ARGV[i], ARGV[i + 1]) end
 end
-apply(KEYS, n + 1, ARGV, 6, m)
-for i = 1, n do unlock(KEYS[i], ARGV[1]) end
+for i = 0, nw - 1 do
+  local b = w + 1 + 4 * i
+  put(ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]))
+end
+for i = 0, nl - 1 do
+  sel(ARGV[5 + 2 * i])
+  unlock('__sp:l:' .. ARGV[6 + 2 * i], ARGV[1])
+end
 return 'C'
 `
 
-// scriptApply installs a participant's part: KEYS = n lock keys, m
-// written keys; ARGV = owner, n, m, a payload and expiry per write. If
-// the locks are no longer the owner's, someone applied it already.
+// scriptApply installs a participant's part: ARGV = owner, the locked
+// keys, the writes. If the locks are no longer the owner's, someone
+// applied it already.
 const scriptApply = luaNow + `
-local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
-if n > 0 and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'X' end
-apply(KEYS, n + 1, ARGV, 4, m)
-for i = 1, n do unlock(KEYS[i], ARGV[1]) end
+local nl = tonumber(ARGV[2])
+if nl > 0 then
+  sel(ARGV[3])
+  if redis.call('GET', '__sp:l:' .. ARGV[4]) ~= ARGV[1] then return 'X' end
+end
+local w = 3 + 2 * nl
+for i = 0, tonumber(ARGV[w]) - 1 do
+  local b = w + 1 + 4 * i
+  put(ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]))
+end
+for i = 0, nl - 1 do
+  sel(ARGV[3 + 2 * i])
+  unlock('__sp:l:' .. ARGV[4 + 2 * i], ARGV[1])
+end
 return 'OK'
 `
 
-// scriptUnlock releases the owner's locks: KEYS = lock keys, ARGV = owner.
+// scriptUnlock releases the owner's locks: ARGV = owner, then (db, key)
+// pairs.
 const scriptUnlock = luaNow + `
-for i = 1, #KEYS do unlock(KEYS[i], ARGV[1]) end
+for i = 2, #ARGV, 2 do
+  sel(ARGV[i])
+  unlock('__sp:l:' .. ARGV[i + 1], ARGV[1])
+end
 return 'OK'
 `
 
@@ -240,13 +277,6 @@ for i = 1, #KEYS do
   end
 end
 return out
-`
-
-// scriptInstall writes states without locks (inside a request over whole
-// databases): KEYS = the keys, ARGV = a payload and expiry per key.
-const scriptInstall = luaNow + `
-apply(KEYS, 1, ARGV, 1, #KEYS)
-return 'OK'
 `
 
 // metaKeys are the metadata keys a database holds outside transactions:

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,8 +47,7 @@ type Shard struct {
 
 // lockSet is what a transaction locked here, and the lock's value.
 type lockSet struct {
-	db    int
-	keys  []string
+	keys  []backends.KeyRef
 	owner string
 }
 
@@ -94,8 +94,6 @@ func lockKey(key string) string { return lockPrefix + key }
 
 func txID(tx backends.TxID) string { return strconv.FormatUint(uint64(tx), 10) }
 
-// ErrMultiDB is the answer to a request that spans databases on one shard.
-var ErrMultiDB = errors.New("requests over several databases are not supported on Redis backends yet")
 
 func (s *Shard) pool(proto int) *pool {
 	if proto == 3 {
@@ -169,39 +167,16 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error { return s.ex
 // belongs to, if any, which lets it through that request's fence.
 func (s *Shard) exec(ctx context.Context, b *backends.Batch, fence string) error {
 	refuseReserved(b)
-	db, err := batchDB(b)
-	if err != nil {
-		return err
-	}
-	var locks, written []string
-	write := len(b.Guards) > 0
-	var idx []int
-	for _, op := range b.Ops {
-		if op.Reply != nil {
-			continue
-		}
-		idx, _ = op.Cmd.KeyIndexes(idx[:0], op.Args)
-		for _, i := range idx {
-			k := string(op.Args[i])
-			locks = append(locks, lockKey(k))
-			if op.Cmd.Is(command.Write) {
-				written = append(written, k)
-			}
-		}
-		write = write || op.Cmd.Is(command.Write)
-	}
-	for _, g := range b.Guards {
-		locks = append(locks, lockKey(g.Key))
-	}
+	plan := planBatch(b)
 	for {
 		var owner string
 		done := false
-		err := s.with(ctx, b.W.Proto, db, func(c *conn) error {
+		err := s.with(ctx, b.W.Proto, plan.first(), func(c *conn) error {
 			var err error
-			if write {
-				owner, done, err = s.execWrite(ctx, c, b, locks, written, fence)
+			if plan.write {
+				owner, done, err = s.execWrite(ctx, c, b, plan, fence)
 			} else {
-				owner, done, err = s.execRead(ctx, c, b, locks, fence)
+				owner, done, err = s.execRead(ctx, c, b, plan, fence)
 			}
 			return err
 		})
@@ -209,91 +184,161 @@ func (s *Shard) exec(ctx context.Context, b *backends.Batch, fence string) error
 			return err
 		}
 		if owner != "" {
-			if err := s.resolve(ctx, db, owner); err != nil {
+			if err := s.resolve(ctx, plan.first(), owner); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// batchDB is the one database a batch works in.
-func batchDB(b *backends.Batch) (int, error) {
-	db := -1
+// batchPlan is what a batch touches, by database.
+type batchPlan struct {
+	dbs     []int            // in order
+	locks   map[int][]string // lock keys of every key read or written
+	written map[int][]string // keys written
+	guards  map[int][]backends.Guard
+	write   bool
+}
+
+func (p *batchPlan) first() int {
+	if len(p.dbs) == 0 {
+		return 0
+	}
+	return p.dbs[0]
+}
+
+func planBatch(b *backends.Batch) *batchPlan {
+	p := &batchPlan{locks: map[int][]string{}, written: map[int][]string{}, guards: map[int][]backends.Guard{},
+		write: len(b.Guards) > 0}
+	add := func(db int, key string, write bool) {
+		if !slices.Contains(p.dbs, db) {
+			p.dbs = append(p.dbs, db)
+		}
+		p.locks[db] = append(p.locks[db], lockKey(key))
+		if write {
+			p.written[db] = append(p.written[db], key)
+		}
+	}
+	var idx []int
 	for _, op := range b.Ops {
-		if op.Reply == nil {
-			if db != -1 && op.DB != db {
-				return 0, ErrMultiDB
+		if op.Reply != nil {
+			continue
+		}
+		if !slices.Contains(p.dbs, op.DB) {
+			p.dbs = append(p.dbs, op.DB)
+		}
+		w := op.Cmd.Is(command.Write)
+		p.write = p.write || w
+		idx, _ = op.Cmd.KeyIndexes(idx[:0], op.Args)
+		for _, i := range idx {
+			add(op.DB, string(op.Args[i]), w)
+		}
+		// MOVE and COPY ... DB n write the key in another database.
+		if other, ok := op.Cmd.OtherDB(op.Args); ok {
+			for _, i := range idx {
+				add(other, string(op.Args[i]), w)
 			}
-			db = op.DB
 		}
 	}
 	for _, g := range b.Guards {
-		if db != -1 && g.DB != db {
-			return 0, ErrMultiDB
-		}
-		db = g.DB
+		add(g.DB, g.Key, false)
+		p.guards[g.DB] = append(p.guards[g.DB], g)
 	}
-	return max(db, 0), nil
+	return p
 }
 
-// execRead sends the lock check and the commands in one pipeline. done
+func selectCmd(db int) [][]byte { return [][]byte{[]byte("SELECT"), []byte(strconv.Itoa(db))} }
+
+// execRead sends the lock checks and the commands in one pipeline. done
 // says the replies are written; otherwise owner is the lock it met (or
 // empty, when the lock went meanwhile), and it must run again.
-func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, locks []string, fence string) (owner string, done bool, err error) {
-	cmds := make([][][]byte, 0, len(b.Ops)+2)
-	if fence == "" {
-		// A read waits for a request over whole databases, as it waits
-		// for a lock.
-		locks = append(locks, fenceKey)
-	}
-	if len(locks) > 0 {
-		ex := [][]byte{[]byte("EXISTS")}
-		for _, l := range locks {
-			ex = append(ex, []byte(l))
+func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, plan *batchPlan, fence string) (owner string, done bool, err error) {
+	var cmds [][][]byte
+	var checks []int // command index of each database's EXISTS
+	cur := c.db
+	for _, db := range plan.dbs {
+		if db != cur {
+			cmds, cur = append(cmds, selectCmd(db)), db
 		}
-		cmds = append(cmds, ex)
+		locks := plan.locks[db]
+		if fence == "" {
+			// A read waits for a request over whole databases, as it
+			// waits for a lock.
+			locks = append(locks, fenceKey)
+		}
+		if len(locks) > 0 {
+			ex := [][]byte{[]byte("EXISTS")}
+			for _, l := range locks {
+				ex = append(ex, []byte(l))
+			}
+			checks = append(checks, len(cmds))
+			cmds = append(cmds, ex)
+		}
 	}
 	meta := needsMetaCount(b)
+	metaAt := -1
 	if meta {
 		ex := [][]byte{[]byte("EXISTS")}
 		for _, k := range metaKeys {
 			ex = append(ex, []byte(k))
 		}
+		if db := plan.first(); db != cur {
+			cmds, cur = append(cmds, selectCmd(db)), db
+		}
+		metaAt = len(cmds)
 		cmds = append(cmds, ex)
 	}
+	var opAt []int
 	for _, op := range b.Ops {
-		if op.Reply == nil {
-			cmds = append(cmds, op.Args)
+		if op.Reply != nil {
+			continue
 		}
+		if op.DB != cur {
+			cmds, cur = append(cmds, selectCmd(op.DB)), op.DB
+		}
+		opAt = append(opAt, len(cmds))
+		cmds = append(cmds, op.Args)
 	}
 	replies, err := c.do(ctx, cmds...)
+	c.db = cur
 	if err != nil {
 		return "", false, err
 	}
-	if len(locks) > 0 {
-		if string(replies[0]) != ":0\r\n" {
+	for i, at := range checks {
+		if string(replies[at]) != ":0\r\n" {
+			db := plan.dbs[i]
+			if cur != db {
+				if _, err := c.do(ctx, selectCmd(db)); err != nil {
+					return "", false, err
+				}
+				c.db = db
+			}
+			locks := append(append([]string{}, plan.locks[db]...), fenceKey)
 			owner, err := s.findOwner(ctx, c, locks)
 			return owner, false, err
 		}
-		replies = replies[1:]
 	}
 	var metaCount int64
 	if meta {
-		v, err := parseValue(replies[0])
+		v, err := parseValue(replies[metaAt])
 		if err != nil {
 			return "", false, err
 		}
-		metaCount, replies = v.Int, replies[1:]
+		metaCount = v.Int
 	}
-	if !hideMeta(b, replies, metaCount) {
+	out := make([][]byte, len(opAt))
+	for i, at := range opAt {
+		out[i] = replies[at]
+	}
+	if !hideMeta(b, out, metaCount) {
 		// RANDOMKEY drew a metadata key: draw again, unless there is
 		// nothing else to draw.
 		if users, err := s.userKeys(ctx, c); err != nil || users > 0 {
 			return "", false, err
 		}
-		nullRandomKey(b, replies)
+		nullRandomKey(b, out)
 	}
-	writeReplies(b, replies)
+	writeReplies(b, out)
 	return "", true, nil
 }
 
@@ -333,50 +378,80 @@ func (s *Shard) findOwner(ctx context.Context, c *conn, locks []string) (string,
 }
 
 // execWrite runs a batch that writes (see Shard); its results are
-// execRead's.
-func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, locks, written []string, fence string) (owner string, done bool, err error) {
-	watch := [][]byte{[]byte("WATCH"), []byte(abortKey), []byte(fenceKey)}
-	checkKeys := append([]string{abortKey}, locks...)
-	checkArgs := []string{strconv.Itoa(len(locks))}
-	for _, l := range locks {
-		watch = append(watch, []byte(l))
-	}
-	for _, g := range b.Guards {
-		watch = append(watch, []byte(g.Key))
-		checkKeys = append(checkKeys, g.Key)
-		checkArgs = append(checkArgs, strconv.FormatUint(g.Version, 10), b01(g.Live))
-	}
-	checkArgs = append(checkArgs, fence)
-	cmds := [][][]byte{watch, evalArgs(scriptCheck, checkKeys, checkArgs...), {[]byte("MULTI")}}
-	if len(written) > 0 {
-		cmds = append(cmds, evalArgs(scriptBump, written))
-	}
-	n := 0
-	for _, op := range b.Ops {
-		if op.Reply == nil {
-			cmds = append(cmds, op.Args)
-			n++
+// execRead's. Each database the batch touches is watched and checked
+// before MULTI; inside it the commands run, with SELECT where their
+// database changes, and then the versions of what they wrote move on.
+func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, plan *batchPlan, fence string) (owner string, done bool, err error) {
+	var cmds [][][]byte
+	var checks []int
+	cur := c.db
+	for _, db := range plan.dbs {
+		if db != cur {
+			cmds, cur = append(cmds, selectCmd(db)), db
 		}
+		watch := [][]byte{[]byte("WATCH"), []byte(abortKey), []byte(fenceKey)}
+		checkKeys := append([]string{abortKey}, plan.locks[db]...)
+		checkArgs := []string{strconv.Itoa(len(plan.locks[db]))}
+		for _, l := range plan.locks[db] {
+			watch = append(watch, []byte(l))
+		}
+		for _, g := range plan.guards[db] {
+			watch = append(watch, []byte(g.Key))
+			checkKeys = append(checkKeys, g.Key)
+			checkArgs = append(checkArgs, strconv.FormatUint(g.Version, 10), b01(g.Live))
+		}
+		checkArgs = append(checkArgs, fence)
+		checks = append(checks, len(cmds)+1)
+		cmds = append(cmds, watch, evalArgs(scriptCheck, checkKeys, checkArgs...))
 	}
+	cmds = append(cmds, [][]byte{[]byte("MULTI")})
+	queued := len(cmds) // replies inside EXEC are counted from here
+	var opAt []int
+	for _, op := range b.Ops {
+		if op.Reply != nil {
+			continue
+		}
+		if op.DB != cur {
+			cmds, cur = append(cmds, selectCmd(op.DB)), op.DB
+		}
+		opAt = append(opAt, len(cmds)-queued)
+		cmds = append(cmds, op.Args)
+	}
+	for _, db := range plan.dbs {
+		if len(plan.written[db]) == 0 {
+			continue
+		}
+		if db != cur {
+			cmds, cur = append(cmds, selectCmd(db)), db
+		}
+		cmds = append(cmds, evalArgs(scriptBump, plan.written[db]))
+	}
+	inside := len(cmds) - queued
 	cmds = append(cmds, [][]byte{[]byte("EXEC")})
 	replies, err := c.do(ctx, cmds...)
 	if err != nil {
+		c.db = -1 // unknown after a failure
 		return "", false, err
 	}
 	exec := replies[len(replies)-1]
 	if isNull(exec) {
-		check, err := parseValue(replies[1])
-		if err != nil || check.Kind == resp.KindError || len(check.Elems) == 0 {
-			return "", false, fmt.Errorf("backend %s: check: %q", s.addr, replies[1])
-		}
-		switch string(check.Elems[0].Str) {
-		case "L":
-			return string(check.Elems[1].Str), false, nil
-		case "G":
-			return "", false, backends.ErrGuard
+		// Nothing ran: the databases selected are those before MULTI.
+		c.db = cmdsDB(cmds[:queued], c.db)
+		for _, at := range checks {
+			check, err := parseValue(replies[at])
+			if err != nil || check.Kind == resp.KindError || len(check.Elems) == 0 {
+				return "", false, fmt.Errorf("backend %s: check: %q", s.addr, replies[at])
+			}
+			switch string(check.Elems[0].Str) {
+			case "L":
+				return string(check.Elems[1].Str), false, nil
+			case "G":
+				return "", false, backends.ErrGuard
+			}
 		}
 		return "", false, nil // another batch's failed check aborted ours: again
 	}
+	c.db = cur
 	if exec[0] == '-' {
 		return "", false, fmt.Errorf("backend %s: EXEC: %s", s.addr, strings.TrimSpace(string(exec)))
 	}
@@ -384,13 +459,14 @@ func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, locks
 	if err != nil {
 		return "", false, err
 	}
-	if len(written) > 0 {
-		parts = parts[1:]
+	if len(parts) != inside {
+		return "", false, fmt.Errorf("backend %s: EXEC answered %d replies for %d commands", s.addr, len(parts), inside)
 	}
-	if len(parts) != n {
-		return "", false, fmt.Errorf("backend %s: EXEC answered %d replies for %d commands", s.addr, len(parts), n)
+	out := make([][]byte, len(opAt))
+	for i, at := range opAt {
+		out[i] = parts[at]
 	}
-	writeReplies(b, parts)
+	writeReplies(b, out)
 	return "", true, nil
 }
 
@@ -405,6 +481,16 @@ func writeReplies(b *backends.Batch, replies [][]byte) {
 		b.W.Raw(replies[0])
 		replies = replies[1:]
 	}
+}
+
+// cmdsDB is the database selected after cmds, starting from db.
+func cmdsDB(cmds [][][]byte, db int) int {
+	for _, c := range cmds {
+		if len(c) == 2 && string(c[0]) == "SELECT" {
+			db, _ = strconv.Atoi(string(c[1]))
+		}
+	}
+	return db
 }
 
 func parseValue(b []byte) (resp.Value, error) {
@@ -473,86 +559,133 @@ func owner(tx backends.TxMeta) string {
 	return fmt.Sprintf("%d|%d|%d", tx.ID, tx.Primary, tx.Deadline)
 }
 
-// Lock implements backends.Shard.
+// Lock implements backends.Shard: one lock script per database the keys
+// are in (each locks all or nothing in its database; a failure after an
+// earlier database locked leaves that to the coordinator's Unlock).
 func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.KeyRef, guards []backends.Guard) ([]backends.KeyState, error) {
-	db := -1
-	for _, k := range keys {
-		if db != -1 && k.DB != db {
-			return nil, fmt.Errorf("%w: %w", backends.ErrNotExecuted, ErrMultiDB)
-		}
-		db = k.DB
-	}
-	var lk, uk []string
-	for _, k := range keys {
-		lk = append(lk, lockKey(k.Key))
-		uk = append(uk, k.Key)
-	}
-	args := []string{owner(tx), strconv.FormatInt(tx.Deadline, 10), strconv.Itoa(len(keys))}
-	all := append(append([]string{}, lk...), uk...)
-	for _, g := range guards {
-		all = append(all, g.Key)
-		args = append(args, strconv.FormatUint(g.Version, 10), b01(g.Live))
-	}
-	for {
-		var v resp.Value
-		err := s.with(ctx, 2, max(db, 0), func(c *conn) error {
-			r, err := c.do(ctx, evalArgs(scriptLock, all, args...))
-			if err == nil {
-				v, err = parseValue(r[0])
+	states := make([]backends.KeyState, len(keys))
+	own := owner(tx)
+	for _, db := range dbsOf(keys, guards) {
+		var idx []int
+		var lk, uk []string
+		for i, k := range keys {
+			if k.DB == db {
+				idx = append(idx, i)
+				lk = append(lk, lockKey(k.Key))
+				uk = append(uk, k.Key)
 			}
-			return err
-		})
+		}
+		args := []string{own, strconv.FormatInt(tx.Deadline, 10), strconv.Itoa(len(lk))}
+		all := append(append([]string{}, lk...), uk...)
+		for _, g := range guards {
+			if g.DB == db {
+				all = append(all, g.Key)
+				args = append(args, strconv.FormatUint(g.Version, 10), b01(g.Live))
+			}
+		}
+		v, err := s.lockDB(ctx, tx, db, all, args)
 		if err != nil {
 			return nil, err
 		}
-		if v.Kind == resp.KindError || len(v.Elems) == 0 {
-			return nil, fmt.Errorf("backend %s: lock: %v", s.addr, v)
-		}
-		switch string(v.Elems[0].Str) {
-		case "D":
-			return nil, fmt.Errorf("%w: transaction %d is past its deadline", backends.ErrNotExecuted, tx.ID)
-		case "G":
-			return nil, backends.ErrGuard
-		case "L":
-			if err := s.resolve(ctx, max(db, 0), string(v.Elems[1].Str)); err != nil {
-				return nil, fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
-			}
-			continue
-		}
 		s.mu.Lock()
-		s.locked[tx.ID] = lockSet{db: max(db, 0), keys: uk, owner: owner(tx)}
+		set := s.locked[tx.ID]
+		set.owner = own
+		for _, i := range idx {
+			set.keys = append(set.keys, keys[i])
+		}
+		s.locked[tx.ID] = set
 		s.mu.Unlock()
-		states := make([]backends.KeyState, len(keys))
-		for i, k := range keys {
-			states[i].KeyRef = k
-			payload, at := v.Elems[1+2*i].Str, string(v.Elems[2+2*i].Str)
+		for j, i := range idx {
+			states[i].KeyRef = keys[i]
+			payload, at := v.Elems[1+2*j].Str, string(v.Elems[2+2*j].Str)
 			if len(payload) == 0 {
 				continue
 			}
 			e, err := keyspace.RestorePayload(payload)
 			if err != nil {
-				return nil, fmt.Errorf("backend %s: value of %q: %w", s.addr, k.Key, err)
+				return nil, fmt.Errorf("backend %s: value of %q: %w", s.addr, keys[i].Key, err)
 			}
 			if n, _ := strconv.ParseInt(at, 10, 64); n > 0 {
 				e.ExpireAt = n
 			}
 			states[i].Entry = e
 		}
-		return states, nil
+	}
+	return states, nil
+}
+
+// dbsOf lists the databases keys and guards are in, in order.
+func dbsOf(keys []backends.KeyRef, guards []backends.Guard) []int {
+	var dbs []int
+	add := func(db int) {
+		if !slices.Contains(dbs, db) {
+			dbs = append(dbs, db)
+		}
+	}
+	for _, k := range keys {
+		add(k.DB)
+	}
+	for _, g := range guards {
+		add(g.DB)
+	}
+	slices.Sort(dbs)
+	return dbs
+}
+
+// lockDB runs the lock script in db until it locks, resolving the locks
+// it meets.
+func (s *Shard) lockDB(ctx context.Context, tx backends.TxMeta, db int, keys, args []string) (resp.Value, error) {
+	for {
+		var v resp.Value
+		err := s.with(ctx, 2, db, func(c *conn) error {
+			r, err := c.do(ctx, evalArgs(scriptLock, keys, args...))
+			if err == nil {
+				v, err = parseValue(r[0])
+			}
+			return err
+		})
+		if err != nil {
+			return v, err
+		}
+		if v.Kind == resp.KindError || len(v.Elems) == 0 {
+			return v, fmt.Errorf("backend %s: lock: %v", s.addr, v)
+		}
+		switch string(v.Elems[0].Str) {
+		case "D":
+			return v, fmt.Errorf("%w: transaction %d is past its deadline", backends.ErrNotExecuted, tx.ID)
+		case "G":
+			return v, backends.ErrGuard
+		case "L":
+			if err := s.resolve(ctx, db, string(v.Elems[1].Str)); err != nil {
+				return v, fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
+			}
+			continue
+		}
+		return v, nil
 	}
 }
 
-// writeArgs lists written keys and their payload and expiry arguments.
-func writeArgs(writes []backends.KeyState) (keys, args []string) {
+// lockArgs and writeArgs are the (db, key) and (db, key, payload,
+// expiry) lists of the commit and apply scripts, with their counts.
+func lockArgs(keys []backends.KeyRef) []string {
+	args := []string{strconv.Itoa(len(keys))}
+	for _, k := range keys {
+		args = append(args, strconv.Itoa(k.DB), k.Key)
+	}
+	return args
+}
+
+func writeArgs(writes []backends.KeyState) []string {
+	args := []string{strconv.Itoa(len(writes))}
 	for _, w := range writes {
-		keys = append(keys, w.Key)
+		args = append(args, strconv.Itoa(w.DB), w.Key)
 		if w.Entry == nil {
 			args = append(args, "", "0")
 			continue
 		}
 		args = append(args, string(keyspace.DumpPayload(w.Entry)), strconv.FormatInt(w.Entry.ExpireAt, 10))
 	}
-	return keys, args
+	return args
 }
 
 func (s *Shard) lockedKeys(tx backends.TxID) lockSet {
@@ -570,21 +703,16 @@ func (s *Shard) forget(tx backends.TxID) {
 // Commit implements backends.Shard: the commit point, on the primary.
 func (s *Shard) Commit(ctx context.Context, tx backends.TxMeta, writes []backends.KeyState, record *backends.TxRecord) error {
 	mine := s.lockedKeys(tx.ID)
-	var lk []string
-	for _, k := range mine.keys {
-		lk = append(lk, lockKey(k))
-	}
-	wk, wargs := writeArgs(writes)
-	keys := append(lk, wk...)
-	args := append([]string{owner(tx), strconv.FormatInt(tx.Deadline, 10), strconv.Itoa(len(lk)), strconv.Itoa(len(wk)), txID(tx.ID)}, wargs...)
+	args := []string{owner(tx), strconv.FormatInt(tx.Deadline, 10), txID(tx.ID)}
+	args = append(append(args, lockArgs(mine.keys)...), writeArgs(writes)...)
 	for _, p := range tx.Participants {
 		if p != s.index {
 			args = append(args, "p"+strconv.Itoa(p), string(encodeStaged(s.siblings[p].lockedKeys(tx.ID), record.Writes[p])))
 		}
 	}
 	var reply []byte
-	err := s.with(ctx, 2, mine.db, func(c *conn) error {
-		r, err := c.do(ctx, evalArgs(scriptCommit, keys, args...))
+	err := s.with(ctx, 2, 0, func(c *conn) error {
+		r, err := c.do(ctx, evalArgs(scriptCommit, nil, args...))
 		if err == nil {
 			reply = r[0]
 		}
@@ -611,19 +739,13 @@ func (s *Shard) Apply(ctx context.Context, tx backends.TxMeta, writes []backends
 		return err
 	}
 	s.forget(tx.ID)
-	return s.siblings[tx.Primary].forgetStaged(ctx, tx.ID, s.index, mine.db)
+	return s.siblings[tx.Primary].forgetStaged(ctx, tx.ID, s.index)
 }
 
 func (s *Shard) applyStaged(ctx context.Context, mine lockSet, own string, writes []backends.KeyState) error {
-	var lk []string
-	for _, k := range mine.keys {
-		lk = append(lk, lockKey(k))
-	}
-	wk, wargs := writeArgs(writes)
-	keys := append(lk, wk...)
-	args := append([]string{own, strconv.Itoa(len(lk)), strconv.Itoa(len(wk))}, wargs...)
-	return s.with(ctx, 2, mine.db, func(c *conn) error {
-		r, err := c.do(ctx, evalArgs(scriptApply, keys, args...))
+	args := append(append([]string{own}, lockArgs(mine.keys)...), writeArgs(writes)...)
+	return s.with(ctx, 2, 0, func(c *conn) error {
+		r, err := c.do(ctx, evalArgs(scriptApply, nil, args...))
 		if err == nil && r[0][0] == '-' {
 			err = fmt.Errorf("backend %s: apply: %s", s.addr, strings.TrimSpace(string(r[0])))
 		}
@@ -631,8 +753,9 @@ func (s *Shard) applyStaged(ctx context.Context, mine lockSet, own string, write
 	})
 }
 
-func (s *Shard) forgetStaged(ctx context.Context, tx backends.TxID, participant, db int) error {
-	return s.with(ctx, 2, db, func(c *conn) error {
+// forgetStaged drops, on this primary, participant's staged part of tx.
+func (s *Shard) forgetStaged(ctx context.Context, tx backends.TxID, participant int) error {
+	return s.with(ctx, 2, 0, func(c *conn) error {
 		_, err := c.do(ctx, evalArgs(scriptForget, nil, txID(tx), "p"+strconv.Itoa(participant)))
 		return err
 	})
@@ -645,12 +768,12 @@ func (s *Shard) Unlock(ctx context.Context, tx backends.TxID) error {
 	if len(mine.keys) == 0 {
 		return nil
 	}
-	var lk []string
+	args := []string{mine.owner}
 	for _, k := range mine.keys {
-		lk = append(lk, lockKey(k))
+		args = append(args, strconv.Itoa(k.DB), k.Key)
 	}
-	return s.with(ctx, 2, mine.db, func(c *conn) error {
-		_, err := c.do(ctx, evalArgs(scriptUnlock, lk, mine.owner))
+	return s.with(ctx, 2, 0, func(c *conn) error {
+		_, err := c.do(ctx, evalArgs(scriptUnlock, nil, args...))
 		return err
 	})
 }
@@ -681,7 +804,7 @@ func (s *Shard) resolve(ctx context.Context, db int, own string) error {
 	tx := backends.TxID(id)
 	for {
 		var v resp.Value
-		err := s.siblings[primary].with(ctx, 2, db, func(c *conn) error {
+		err := s.siblings[primary].with(ctx, 2, 0, func(c *conn) error {
 			r, err := c.do(ctx, evalArgs(scriptOutcome, nil, txID(tx), deadline, "p"+strconv.Itoa(s.index)))
 			if err == nil {
 				v, err = parseValue(r[0])
@@ -706,7 +829,7 @@ func (s *Shard) resolve(ctx context.Context, db int, own string) error {
 			if err := s.applyStaged(ctx, set, own, writes); err != nil {
 				return err
 			}
-			return s.siblings[primary].forgetStaged(ctx, tx, s.index, db)
+			return s.siblings[primary].forgetStaged(ctx, tx, s.index)
 		case "A":
 			return s.dropLocks(ctx, db, own)
 		}
@@ -734,12 +857,12 @@ func (s *Shard) dropLocks(ctx context.Context, db int, own string) error {
 			if err != nil || len(v.Elems) != 2 {
 				return fmt.Errorf("backend %s: SCAN: %q", s.addr, r[0])
 			}
-			var keys []string
+			args := []string{own}
 			for _, e := range v.Elems[1].Elems {
-				keys = append(keys, string(e.Str))
+				args = append(args, strconv.Itoa(db), strings.TrimPrefix(string(e.Str), lockPrefix))
 			}
-			if len(keys) > 0 {
-				if _, err := c.do(ctx, evalArgs(scriptUnlock, keys, own)); err != nil {
+			if len(args) > 1 {
+				if _, err := c.do(ctx, evalArgs(scriptUnlock, nil, args...)); err != nil {
 					return err
 				}
 			}
@@ -752,17 +875,18 @@ func (s *Shard) dropLocks(ctx context.Context, db int, own string) error {
 }
 
 // encodeStaged is a participant's part of a committed transaction, kept in
-// the primary's record for whoever finishes it: the database and keys it
-// locked, and its writes as DUMP payloads.
+// the primary's record for whoever finishes it: the keys it locked and its
+// writes as DUMP payloads, each with its database.
 func encodeStaged(set lockSet, writes []backends.KeyState) []byte {
-	b := binary.AppendUvarint(nil, uint64(set.db))
-	b = binary.AppendUvarint(b, uint64(len(set.keys)))
+	b := binary.AppendUvarint(nil, uint64(len(set.keys)))
 	for _, k := range set.keys {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(k.DB))
+		b = binary.AppendUvarint(b, uint64(len(k.Key)))
+		b = append(b, k.Key...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(writes)))
 	for _, w := range writes {
+		b = binary.AppendUvarint(b, uint64(w.DB))
 		b = binary.AppendUvarint(b, uint64(len(w.Key)))
 		b = append(b, w.Key...)
 		var p []byte
@@ -800,13 +924,14 @@ func decodeStaged(b []byte) (lockSet, []backends.KeyState, error) {
 		b = b[n:]
 		return s
 	}
-	set.db = int(next())
 	for i := next(); i > 0 && b != nil; i-- {
-		set.keys = append(set.keys, string(str()))
+		db := int(next())
+		set.keys = append(set.keys, backends.KeyRef{DB: db, Key: string(str())})
 	}
 	var writes []backends.KeyState
 	for i := next(); i > 0 && b != nil; i-- {
-		w := backends.KeyState{KeyRef: backends.KeyRef{DB: set.db, Key: string(str())}}
+		db := int(next())
+		w := backends.KeyState{KeyRef: backends.KeyRef{DB: db, Key: string(str())}}
 		p := str()
 		at, n := binary.Varint(b)
 		if n <= 0 {
