@@ -94,7 +94,6 @@ func lockKey(key string) string { return lockPrefix + key }
 
 func txID(tx backends.TxID) string { return strconv.FormatUint(uint64(tx), 10) }
 
-
 func (s *Shard) pool(proto int) *pool {
 	if proto == 3 {
 		return s.pools[1]
