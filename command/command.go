@@ -30,6 +30,10 @@ const (
 	NoAuth
 	NoMulti // refused inside MULTI (WATCH)
 	Blocking
+	// NoMandatoryKeys: the command may take no key at all (EVAL 0).
+	NoMandatoryKeys
+	// AllowBusy: runs while a script is busy (SCRIPT KILL).
+	AllowBusy
 
 	// Conn commands act on the client connection, not on data (PING,
 	// SELECT, MULTI...). The proxy handles them.
@@ -47,11 +51,15 @@ const (
 	// (Redis's NOT_KEY key spec: SPUBLISH, SSUBSCRIBE): COMMAND INFO shows
 	// them, COMMAND GETKEYS does not, and no shard is asked about them.
 	NotKey
+	// Scripting commands run Lua scripts (EVAL, EVALSHA...) or manage
+	// their cache (SCRIPT): the coordinator hands them to its script
+	// runner, with every shard held while a script runs.
+	Scripting
 )
 
 // routing are the flags that say who runs a command; subcommands inherit
 // them from their container.
-const routing = Conn | Global | Server | Unsupported | NotKey
+const routing = Conn | Global | Server | Unsupported | NotKey | Scripting
 
 var flagNames = []struct {
 	f    Flag
@@ -60,7 +68,8 @@ var flagNames = []struct {
 	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
 	{PubSub, "pubsub"}, {NoScript, "noscript"}, {Random, "random"}, {Loading, "loading"},
 	{Stale, "stale"}, {SkipMonitor, "skip_monitor"}, {Fast, "fast"}, {NoAuth, "no_auth"},
-	{NoMulti, "no_multi"}, {Blocking, "blocking"},
+	{NoMandatoryKeys, "no_mandatory_keys"}, {NoMulti, "no_multi"}, {Blocking, "blocking"},
+	{AllowBusy, "allow_busy"},
 }
 
 // Names returns the Redis names of the flags set in f, for COMMAND INFO.

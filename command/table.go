@@ -31,4 +31,5 @@ var families = []struct {
 	{"set", setsCommands},
 	{"sortedset", sortedsetsCommands},
 	{"pubsub", pubsubCommands},
+	{"scripting", scriptingCommands},
 }
