@@ -54,6 +54,9 @@ type Config struct {
 	// ForceProtocol runs cross-shard requests with the Lock/Commit/Apply
 	// protocol even on shards that could be held (tests of the protocol).
 	ForceProtocol bool
+	// Scripts runs EVAL, EVALSHA and SCRIPT (script.go); nil answers
+	// them with an error.
+	Scripts ScriptRunner
 	// TxTimeout is how long a cross-shard transaction of the protocol may
 	// take from its first lock to its commit: its deadline, past which it
 	// cannot commit and others may resolve its locks. 0 means 5 s, far
@@ -122,6 +125,9 @@ func (c *Coordinator) Run(ctx context.Context, r *Request) error {
 		// SCAN needs no exclusive section: it visits one shard per call.
 		return c.Scan(ctx, &r.Ops[0], r.W)
 	}
+	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Is(command.Scripting) && !touchesData(r.Ops[0].Cmd) {
+		return c.runScriptAdmin(ctx, &r.Ops[0], r.W)
+	}
 	shard, single, global := c.plan(r)
 	switch {
 	case global:
@@ -143,7 +149,8 @@ func (c *Coordinator) plan(r *Request) (shard int, single, global bool) {
 		if op.Reply != nil {
 			continue
 		}
-		if op.Cmd.Is(command.Global) {
+		// Scripts hold every shard: they may touch any key.
+		if op.Cmd.Is(command.Global) || op.Cmd.Is(command.Scripting) {
 			return 0, false, true
 		}
 		keys, _ := op.Cmd.KeyIndexes(idx[:0], op.Args)

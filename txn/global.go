@@ -25,7 +25,7 @@ func (c *Coordinator) runExclusive(ctx context.Context, r *Request) error {
 	var nest func(i int) error
 	nest = func(i int) error {
 		if i == len(c.cfg.Shards) {
-			return c.runHeld(r, held)
+			return c.runHeld(ctx, r, held)
 		}
 		x, ok := c.cfg.Shards[i].(backends.Exclusiver)
 		if !ok {
@@ -39,7 +39,7 @@ func (c *Coordinator) runExclusive(ctx context.Context, r *Request) error {
 	return nest(0)
 }
 
-func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
+func (c *Coordinator) runHeld(ctx context.Context, r *Request, held []backends.Locked) error {
 	if len(r.Guards) > 0 {
 		byShard := map[int][]backends.Guard{}
 		for _, g := range r.Guards {
@@ -60,6 +60,12 @@ func (c *Coordinator) runHeld(r *Request, held []backends.Locked) error {
 		op := r.Ops[i]
 		if op.Reply != nil {
 			r.W.Raw(op.Reply)
+			continue
+		}
+		if op.Cmd.Is(command.Scripting) {
+			if err := c.scriptOp(ctx, held, &op, r.W); err != nil {
+				return err
+			}
 			continue
 		}
 		if op.Cmd.Is(command.Global) {

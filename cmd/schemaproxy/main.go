@@ -23,6 +23,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proxy"
 	"github.com/schemaproxy/schemaproxy/pubsub"
+	"github.com/schemaproxy/schemaproxy/script"
 	"github.com/schemaproxy/schemaproxy/txn"
 )
 
@@ -81,7 +82,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	defer st.close()
 
 	var shutdown func() // set once the signal context exists
-	coord := txn.New(txn.Config{Shards: st.shards, Exec: exec, Databases: cfg.Databases, Now: st.now})
+	coord := txn.New(txn.Config{Shards: st.shards, Exec: exec, Databases: cfg.Databases, Now: st.now,
+		Scripts: script.New(script.Config{Logger: log})})
 	ps := cfg.PubSub()
 	srv := proxy.New(proxy.Config{
 		RequirePass: cfg.RequirePass,

@@ -1,0 +1,135 @@
+package script
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/schemaproxy/schemaproxy/proto/resp"
+)
+
+// run is one script execution.
+type run struct {
+	sha      string
+	call     Call
+	db       int
+	readOnly bool
+	// resp is the protocol redis.call replies come in (redis.setresp).
+	resp int
+	// err is a failure of call itself (a shard), which ends the script.
+	err error
+
+	start  time.Time
+	wrote  atomic.Bool // a write command ran: SCRIPT KILL refuses
+	killed atomic.Bool
+	cancel context.CancelFunc
+}
+
+// eval runs sc with KEYS and ARGV and writes its reply to w.
+func (e *Engine) eval(ctx context.Context, sc *compiled, keys, argv [][]byte, db int, readOnly bool, w *resp.Writer, call Call) error {
+	st := e.state()
+	defer e.release(st)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &run{sha: sc.sha, call: call, db: db, readOnly: readOnly, resp: 2, start: time.Now(), cancel: cancel}
+	e.running.Store(r)
+	defer e.running.Store(nil)
+	st.run = r
+	defer func() { st.run = nil }()
+
+	L := st.L
+	st.globals.RawSetString("KEYS", luaArray(L, keys))
+	st.globals.RawSetString("ARGV", luaArray(L, argv))
+	fn := L.NewFunctionFromProto(sc.proto)
+	fn.Env = st.env
+	L.SetContext(runCtx)
+	L.Push(fn)
+	err := L.PCall(0, 1, st.handler)
+	L.RemoveContext()
+	if r.err != nil {
+		L.SetTop(0)
+		return r.err
+	}
+	if err != nil {
+		var obj lua.LValue = lua.LString(err.Error())
+		if ae, ok := err.(*lua.ApiError); ok {
+			obj = ae.Object
+		}
+		L.SetTop(0)
+		writeRaisedError(w, obj, sc.sha)
+		return nil
+	}
+	ret := L.Get(-1)
+	L.SetTop(0)
+	writeReply(w, ret, r.resp)
+	return nil
+}
+
+func luaArray(L *lua.LState, items [][]byte) *lua.LTable {
+	t := L.CreateTable(len(items), 0)
+	for _, it := range items {
+		t.Append(lua.LString(it))
+	}
+	return t
+}
+
+// writeRaisedError writes the reply of a script that raised obj: the error
+// handler made it a table with err, source and line.
+func writeRaisedError(w *resp.Writer, obj lua.LValue, sha string) {
+	t, ok := obj.(*lua.LTable)
+	if !ok {
+		w.Error("ERR Error running script " + sha + ", " + truncate(lua.LVAsString(obj), 100))
+		return
+	}
+	msg := lua.LVAsString(t.RawGetString("err"))
+	source, line := t.RawGetString("source"), t.RawGetString("line")
+	if source != lua.LNil && line != lua.LNil {
+		msg += " script: " + sha + ", on " + lua.LVAsString(source) + ":" + lua.LVAsString(line) + "."
+	}
+	w.Error(msg)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// state returns a Lua state of the pool, or a new one.
+func (e *Engine) state() *state {
+	e.mu.Lock()
+	if n := len(e.free); n > 0 {
+		st := e.free[n-1]
+		e.free = e.free[:n-1]
+		e.mu.Unlock()
+		return st
+	}
+	e.mu.Unlock()
+	return e.newState()
+}
+
+// release returns st to the pool. A few states suffice: scripts that hold
+// every shard run one at a time.
+func (e *Engine) release(st *state) {
+	e.mu.Lock()
+	if len(e.free) < 4 {
+		e.free = append(e.free, st)
+	}
+	e.mu.Unlock()
+}
+
+// lrand48 is Redis's redisLrand48: the 48-bit generator of lrand48, so
+// math.random gives Redis's sequence.
+type lrand48 struct{ x uint64 }
+
+const lrandMax = 1<<31 - 1
+
+func (g *lrand48) seed(s int32) { g.x = (uint64(uint32(s))<<16 | 0x330e) & (1<<48 - 1) }
+
+func (g *lrand48) next() int32 {
+	g.x = (0x5deece66d*g.x + 0xb) & (1<<48 - 1)
+	return int32(g.x >> 17)
+}
