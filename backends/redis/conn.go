@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,10 @@ type pool struct {
 	idle  []*conn
 }
 
-const maxIdle = 16
+// maxIdle is how many idle connections a pool keeps: as many as the
+// requests in flight at once, so that a burst does not dial (and load the
+// scripts) again and again.
+const maxIdle = 256
 
 func (p *pool) get(ctx context.Context) (*conn, error) {
 	p.mu.Lock()
@@ -83,13 +87,19 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 		}
 		hello = append(hello, []byte("AUTH"), []byte(user), []byte(p.opts.Password))
 	}
-	replies, err := c.do(ctx, hello)
-	if err == nil && len(replies[0]) > 0 && replies[0][0] == '-' {
-		err = errors.New(string(replies[0][1 : len(replies[0])-2]))
+	cmds := [][][]byte{hello}
+	for _, s := range allScripts {
+		cmds = append(cmds, [][]byte{[]byte("SCRIPT"), []byte("LOAD"), []byte(s)})
+	}
+	replies, err := c.do(ctx, cmds...)
+	for i := 0; err == nil && i < len(replies); i++ {
+		if len(replies[i]) > 0 && replies[i][0] == '-' {
+			err = errors.New(string(replies[i][1 : len(replies[i])-2]))
+		}
 	}
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("backend %s: HELLO: %w", p.opts.Addr, err)
+		return nil, fmt.Errorf("backend %s: HELLO and SCRIPT LOAD: %w", p.opts.Addr, err)
 	}
 	return c, nil
 }
@@ -121,5 +131,18 @@ func (c *conn) send(ctx context.Context, n int) ([][]byte, error) {
 		}
 		replies[i] = append([]byte(nil), raw...)
 	}
+	for _, r := range replies {
+		if bytes.HasPrefix(r, noScript) || bytes.Contains(r, noScriptInExec) {
+			// Someone flushed the scripts by hand: what this pipeline did
+			// past the failed script is not known to be safe.
+			return nil, errScriptsFlushed
+		}
+	}
 	return replies, nil
 }
+
+var (
+	noScript          = []byte("-NOSCRIPT")
+	noScriptInExec    = []byte("\r\n-NOSCRIPT")
+	errScriptsFlushed = errors.New("the backend's scripts were flushed (SCRIPT FLUSH run on it?): the outcome of the last request is unknown")
+)

@@ -1,5 +1,10 @@
 package redis
 
+import (
+	"crypto/sha1"
+	"encoding/hex"
+)
+
 // The Lua scripts every shard operation runs as (DESIGN.md, "Data on a
 // Redis shard"). User data stays in native types under the user's own key
 // names; metadata lives under the reserved prefix __sp: in each database:
@@ -282,3 +287,19 @@ return out
 // metaKeys are the metadata keys a database holds outside transactions:
 // what DBSIZE leaves out.
 var metaKeys = []string{"__sp:v", "__sp:clock", "__sp:abort", "__sp:fence", "__sp:nlocks", "__sp:txs", "__sp:aborted"}
+
+// allScripts are loaded on every new connection.
+var allScripts = []string{scriptCheck, scriptBump, scriptVersion, scriptLock, scriptCommit, scriptApply,
+	scriptUnlock, scriptOutcome, scriptForget, scriptFence, scriptUnfence, scriptRead}
+
+// shas maps each script to its SHA1, as EVALSHA names it.
+var shas = func() map[string]string {
+	m := make(map[string]string, len(allScripts))
+	for _, s := range allScripts {
+		h := sha1.Sum([]byte(s))
+		m[s] = hex.EncodeToString(h[:])
+	}
+	return m
+}()
+
+func scriptSHA(script string) string { return shas[script] }

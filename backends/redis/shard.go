@@ -125,9 +125,13 @@ func (s *Shard) with(ctx context.Context, proto, db int, fn func(c *conn) error)
 	return err
 }
 
+// evalArgs calls a script by its SHA1: every connection loads the scripts
+// when it is made (a backend that restarts drops its connections with its
+// script cache), so only a SCRIPT FLUSH run by hand on a backend can make
+// one missing, and do reports that loudly.
 func evalArgs(script string, keys []string, args ...string) [][]byte {
 	out := make([][]byte, 0, 3+len(keys)+len(args))
-	out = append(out, []byte("EVAL"), []byte(script), []byte(strconv.Itoa(len(keys))))
+	out = append(out, []byte("EVALSHA"), []byte(scriptSHA(script)), []byte(strconv.Itoa(len(keys))))
 	for _, k := range keys {
 		out = append(out, []byte(k))
 	}
