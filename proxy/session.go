@@ -161,6 +161,9 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		s.rejectCmd(cmd, errSubscribedContext(full.Name))
 		return
 	}
+	if s.scriptBusy(cmd, full) {
+		return
+	}
 	if s.multi {
 		switch cmd.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
