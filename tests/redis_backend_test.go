@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -178,4 +181,105 @@ func oneKeyPerShard(prefix string, n int) []string {
 		}
 	}
 	return keys
+}
+
+// TestRedisBackendsProxyKilled: two proxies over the same three backends
+// run transfers (MULTI over accounts on different backends); the first
+// proxy is killed with SIGKILL mid-run, which may leave transactions
+// locked, or committed but not applied. The second finishes or drops them
+// as their primaries say (past their deadline) and keeps serving without
+// an error; the total, read in one transaction, is unchanged, and once a
+// request over whole databases has drained them no lock is left.
+func TestRedisBackendsProxyKilled(t *testing.T) {
+	backends, urls := startBackends(t, 3)
+	a := startProxy(t, backendArgs(urls)...)
+	b := startProxy(t, backendArgs(urls)...)
+	ctx := ctxT(t)
+	accounts := accountsOnShards("pk", 6, 3)
+	cb := client(t, b.Addr)
+	for _, acc := range accounts {
+		if err := cb.Set(ctx, acc, 100, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const want = 600
+	transfer := func(c *redis.Client, i int) error {
+		from, to := accounts[i%6], accounts[(i*5+1)%6]
+		if from == to {
+			return nil
+		}
+		_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.DecrBy(ctx, from, 1)
+			p.IncrBy(ctx, to, 1)
+			return nil
+		})
+		return err
+	}
+	var wg sync.WaitGroup
+	var doneOnA atomic.Int64
+	killed := make(chan struct{})
+	for w := 0; w < 3; w++ {
+		wg.Add(2)
+		go func(w int) { // on the proxy that dies: errors after the kill
+			defer wg.Done()
+			c := client(t, a.Addr, func(o *redis.Options) { o.MaxRetries = -1 })
+			for i := w; ; i += 3 {
+				if transfer(c, i) != nil {
+					return
+				}
+				doneOnA.Add(1)
+			}
+		}(w)
+		go func(w int) { // on the proxy that lives: never an error
+			defer wg.Done()
+			c := client(t, b.Addr)
+			for i := w; i < 300; i += 3 {
+				if err := transfer(c, i); err != nil {
+					t.Errorf("transfer on the living proxy: %v", err)
+					return
+				}
+				if i == 90 {
+					<-killed
+				}
+			}
+		}(w)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for doneOnA.Load() < 100 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling the load's progress
+	}
+	a.Kill()
+	close(killed)
+	wg.Wait()
+	// Every balance read through the living proxy, in one transaction.
+	cmds, err := cb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, acc := range accounts {
+			p.Get(ctx, acc)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, c := range cmds {
+		n, _ := c.(*redis.StringCmd).Int64()
+		sum += n
+	}
+	if sum != want {
+		t.Fatalf("total %d after the kill, want %d", sum, want)
+	}
+	// A request over whole databases resolves whatever is left.
+	if err := cb.DBSize(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, be := range backends {
+		c := redis.NewClient(&redis.Options{Addr: be.Addr})
+		keys, err := c.Keys(ctx, "__sp:l:*").Result()
+		c.Close()
+		if err != nil || len(keys) != 0 {
+			t.Fatalf("backend %s holds locks %v after the dust settled (%v)", be.Addr, keys, err)
+		}
+	}
+	t.Logf("%d transfers acknowledged by the killed proxy", doneOnA.Load())
 }
