@@ -48,6 +48,9 @@ func (e *Engine) eval(ctx context.Context, sc *compiled, keys, argv [][]byte, db
 	L.Push(fn)
 	err := L.PCall(0, 1, st.handler)
 	L.RemoveContext()
+	// The next script gets its own; a pooled state must not pin these.
+	st.globals.RawSetString("KEYS", lua.LNil)
+	st.globals.RawSetString("ARGV", lua.LNil)
 	if r.err != nil {
 		L.SetTop(0)
 		return r.err
