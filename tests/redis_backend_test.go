@@ -283,3 +283,85 @@ func TestRedisBackendsProxyKilled(t *testing.T) {
 	}
 	t.Logf("%d transfers acknowledged by the killed proxy", doneOnA.Load())
 }
+
+// TestRedisBackendRestarted: a backend killed with SIGKILL under a load of
+// transfers and started again on its data: requests in flight get an
+// error, the proxy reconnects by itself, and no transfer is half applied.
+func TestRedisBackendRestarted(t *testing.T) {
+	_, urls := startBackends(t, 2)
+	port := testutil.FreePort(t)
+	dir := t.TempDir()
+	args := []string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+		"--appendfsync", "always", "--dir", dir, "--daemonize", "no"}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	victim := testutil.Start(t, addr, testutil.RedisServer(t), args...)
+	urls = append(urls, "redis://"+addr)
+	p := startProxy(t, backendArgs(urls)...)
+	ctx := ctxT(t)
+	c := client(t, p.Addr)
+	accounts := accountsOnShards("br", 6, 3)
+	for _, acc := range accounts {
+		if err := c.Set(ctx, acc, 100, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var ok, failed atomic.Int64
+	stop := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			wc := client(t, p.Addr, func(o *redis.Options) { o.MaxRetries = -1 })
+			for i := w; ; i += 4 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				from, to := accounts[i%6], accounts[(i*5+1)%6]
+				if from == to {
+					continue
+				}
+				_, err := wc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.DecrBy(ctx, from, 1)
+					p.IncrBy(ctx, to, 1)
+					return nil
+				})
+				if err != nil {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}(w)
+	}
+	waitFor := func(n int64) {
+		deadline := time.Now().Add(20 * time.Second)
+		for ok.Load() < n && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // polling the load's progress
+		}
+		if ok.Load() < n {
+			t.Fatalf("only %d transfers went through", ok.Load())
+		}
+	}
+	waitFor(100)
+	victim.Kill()
+	victim = testutil.Start(t, addr, testutil.RedisServer(t), args...)
+	before := ok.Load()
+	waitFor(before + 100) // served again, through new connections
+	close(stop)
+	wg.Wait()
+	var sum int64
+	for _, acc := range accounts {
+		n, err := c.Get(ctx, acc).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += n
+	}
+	if sum != 600 {
+		t.Fatalf("total %d after the backend's restart, want 600", sum)
+	}
+	t.Logf("%d transfers, %d failed while the backend was down", ok.Load(), failed.Load())
+}
