@@ -159,17 +159,26 @@ func (c *Command) CheckArity(n int) bool {
 // case, without allocating; nil when there is none of that name.
 func (c *Command) Subcommand(name []byte) *Command {
 	var buf [32]byte
-	if len(name) > len(buf) {
+	low, ok := lower(buf[:0], name)
+	if !ok {
 		return nil
 	}
-	low := buf[:len(name)]
-	for i, ch := range name {
+	return c.Subcommands[string(low)]
+}
+
+// lower appends name in lower case to buf, unless it is longer than buf's
+// capacity (no command name is): lookups then allocate nothing.
+func lower(buf, name []byte) ([]byte, bool) {
+	if len(name) > cap(buf) {
+		return nil, false
+	}
+	for _, ch := range name {
 		if 'A' <= ch && ch <= 'Z' {
 			ch += 'a' - 'A'
 		}
-		low[i] = ch
+		buf = append(buf, ch)
 	}
-	return c.Subcommands[string(low)]
+	return buf, true
 }
 
 // KeyIndexes appends to dst the positions of the key arguments in args.
@@ -208,15 +217,9 @@ func (t *Table) Lookup(name []byte) *Command {
 		return c
 	}
 	var buf [32]byte
-	if len(name) > len(buf) {
+	low, ok := lower(buf[:0], name)
+	if !ok {
 		return nil
-	}
-	low := buf[:len(name)]
-	for i, ch := range name {
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		low[i] = ch
 	}
 	return t.byName[string(low)]
 }

@@ -321,6 +321,12 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 				r.W.NullArray()
 				return nil
 			}
+			if !errors.Is(err, backends.ErrNotExecuted) {
+				// Before the commit point nothing is written: whatever
+				// failed (a timeout, a connection), the transaction was
+				// not executed and may run again.
+				err = fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
+			}
 			return fmt.Errorf("lock shard %d: %w", p.shard, err)
 		}
 		p.states, p.locked = states, true

@@ -71,6 +71,19 @@ local function put(db, key, payload, at)
   end
   if redis.call('EXISTS', key) == 1 then bump({key}, 1, 1) end
 end
+-- finish runs the writes listed at ARGV[w] (a count, then db, key,
+-- payload, expiry each) and releases the nl locks listed from ARGV[l]
+-- (db, key each): the end of a commit or an apply.
+local function finish(l, nl, w)
+  for i = 0, tonumber(ARGV[w]) - 1 do
+    local b = w + 1 + 4 * i
+    put(ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]))
+  end
+  for i = 0, nl - 1 do
+    sel(ARGV[l + 2 * i])
+    unlock('__sp:l:' .. ARGV[l + 1 + 2 * i], ARGV[1])
+  end
+end
 `
 
 // scriptCheck runs before a write batch's MULTI, watched: KEYS = the abort
@@ -166,14 +179,7 @@ if f <= #ARGV then
   redis.call('HSET', '__sp:txs', id .. ':s', 'C', id .. ':n', (#ARGV - f + 1) / 2)
   for i = f, #ARGV, 2 do redis.call('HSET', '__sp:txs', id .. ':' .. ARGV[i], ARGV[i + 1]) end
 end
-for i = 0, nw - 1 do
-  local b = w + 1 + 4 * i
-  put(ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]))
-end
-for i = 0, nl - 1 do
-  sel(ARGV[5 + 2 * i])
-  unlock('__sp:l:' .. ARGV[6 + 2 * i], ARGV[1])
-end
+finish(5, nl, w)
 return 'C'
 `
 
@@ -186,15 +192,7 @@ if nl > 0 then
   sel(ARGV[3])
   if redis.call('GET', '__sp:l:' .. ARGV[4]) ~= ARGV[1] then return 'X' end
 end
-local w = 3 + 2 * nl
-for i = 0, tonumber(ARGV[w]) - 1 do
-  local b = w + 1 + 4 * i
-  put(ARGV[b], ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]))
-end
-for i = 0, nl - 1 do
-  sel(ARGV[3 + 2 * i])
-  unlock('__sp:l:' .. ARGV[4 + 2 * i], ARGV[1])
-end
+finish(3, nl, 3 + 2 * nl)
 return 'OK'
 `
 
