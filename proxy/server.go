@@ -177,12 +177,10 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	ctx := context.Background()
 	sess.w.Reset()
 	sess.mark = time.Now()
-	sess.run(ctx, cmd.Args)
-	for _, next := range conn.ReadPipeline() {
-		if sess.closing {
-			break
-		}
-		sess.run(ctx, next.Args)
+	if rest := conn.ReadPipeline(); len(rest) == 0 {
+		sess.run(ctx, cmd.Args)
+	} else {
+		sess.runPipeline(ctx, append([]redcon.Command{cmd}, rest...))
 	}
 	if err := sess.awaitDurability(ctx); err != nil {
 		s.log.Error("writes not durable, dropping the connection", "id", sess.id, "err", err)

@@ -53,6 +53,10 @@ type session struct {
 	// sub is the session's Pub/Sub subscriber, from its first
 	// subscription on; then every reply leaves through it (pubsub.go).
 	sub *pubsub.Subscriber
+	// batchOps and batchShards are runBatch's scratch, kept to spare
+	// allocations per pipeline.
+	batchOps    []backends.Op
+	batchShards []int
 	// inExec is set while EXEC runs the Pub/Sub commands it queued, in
 	// the hub's critical section tx.
 	inExec bool
