@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +62,12 @@ func TestRedisBackends(t *testing.T) {
 		{[]any{"LMOVE", keys[0], keys[2] + "l", "LEFT", "RIGHT"}, "x"},
 		{[]any{"DEL", keys[0], keys[1], keys[2]}, "3"},
 		{[]any{"GET", "__sp:clock"}, "<nil>"},
+		// Integers past 2^53 are the backend's own, not a script's double.
+		{[]any{"SET", keys[2], "9007199254740993"}, "OK"},
+		{[]any{"INCRBY", keys[2], "9007199254740993"}, "18014398509481986"},
+		{[]any{"MSET", keys[2], "9223372036854775806", keys[0], "x"}, "OK"},
+		{[]any{"INCR", keys[2]}, "9223372036854775807"},
+		{[]any{"DEL", keys[0], keys[2]}, "2"},
 		// Whole databases: metadata never shows.
 		{[]any{"MSET", keys[0], "1", keys[1], "2"}, "OK"},
 		{[]any{"DBSIZE"}, "3"}, // with keys[2]+"l" left by LMOVE
@@ -364,4 +371,99 @@ func TestRedisBackendRestarted(t *testing.T) {
 		t.Fatalf("total %d after the backend's restart, want 600", sum)
 	}
 	t.Logf("%d transfers, %d failed while the backend was down", ok.Load(), failed.Load())
+}
+
+// TestRedisBackendsProxyFrozen: one of two proxies over the same backends
+// is stopped with SIGSTOP in the middle of transfers, for longer than a
+// transaction's deadline, then continued. The other proxy resolves the
+// frozen one's locks once they are past their deadline and keeps going;
+// the frozen proxy, continued, cannot commit what it had in flight any
+// more (it runs it again) or finds it finished; the total holds.
+func TestRedisBackendsProxyFrozen(t *testing.T) {
+	_, urls := startBackends(t, 3)
+	a := startProxy(t, backendArgs(urls)...)
+	b := startProxy(t, backendArgs(urls)...)
+	ctx := ctxT(t)
+	accounts := accountsOnShards("pf", 6, 3)
+	cb := client(t, b.Addr)
+	for _, acc := range accounts {
+		if err := cb.Set(ctx, acc, 100, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var onA, onB atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	work := func(addr string, n *atomic.Int64, w int) {
+		defer wg.Done()
+		c := client(t, addr, func(o *redis.Options) { o.ReadTimeout = 30 * time.Second })
+		for i := w; ; i += 3 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			from, to := accounts[i%6], accounts[(i*5+1)%6]
+			if from == to {
+				continue
+			}
+			_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.DecrBy(ctx, from, 1)
+				p.IncrBy(ctx, to, 1)
+				return nil
+			})
+			if err != nil {
+				t.Errorf("transfer through %s: %v", addr, err)
+				return
+			}
+			n.Add(1)
+		}
+	}
+	for w := 0; w < 3; w++ {
+		wg.Add(2)
+		go work(a.Addr, &onA, w)
+		go work(b.Addr, &onB, w)
+	}
+	waitFor := func(n *atomic.Int64, want int64) {
+		deadline := time.Now().Add(30 * time.Second)
+		for n.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // polling the load's progress
+		}
+		if n.Load() < want {
+			t.Fatalf("only %d transfers", n.Load())
+		}
+	}
+	waitFor(&onA, 100)
+	if err := a.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozenAt := time.Now()
+	waitFor(&onB, onB.Load()+300) // past the frozen proxy's deadline too
+	for time.Since(frozenAt) < 6*time.Second {
+		waitFor(&onB, onB.Load()+10)
+	}
+	if err := a.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(&onA, onA.Load()+100) // the continued proxy works again
+	close(stop)
+	wg.Wait()
+	cmds, err := cb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, acc := range accounts {
+			p.Get(ctx, acc)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, c := range cmds {
+		n, _ := c.(*redis.StringCmd).Int64()
+		sum += n
+	}
+	if sum != 600 {
+		t.Fatalf("total %d, want 600", sum)
+	}
+	t.Logf("%d transfers through the frozen proxy, %d through the other", onA.Load(), onB.Load())
 }
