@@ -111,6 +111,7 @@ const (
 	errDiscardNoMult = "ERR DISCARD without MULTI"
 	errMultiNested   = "ERR MULTI calls can not be nested"
 	errWatchInMulti  = "ERR WATCH inside MULTI is not allowed"
+	errNotInMulti    = "ERR Command not allowed inside a transaction"
 	errNoProto       = "NOPROTO unsupported protocol version"
 	errUnsupported   = "ERR this command is not supported by schemaproxy yet"
 )
@@ -174,6 +175,11 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		default:
 			if cmd.Is(command.Unsupported) {
 				s.reject(errUnsupportedFor(cmd))
+				return
+			}
+			if cmd.Is(command.NoMulti) {
+				// SHUTDOWN, SAVE: Redis refuses to queue them.
+				s.reject(errNotInMulti)
 				return
 			}
 			s.queue = append(s.queue, backends.Op{Cmd: cmd, Args: args})
