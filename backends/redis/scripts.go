@@ -9,7 +9,8 @@ import (
 // Redis shard"). User data stays in native types under the user's own key
 // names; metadata lives under the reserved prefix __sp: in each database:
 //
-//	__sp:v          hash: key -> version of its last change (kept after a
+//	__sp:v:<xyz>    hashes, one per 3 hex digits of the key's SHA1 (4096):
+//	                key -> version of its last change (kept after a
 //	                delete, as its tombstone)
 //	__sp:clock      the last version handed out
 //	__sp:l:<key>    lock of key: "<tx>|<primary>|<deadline>"
@@ -28,6 +29,9 @@ import (
 // clock is lost, and stay below 2^53 (Lua numbers are doubles).
 
 const luaNow = `
+-- vkey is the hash holding key's version: 4096 small hashes stay in
+-- Redis's compact encoding up to about half a million keys per database.
+local function vkey(key) return '__sp:v:' .. string.sub(redis.sha1hex(key), 1, 3) end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -36,12 +40,16 @@ local function bump(keys, from, to)
   local v = math.max(tonumber(redis.call('GET', '__sp:clock') or '0') + 1, now_ms() * 1024)
   local s = string.format('%.0f', v)
   redis.call('SET', '__sp:clock', s)
-  for i = from, to do redis.call('HSET', '__sp:v', keys[i], s) end
+  for i = from, to do
+    local h = vkey(keys[i])
+    if redis.call('EXISTS', h) == 0 then redis.call('INCR', '__sp:nv') end
+    redis.call('HSET', h, keys[i], s)
+  end
 end
 local function guards_hold(keys, from, argv, g)
   for i = from, #keys do
     local k = keys[i]
-    local ver = tonumber(redis.call('HGET', '__sp:v', k) or '0')
+    local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
     local want, wlive = tonumber(argv[g]), argv[g + 1] == '1'
     g = g + 2
     local ok
@@ -119,7 +127,9 @@ return #live
 // scriptVersion answers WATCH: KEYS = the key. A live key reports its
 // version, a missing one the clock (every later change exceeds it).
 const scriptVersion = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return {1, redis.call('HGET', '__sp:v', KEYS[1]) or '0'} end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {1, redis.call('HGET', '__sp:v:' .. string.sub(redis.sha1hex(KEYS[1]), 1, 3), KEYS[1]) or '0'}
+end
 return {0, redis.call('GET', '__sp:clock') or '0'}
 `
 
@@ -284,11 +294,18 @@ return out
 
 // metaKeys are the metadata keys a database holds outside transactions:
 // what DBSIZE leaves out.
-var metaKeys = []string{"__sp:v", "__sp:clock", "__sp:abort", "__sp:fence", "__sp:nlocks", "__sp:txs", "__sp:aborted"}
+// scriptMetaCount counts a database's metadata keys: KEYS = metaKeys, plus
+// the version hashes __sp:nv counts.
+const scriptMetaCount = `
+return redis.call('EXISTS', unpack(KEYS)) + tonumber(redis.call('GET', '__sp:nv') or '0')
+`
+
+// The version hashes are counted apart, in __sp:nv.
+var metaKeys = []string{"__sp:nv", "__sp:clock", "__sp:abort", "__sp:fence", "__sp:nlocks", "__sp:txs", "__sp:aborted"}
 
 // allScripts are loaded on every new connection.
 var allScripts = []string{scriptCheck, scriptBump, scriptVersion, scriptLock, scriptCommit, scriptApply,
-	scriptUnlock, scriptOutcome, scriptForget, scriptFence, scriptUnfence, scriptRead}
+	scriptUnlock, scriptOutcome, scriptForget, scriptFence, scriptUnfence, scriptRead, scriptMetaCount}
 
 // shas maps each script to its SHA1, as EVALSHA names it.
 var shas = func() map[string]string {

@@ -281,15 +281,11 @@ func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, plan *
 	meta := needsMetaCount(b)
 	metaAt := -1
 	if meta {
-		ex := [][]byte{[]byte("EXISTS")}
-		for _, k := range metaKeys {
-			ex = append(ex, []byte(k))
-		}
 		if db := plan.first(); db != cur {
 			cmds, cur = append(cmds, selectCmd(db)), db
 		}
 		metaAt = len(cmds)
-		cmds = append(cmds, ex)
+		cmds = append(cmds, evalArgs(scriptMetaCount, metaKeys))
 	}
 	var opAt []int
 	for _, op := range b.Ops {
@@ -348,11 +344,7 @@ func (s *Shard) execRead(ctx context.Context, c *conn, b *backends.Batch, plan *
 // userKeys counts the keys of the connection's database that are not
 // metadata.
 func (s *Shard) userKeys(ctx context.Context, c *conn) (int64, error) {
-	ex := [][]byte{[]byte("EXISTS")}
-	for _, k := range metaKeys {
-		ex = append(ex, []byte(k))
-	}
-	r, err := c.do(ctx, [][]byte{[]byte("DBSIZE")}, ex)
+	r, err := c.do(ctx, [][]byte{[]byte("DBSIZE")}, evalArgs(scriptMetaCount, metaKeys))
 	if err != nil {
 		return 0, err
 	}
