@@ -29,7 +29,9 @@ func TestDifferentialRedisBackends(t *testing.T) {
 	}
 }
 
-func runDifferential(t *testing.T, proto int, proxyArgs ...string) {
+// loadCorpora reads every differential corpus: the data-type corpora of
+// the keyspace package and the connection/transaction corpora here.
+func loadCorpora(t *testing.T) map[string][]difftest.Group {
 	corpora := map[string][]difftest.Group{}
 	for _, dir := range []string{"../keyspace/testdata/diff", "testdata/diff"} {
 		c, err := difftest.ParseDir(dir)
@@ -40,6 +42,11 @@ func runDifferential(t *testing.T, proto int, proxyArgs ...string) {
 			corpora[k] = v
 		}
 	}
+	return corpora
+}
+
+func runDifferential(t *testing.T, proto int, proxyArgs ...string) {
+	corpora := loadCorpora(t)
 	ref, got := referencePair(t, proxyArgs...)
 	refD, gotD := dialing{ref, proto}, dialing{got, proto}
 	names := make([]string, 0, len(corpora))

@@ -17,16 +17,7 @@ import (
 // Groups that compare loosely, use several clients or end the connection
 // are left to the sequential runs.
 func TestDifferentialPipelined(t *testing.T) {
-	corpora := map[string][]difftest.Group{}
-	for _, dir := range []string{"../keyspace/testdata/diff", "testdata/diff"} {
-		c, err := difftest.ParseDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range c {
-			corpora[k] = v
-		}
-	}
+	corpora := loadCorpora(t)
 	names := make([]string, 0, len(corpora))
 	for n := range corpora {
 		names = append(names, n)

@@ -258,22 +258,7 @@ func TestRedisBackendsProxyKilled(t *testing.T) {
 	a.Kill()
 	close(killed)
 	wg.Wait()
-	// Every balance read through the living proxy, in one transaction.
-	cmds, err := cb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, acc := range accounts {
-			p.Get(ctx, acc)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum int64
-	for _, c := range cmds {
-		n, _ := c.(*redis.StringCmd).Int64()
-		sum += n
-	}
-	if sum != want {
+	if sum := total(t, cb, accounts); sum != want {
 		t.Fatalf("total %d after the kill, want %d", sum, want)
 	}
 	// A request over whole databases resolves whatever is left.
@@ -448,7 +433,17 @@ func TestRedisBackendsProxyFrozen(t *testing.T) {
 	waitFor(&onA, onA.Load()+100) // the continued proxy works again
 	close(stop)
 	wg.Wait()
-	cmds, err := cb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	if sum := total(t, cb, accounts); sum != 600 {
+		t.Fatalf("total %d, want 600", sum)
+	}
+	t.Logf("%d transfers through the frozen proxy, %d through the other", onA.Load(), onB.Load())
+}
+
+// total reads every balance in one transaction and adds them up.
+func total(t *testing.T, c *redis.Client, accounts []string) int64 {
+	t.Helper()
+	ctx := ctxT(t)
+	cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, acc := range accounts {
 			p.Get(ctx, acc)
 		}
@@ -462,8 +457,5 @@ func TestRedisBackendsProxyFrozen(t *testing.T) {
 		n, _ := c.(*redis.StringCmd).Int64()
 		sum += n
 	}
-	if sum != 600 {
-		t.Fatalf("total %d, want 600", sum)
-	}
-	t.Logf("%d transfers through the frozen proxy, %d through the other", onA.Load(), onB.Load())
+	return sum
 }
