@@ -59,6 +59,18 @@ type Guard struct {
 	Key     string
 	Version uint64
 	Live    bool
+	// Epoch is the life of the backend the version was read in (see
+	// Epocher); a guard from another life fails. 0: the shard's versions
+	// outlive its restarts.
+	Epoch uint64
+}
+
+// Epocher is implemented by shards whose server can restart under the
+// coordinator (a Redis server, by its run_id): a WATCH taken before the
+// restart fails its EXEC, as the client's connection to that server would
+// have been lost.
+type Epocher interface {
+	Epoch() uint64
 }
 
 // Batch is what Exec runs: ops in order, after checking guards, with replies

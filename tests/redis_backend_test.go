@@ -459,3 +459,56 @@ func total(t *testing.T, c *redis.Client, accounts []string) int64 {
 	}
 	return sum
 }
+
+// TestRedisBackendWatchAcrossRestart: a WATCH taken before its backend
+// restarted fails the EXEC after it, as the client's connection to that
+// server would have been lost, even though the data came back whole.
+func TestRedisBackendWatchAcrossRestart(t *testing.T) {
+	port := testutil.FreePort(t)
+	dir := t.TempDir()
+	args := []string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+		"--appendfsync", "always", "--dir", dir, "--daemonize", "no"}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	backend := testutil.Start(t, addr, testutil.RedisServer(t), args...)
+	p := startProxy(t, "--backend", "redis://"+addr)
+	ctx := ctxT(t)
+	c := client(t, p.Addr)
+	other := client(t, p.Addr)
+	if err := c.Set(ctx, "w", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Watch(ctx, func(tx *redis.Tx) error {
+		backend.Kill()
+		testutil.Start(t, addr, testutil.RedisServer(t), args...) // stopped by its cleanup
+		// The proxy finds the restarted server (a request may fail on a
+		// connection to the old one first).
+		deadline := time.Now().Add(10 * time.Second)
+		for other.Get(ctx, "w").Val() != "1" {
+			if time.Now().After(deadline) {
+				t.Fatal("the proxy does not reach the restarted backend")
+			}
+		}
+		_, err := tx.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+			pl.Set(ctx, "w", "2", 0)
+			return nil
+		})
+		return err
+	}, "w")
+	if err != redis.TxFailedErr {
+		t.Fatalf("EXEC after the backend restarted: %v, want a failed transaction", err)
+	}
+	if v := c.Get(ctx, "w").Val(); v != "1" {
+		t.Fatalf("w = %q after the failed EXEC", v)
+	}
+	// A WATCH taken after the restart works as usual.
+	err = c.Watch(ctx, func(tx *redis.Tx) error {
+		_, err := tx.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+			pl.Set(ctx, "w", "3", 0)
+			return nil
+		})
+		return err
+	}, "w")
+	if err != nil {
+		t.Fatalf("EXEC with a fresh WATCH: %v", err)
+	}
+}

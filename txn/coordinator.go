@@ -436,9 +436,25 @@ func (c *Coordinator) Durable(ctx context.Context, shard int, pos uint64) error 
 
 // Watch returns the guard that WATCH key records.
 func (c *Coordinator) Watch(ctx context.Context, db int, key []byte) (backends.Guard, error) {
-	v, live, err := c.cfg.Shards[c.slots.ShardOf(key)].Version(ctx, db, key)
-	if err != nil {
-		return backends.Guard{}, err
+	shard := c.cfg.Shards[c.slots.ShardOf(key)]
+	ep, _ := shard.(backends.Epocher)
+	for {
+		var before uint64
+		if ep != nil {
+			before = ep.Epoch()
+		}
+		v, live, err := shard.Version(ctx, db, key)
+		if err != nil {
+			return backends.Guard{}, err
+		}
+		g := backends.Guard{DB: db, Key: string(key), Version: v, Live: live}
+		if ep == nil {
+			return g, nil
+		}
+		// The version belongs to the life the epoch names only if the
+		// epoch did not change around the read.
+		if g.Epoch = ep.Epoch(); g.Epoch == before {
+			return g, nil
+		}
 	}
-	return backends.Guard{DB: db, Key: string(key), Version: v, Live: live}, nil
 }

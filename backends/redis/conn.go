@@ -27,6 +27,8 @@ type conn struct {
 type pool struct {
 	opts  *goredis.Options
 	proto int
+	// runID is told the server's run_id by every new connection.
+	runID func(string)
 	mu    sync.Mutex // guards idle
 	idle  []*conn
 }
@@ -48,10 +50,13 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	return p.dial(ctx)
 }
 
-// put returns a healthy connection; a broken one is closed instead.
+// put returns a healthy connection; a broken one is closed instead, with
+// every idle one: when one fails the server has often gone (restarted),
+// and the others would fail in turn, one request each.
 func (p *pool) put(c *conn, broken bool) {
 	if broken {
 		c.c.Close()
+		p.close()
 		return
 	}
 	p.mu.Lock()
@@ -87,7 +92,7 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 		}
 		hello = append(hello, []byte("AUTH"), []byte(user), []byte(p.opts.Password))
 	}
-	cmds := [][][]byte{hello}
+	cmds := [][][]byte{hello, {[]byte("INFO"), []byte("server")}}
 	for _, s := range allScripts {
 		cmds = append(cmds, [][]byte{[]byte("SCRIPT"), []byte("LOAD"), []byte(s)})
 	}
@@ -100,6 +105,13 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("backend %s: HELLO and SCRIPT LOAD: %w", p.opts.Addr, err)
+	}
+	if p.runID != nil {
+		if _, rest, ok := bytes.Cut(replies[1], []byte("run_id:")); ok {
+			if id, _, ok := bytes.Cut(rest, []byte("\r\n")); ok {
+				p.runID(string(id))
+			}
+		}
 	}
 	return c, nil
 }

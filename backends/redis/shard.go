@@ -3,12 +3,14 @@ package redis
 import (
 	"context"
 	"encoding/binary"
+	"hash/fnv"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -43,6 +45,29 @@ type Shard struct {
 
 	mu     sync.Mutex // guards locked
 	locked map[backends.TxID]lockSet
+	// epoch hashes the run_id of the server the shard's newest connection
+	// reached (backends.Epocher).
+	epoch atomic.Uint64
+}
+
+// Epoch implements backends.Epocher.
+func (s *Shard) Epoch() uint64 { return s.epoch.Load() }
+
+// noteRunID records the run_id a new connection found.
+func (s *Shard) noteRunID(id string) {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	s.epoch.Store(h.Sum64() | 1) // never 0, which means "no epoch"
+}
+
+// staleGuard reports a guard taken in an earlier life of the server.
+func (s *Shard) staleGuard(guards []backends.Guard) bool {
+	for _, g := range guards {
+		if g.Epoch != 0 && g.Epoch != s.epoch.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // lockSet is what a transaction locked here, and the lock's value.
@@ -61,8 +86,8 @@ func Open(urls []string, databases int) ([]*Shard, error) {
 			return nil, err
 		}
 		s := &Shard{index: i, addr: o.Addr, databases: databases, locked: map[backends.TxID]lockSet{}}
-		s.pools[0] = &pool{opts: o, proto: 2}
-		s.pools[1] = &pool{opts: o, proto: 3}
+		s.pools[0] = &pool{opts: o, proto: 2, runID: s.noteRunID}
+		s.pools[1] = &pool{opts: o, proto: 3, runID: s.noteRunID}
 		shards = append(shards, s)
 	}
 	for _, s := range shards {
@@ -377,6 +402,9 @@ func (s *Shard) findOwner(ctx context.Context, c *conn, locks []string) (string,
 // before MULTI; inside it the commands run, with SELECT where their
 // database changes, and then the versions of what they wrote move on.
 func (s *Shard) execWrite(ctx context.Context, c *conn, b *backends.Batch, plan *batchPlan, fence string) (owner string, done bool, err error) {
+	if s.staleGuard(b.Guards) {
+		return "", false, backends.ErrGuard
+	}
 	var cmds [][][]byte
 	var checks []int
 	cur := c.db
@@ -558,6 +586,9 @@ func owner(tx backends.TxMeta) string {
 // are in (each locks all or nothing in its database; a failure after an
 // earlier database locked leaves that to the coordinator's Unlock).
 func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.KeyRef, guards []backends.Guard) ([]backends.KeyState, error) {
+	if s.staleGuard(guards) {
+		return nil, backends.ErrGuard
+	}
 	states := make([]backends.KeyState, len(keys))
 	own := owner(tx)
 	for _, db := range dbsOf(keys, guards) {
