@@ -121,6 +121,9 @@ func (st *Store) BGSave() error {
 	if !st.bgRunning.CompareAndSwap(false, true) {
 		return backends.ErrSaveInProgress
 	}
+	// Under lifeMu, so that Close never waits before this Add.
+	st.lifeMu.Lock()
+	defer st.lifeMu.Unlock()
 	select {
 	case <-st.stop:
 		st.bgRunning.Store(false)

@@ -57,6 +57,8 @@ type Store struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup // the background loop and a running BGSAVE
+	// lifeMu orders closing stop against starting a BGSAVE.
+	lifeMu sync.Mutex
 
 	snapMu    sync.Mutex // serialises snapshots
 	bgRunning atomic.Bool
@@ -166,12 +168,15 @@ func (st *Store) background() {
 // it would have replaced stay), refuses new requests and closes the log
 // after syncing it.
 func (st *Store) Close() error {
+	st.lifeMu.Lock()
 	select {
 	case <-st.stop:
+		st.lifeMu.Unlock()
 		return nil
 	default:
 	}
 	close(st.stop)
+	st.lifeMu.Unlock()
 	st.wg.Wait()
 	for _, s := range st.shards {
 		s.mu.Lock()
