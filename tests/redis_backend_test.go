@@ -211,15 +211,7 @@ func TestRedisBackendsProxyKilled(t *testing.T) {
 	}
 	const want = 600
 	transfer := func(c *redis.Client, i int) error {
-		from, to := accounts[i%6], accounts[(i*5+1)%6]
-		if from == to {
-			return nil
-		}
-		_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.DecrBy(ctx, from, 1)
-			p.IncrBy(ctx, to, 1)
-			return nil
-		})
+		_, err := transferOne(ctx, c, accounts, i)
 		return err
 	}
 	var wg sync.WaitGroup
@@ -311,15 +303,10 @@ func TestRedisBackendRestarted(t *testing.T) {
 					return
 				default:
 				}
-				from, to := accounts[i%6], accounts[(i*5+1)%6]
-				if from == to {
+				moved, err := transferOne(ctx, wc, accounts, i)
+				if !moved && err == nil {
 					continue
 				}
-				_, err := wc.TxPipelined(ctx, func(p redis.Pipeliner) error {
-					p.DecrBy(ctx, from, 1)
-					p.IncrBy(ctx, to, 1)
-					return nil
-				})
 				if err != nil {
 					failed.Add(1)
 				} else {
@@ -388,15 +375,10 @@ func TestRedisBackendsProxyFrozen(t *testing.T) {
 				return
 			default:
 			}
-			from, to := accounts[i%6], accounts[(i*5+1)%6]
-			if from == to {
+			moved, err := transferOne(ctx, c, accounts, i)
+			if !moved && err == nil {
 				continue
 			}
-			_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.DecrBy(ctx, from, 1)
-				p.IncrBy(ctx, to, 1)
-				return nil
-			})
 			if err != nil {
 				t.Errorf("transfer through %s: %v", addr, err)
 				return
@@ -511,4 +493,19 @@ func TestRedisBackendWatchAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EXEC with a fresh WATCH: %v", err)
 	}
+}
+
+// transferOne moves 1 from accounts[i%6] to another account in one MULTI;
+// moved is false when both are the same account (nothing sent).
+func transferOne(ctx context.Context, c *redis.Client, accounts []string, i int) (moved bool, err error) {
+	from, to := accounts[i%6], accounts[(i*5+1)%6]
+	if from == to {
+		return false, nil
+	}
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.DecrBy(ctx, from, 1)
+		p.IncrBy(ctx, to, 1)
+		return nil
+	})
+	return err == nil, err
 }
