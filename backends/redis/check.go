@@ -1,8 +1,11 @@
-// Package redis will hold the backend that keeps shards in real Redis
-// servers. So far it has what a deployment is checked against before any
-// data moves: each backend's address (redis:// or rediss:// URLs, as
-// go-redis parses them) and the settings that would let a committed
-// transaction be lost or half applied.
+// Package redis keeps shards in real Redis servers: user data in native
+// Redis types under the users' own key names, with the versions, locks and
+// transaction records of the protocol in DESIGN.md under a reserved prefix
+// (scripts.go), every client's requests sharing one pipelined connection
+// per backend (conn.go). This file holds what a deployment is checked
+// against before any data moves: each backend's address (redis:// or
+// rediss:// URLs, as go-redis parses them) and the settings that would let
+// a committed transaction be lost or half applied.
 package redis
 
 import (
@@ -29,6 +32,8 @@ type Facts struct {
 	MaxmemoryPolicy string
 	AppendOnly      string
 	AppendFsync     string
+	// Databases is the CONFIG value: how many numbered databases it has.
+	Databases int
 }
 
 // Gather reads a backend's facts with INFO and CONFIG GET.
@@ -45,6 +50,7 @@ func Gather(ctx context.Context, c *goredis.Client) (Facts, error) {
 		return f, fmt.Errorf("backend %s: CONFIG GET: %w", f.Addr, err)
 	}
 	f.MaxmemoryPolicy, f.AppendOnly, f.AppendFsync = cfg["maxmemory-policy"], cfg["appendonly"], cfg["appendfsync"]
+	f.Databases, _ = strconv.Atoi(cfg["databases"])
 	return f, nil
 }
 
@@ -66,8 +72,10 @@ var ErrUnsafe = errors.New("unsafe backend")
 // committed transaction:
 //   - a maxmemory-policy other than noeviction evicts locks and records;
 //   - persistence must make a commit durable before it is acknowledged:
-//     appendonly yes with appendfsync always on Redis 7.0 and 7.1; from
-//     7.2 appendonly yes is enough, as WAITAOF then waits for the fsync;
+//     appendonly yes with appendfsync always. (Redis 7.2's WAITAOF would
+//     do with everysec, but it holds the connection it is sent on until
+//     the next fsync, up to a second, and every client's requests share
+//     that connection.)
 //   - a replica cannot take writes, and its data lags its master's;
 //   - two backends that are one server (same run_id) would hold each
 //     other's keys.
@@ -84,8 +92,8 @@ func Check(backends []Facts) []error {
 		switch {
 		case f.AppendOnly != "yes":
 			unsafe("appendonly is %s; it must be yes, or a restart loses committed transactions", f.AppendOnly)
-		case !hasWaitAOF(f.Version) && f.AppendFsync != "always":
-			unsafe("appendfsync is %s on Redis %s; it must be always (or Redis 7.2+, for WAITAOF), or a crash loses committed transactions", f.AppendFsync, f.Version)
+		case f.AppendFsync != "always":
+			unsafe("appendfsync is %s; it must be always, or a crash loses committed transactions", f.AppendFsync)
 		}
 		if f.Role != "master" {
 			unsafe("it is a %s; backends must be masters", f.Role)
@@ -98,18 +106,17 @@ func Check(backends []Facts) []error {
 	return errs
 }
 
-// hasWaitAOF reports whether a Redis version has WAITAOF (7.2 and later).
-func hasWaitAOF(version string) bool {
-	parts := strings.SplitN(version, ".", 3)
-	if len(parts) < 2 {
-		return false
+// CheckDatabases refuses backends with fewer numbered databases than the
+// proxy serves: database n of a client is database n of every backend.
+// Unlike Check's findings this cannot be overridden.
+func CheckDatabases(backends []Facts, databases int) error {
+	for _, f := range backends {
+		if f.Databases < databases {
+			return fmt.Errorf("backend %s: has %d databases and the proxy serves %d; start it with --databases %d or more, or the proxy with --databases %d",
+				f.Addr, f.Databases, databases, databases, f.Databases)
+		}
 	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return major > 7 || major == 7 && minor >= 2
+	return nil
 }
 
 // Options parses a backend URL: redis://[user:pass@]host:port[/db] or

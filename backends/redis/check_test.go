@@ -24,8 +24,8 @@ func TestCheck(t *testing.T) {
 		{"eviction", []Facts{with(func(f *Facts) { f.MaxmemoryPolicy = "allkeys-lru" })}, []string{"maxmemory-policy"}},
 		{"no aof", []Facts{with(func(f *Facts) { f.AppendOnly = "no" })}, []string{"appendonly"}},
 		{"everysec on 7.0", []Facts{with(func(f *Facts) { f.AppendFsync = "everysec" })}, []string{"appendfsync"}},
-		{"everysec on 7.2", []Facts{with(func(f *Facts) { f.AppendFsync = "everysec"; f.Version = "7.2.4" })}, nil},
-		{"everysec on 8.0", []Facts{with(func(f *Facts) { f.AppendFsync = "no"; f.Version = "8.0.1" })}, nil},
+		{"everysec on 7.2", []Facts{with(func(f *Facts) { f.AppendFsync = "everysec"; f.Version = "7.2.4" })}, []string{"appendfsync"}},
+		{"no fsync on 8.0", []Facts{with(func(f *Facts) { f.AppendFsync = "no"; f.Version = "8.0.1" })}, []string{"appendfsync"}},
 		{"replica", []Facts{with(func(f *Facts) { f.Role = "slave" })}, []string{"slave"}},
 		{"same server twice", []Facts{safe, with(func(f *Facts) { f.Addr = "b:2" })}, []string{"same server"}},
 		{"two problems", []Facts{with(func(f *Facts) { f.Role = "slave"; f.MaxmemoryPolicy = "volatile-lru" })},
@@ -94,5 +94,16 @@ func TestOptions(t *testing.T) {
 		if err != nil || o.Addr != c.addr || o.Username != c.user || o.Password != c.pass || (o.TLSConfig != nil) != c.tls {
 			t.Errorf("%s = %+v, %v", c.url, o, err)
 		}
+	}
+}
+
+func TestCheckDatabases(t *testing.T) {
+	facts := []Facts{{Addr: "a:1", Databases: 16}, {Addr: "b:2", Databases: 4}}
+	if err := CheckDatabases(facts, 4); err != nil {
+		t.Fatalf("4 databases on backends of 16 and 4: %v", err)
+	}
+	err := CheckDatabases(facts, 16)
+	if err == nil || !strings.Contains(err.Error(), "b:2") {
+		t.Fatalf("16 databases on a backend of 4: %v", err)
 	}
 }

@@ -25,10 +25,14 @@ import (
 //	__sp:nlocks     how many lock keys the database holds, so that a
 //	                request over whole databases can wait for them to drain
 //
-// Versions are max(clock+1, TIME_ms*1024): they never repeat, even if the
-// clock is lost, and stay below 2^53 (Lua numbers are doubles).
+// Versions come from the database's clock, INCRed by every change: they
+// never repeat, and stay below 2^53 (Lua numbers are doubles). A clock
+// that is missing (a new database, or a FLUSHDB) starts again at
+// TIME_ms*1024, above every version handed out before, as long as fewer
+// than 1024 changes a millisecond were made since the first.
 
-const luaNow = `
+// luaBump is the versioning every script that writes shares.
+const luaBump = `
 -- vkey is the hash holding key's version: 4096 small hashes stay in
 -- Redis's compact encoding up to about half a million keys per database.
 local function vkey(key) return '__sp:v:' .. string.sub(redis.sha1hex(key), 1, 3) end
@@ -36,16 +40,28 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function bump(keys, from, to)
-  local v = math.max(tonumber(redis.call('GET', '__sp:clock') or '0') + 1, now_ms() * 1024)
-  local s = string.format('%.0f', v)
+-- next_version moves the clock on; a clock that is missing or was lost
+-- starts again from the time.
+local function next_version()
+  local v = redis.call('INCR', '__sp:clock')
+  if v >= 1099511627776 then return string.format('%.0f', v) end
+  local s = string.format('%.0f', now_ms() * 1024)
   redis.call('SET', '__sp:clock', s)
-  for i = from, to do
-    local h = vkey(keys[i])
-    if redis.call('EXISTS', h) == 0 then redis.call('INCR', '__sp:nv') end
-    redis.call('HSET', h, keys[i], s)
-  end
+  return s
 end
+-- set_version records version s of key in its hash h; a hash that
+-- appears is counted in __sp:nv, for DBSIZE.
+local function set_version(h, key, s)
+  if redis.call('HSET', h, key, s) == 1 and redis.call('HLEN', h) == 1 then redis.call('INCR', '__sp:nv') end
+end
+-- bump gives keys[from..to] the next version.
+local function bump(keys, from, to)
+  local s = next_version()
+  for i = from, to do set_version(vkey(keys[i]), keys[i], s) end
+end
+`
+
+const luaNow = luaBump + `
 local function guards_hold(keys, from, argv, g)
   for i = from, #keys do
     local k = keys[i]
@@ -122,6 +138,47 @@ for i = 1, #KEYS do
 end
 if #live > 0 then bump(live, 1, #live) end
 return #live
+`
+
+// scriptRun runs a whole batch of one database in one call, the fast path
+// of batches without guards whose replies survive the trip through Lua
+// (run.go): KEYS = the keys the batch touches, the nw it may write first;
+// ARGV = the fence token the batch may pass (or ""), nw, the version hash
+// of each written key (vkey's suffix, computed by the caller), then each
+// command as its reply mode, its argument count and its arguments. A lock
+// or a fence met runs nothing and answers {'L', owner}; otherwise {'R',
+// replies...}, and the written keys that exist get a new version.
+const scriptRun = luaBump + `
+local m = {'__sp:fence'}
+for i = 1, #KEYS do m[i + 1] = '__sp:l:' .. KEYS[i] end
+local held = redis.call('MGET', unpack(m))
+if held[1] and held[1] ~= ARGV[1] then return {'L', 'F|' .. held[1]} end
+for i = 2, #held do
+  if held[i] then return {'L', held[i]} end
+end
+local nw = tonumber(ARGV[2])
+local out = {'R'}
+local a = 3 + nw
+while a <= #ARGV do
+  local n = tonumber(ARGV[a + 1])
+  local r = redis.pcall(unpack(ARGV, a + 2, a + 1 + n))
+  -- An integer past 2^53 would lose digits as a Lua number: read it again
+  -- as a string (the caller turns it back into an integer reply).
+  if type(r) == 'number' and (r >= 9007199254740992 or r <= -9007199254740992) then
+    if ARGV[a] == 'i' then r = redis.call('GET', ARGV[a + 3])
+    elseif ARGV[a] == 'h' then r = redis.call('HGET', ARGV[a + 3], ARGV[a + 4]) end
+  end
+  out[#out + 1] = r
+  a = a + 2 + n
+end
+local s
+for i = 1, nw do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    s = s or next_version()
+    set_version('__sp:v:' .. ARGV[2 + i], KEYS[i], s)
+  end
+end
+return out
 `
 
 // scriptVersion answers WATCH: KEYS = the key. A live key reports its
@@ -304,7 +361,7 @@ return redis.call('EXISTS', unpack(KEYS)) + tonumber(redis.call('GET', '__sp:nv'
 var metaKeys = []string{"__sp:nv", "__sp:clock", "__sp:abort", "__sp:fence", "__sp:nlocks", "__sp:txs", "__sp:aborted"}
 
 // allScripts are loaded on every new connection.
-var allScripts = []string{scriptCheck, scriptBump, scriptVersion, scriptLock, scriptCommit, scriptApply,
+var allScripts = []string{scriptCheck, scriptBump, scriptRun, scriptVersion, scriptLock, scriptCommit, scriptApply,
 	scriptUnlock, scriptOutcome, scriptForget, scriptFence, scriptUnfence, scriptRead, scriptMetaCount}
 
 // shas maps each script to its SHA1, as EVALSHA names it.

@@ -40,7 +40,7 @@ type Shard struct {
 	index     int
 	addr      string
 	databases int
-	pools     [2]*pool // by protocol: 2, 3
+	muxes     [2]*mux // by protocol: 2, 3
 	siblings  []*Shard
 
 	mu     sync.Mutex // guards locked
@@ -86,8 +86,8 @@ func Open(urls []string, databases int) ([]*Shard, error) {
 			return nil, err
 		}
 		s := &Shard{index: i, addr: o.Addr, databases: databases, locked: map[backends.TxID]lockSet{}}
-		s.pools[0] = &pool{opts: o, proto: 2, runID: s.noteRunID}
-		s.pools[1] = &pool{opts: o, proto: 3, runID: s.noteRunID}
+		s.muxes[0] = &mux{opts: o, proto: 2, runID: s.noteRunID}
+		s.muxes[1] = &mux{opts: o, proto: 3, runID: s.noteRunID}
 		shards = append(shards, s)
 	}
 	for _, s := range shards {
@@ -96,15 +96,15 @@ func Open(urls []string, databases int) ([]*Shard, error) {
 	return shards, nil
 }
 
-// Close drops the idle connections.
+// Close drops the connections; requests waiting on them fail.
 func (s *Shard) Close() {
-	for _, p := range s.pools {
-		p.close()
+	for _, m := range s.muxes {
+		m.close()
 	}
 }
 
 // Client is a go-redis client of the shard's server, for checks.
-func (s *Shard) Client() *goredis.Client { return goredis.NewClient(s.pools[0].opts) }
+func (s *Shard) Client() *goredis.Client { return goredis.NewClient(s.muxes[0].opts) }
 
 var _ backends.Shard = (*Shard)(nil)
 
@@ -119,35 +119,16 @@ func lockKey(key string) string { return lockPrefix + key }
 
 func txID(tx backends.TxID) string { return strconv.FormatUint(uint64(tx), 10) }
 
-func (s *Shard) pool(proto int) *pool {
+func (s *Shard) mux(proto int) *mux {
 	if proto == 3 {
-		return s.pools[1]
+		return s.muxes[1]
 	}
-	return s.pools[0]
+	return s.muxes[0]
 }
 
-// with runs fn on a connection of proto, SELECTing db first when needed;
-// a connection that failed is closed rather than reused.
+// with runs fn on the shard's connection of proto, in database db.
 func (s *Shard) with(ctx context.Context, proto, db int, fn func(c *conn) error) error {
-	p := s.pool(proto)
-	c, err := p.get(ctx)
-	if err != nil {
-		return err
-	}
-	if c.db != db {
-		r, err := c.do(ctx, [][]byte{[]byte("SELECT"), []byte(strconv.Itoa(db))})
-		if err != nil || r[0][0] == '-' {
-			p.put(c, true)
-			if err == nil {
-				err = errors.New(string(r[0]))
-			}
-			return fmt.Errorf("backend %s: SELECT %d: %w", s.addr, db, err)
-		}
-		c.db = db
-	}
-	err = fn(c)
-	p.put(c, err != nil)
-	return err
+	return fn(&conn{m: s.mux(proto), db: db})
 }
 
 // evalArgs calls a script by its SHA1: every connection loads the scripts
@@ -196,12 +177,15 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error { return s.ex
 func (s *Shard) exec(ctx context.Context, b *backends.Batch, fence string) error {
 	refuseReserved(b)
 	plan := planBatch(b)
+	modes := runPlan(b, plan)
 	for {
 		var owner string
 		done := false
 		err := s.with(ctx, b.W.Proto, plan.first(), func(c *conn) error {
 			var err error
-			if plan.write {
+			if modes != nil {
+				owner, done, err = s.execRun(ctx, c, b, plan, modes, fence)
+			} else if plan.write {
 				owner, done, err = s.execWrite(ctx, c, b, plan, fence)
 			} else {
 				owner, done, err = s.execRead(ctx, c, b, plan, fence)

@@ -80,6 +80,9 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		}
 		c.Close()
 	}
+	if err := redis.CheckDatabases(facts, cfg.Databases); err != nil {
+		return nil, err
+	}
 	if errs := redis.Check(facts); len(errs) > 0 {
 		if !cfg.UnsafeBackends {
 			return nil, errors.Join(errs...)
