@@ -92,8 +92,72 @@ func Parse(b []byte) (Value, int, error) {
 // Skip returns the length of the first complete value in b without
 // decoding it, or ErrIncomplete.
 func Skip(b []byte) (int, error) {
-	_, n, err := parse(b, 0)
-	return n, err
+	return skip(b, 0)
+}
+
+// skip is parse without the decoding: it checks what parse checks and
+// allocates nothing.
+func skip(b []byte, depth int) (int, error) {
+	if depth > maxDepth {
+		return 0, protoErr("nesting too deep")
+	}
+	if len(b) == 0 {
+		return 0, ErrIncomplete
+	}
+	kind := Kind(b[0])
+	line, n, err := readLine(b[1:])
+	if err != nil {
+		return 0, err
+	}
+	n++ // the type byte
+	switch kind {
+	case KindBulk, KindVerbatim, KindBulkError, KindArray, KindMap, KindSet, KindAttribute, KindPush:
+	default:
+		// Scalars are checked, and sized, by parse, without allocating.
+		_, n, err := parse(b, depth)
+		return n, err
+	}
+	size, err := parseInt(line)
+	if err != nil {
+		return 0, err
+	}
+	switch kind {
+	case KindBulk, KindVerbatim, KindBulkError:
+		if size == -1 && kind == KindBulk {
+			return n, nil
+		}
+		if size < 0 || size > MaxBulkLen {
+			return 0, protoErr("invalid bulk length %d", size)
+		}
+		if int64(len(b)-n) < size+2 {
+			return 0, ErrIncomplete
+		}
+		end := n + int(size)
+		if b[end] != '\r' || b[end+1] != '\n' {
+			return 0, protoErr("bulk string not terminated by CRLF")
+		}
+		return end + 2, nil
+	}
+	if size == -1 && kind == KindArray {
+		return n, nil
+	}
+	if size < 0 || size > MaxMultiBulkLen {
+		return 0, protoErr("invalid multibulk length %d", size)
+	}
+	if kind == KindMap || kind == KindAttribute {
+		size *= 2
+	}
+	if kind == KindAttribute {
+		size++ // the value the attributes annotate
+	}
+	for i := int64(0); i < size; i++ {
+		m, err := skip(b[n:], depth+1)
+		if err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	return n, nil
 }
 
 func readLine(b []byte) ([]byte, int, error) {
@@ -225,37 +289,71 @@ func NewReader(r io.Reader) *Reader { return &Reader{rd: bufio.NewReaderSize(r, 
 // until the next call.
 func (r *Reader) ReadRaw() ([]byte, error) {
 	r.buf = r.buf[:0]
-	afterPayload := false // the last bytes read are bulk data, not a header
-	for {
-		if len(r.buf) > 0 {
-			n, err := Skip(r.buf)
-			if err == nil {
-				if n != len(r.buf) {
-					return nil, protoErr("trailing bytes after value")
-				}
-				return r.buf, nil
+	// Values still to read: one, and the elements of every aggregate
+	// header met, read line by line without parsing the buffer again.
+	remaining := 1
+	for remaining > 0 {
+		start := len(r.buf)
+		for {
+			// A header ends at CRLF; a bare LF before it is part of it
+			// (parse then judges the line).
+			line, err := r.rd.ReadSlice('\n')
+			r.buf = append(r.buf, line...)
+			if err == nil && len(r.buf)-start >= 3 && r.buf[len(r.buf)-2] == '\r' {
+				break
 			}
-			if !errors.Is(err, ErrIncomplete) {
+			if err != nil && err != bufio.ErrBufferFull {
 				return nil, err
 			}
 		}
-		// A bulk payload may contain newlines: read what its header asks for.
-		if need := bulkRemaining(r.buf); need > 0 && !afterPayload {
-			start := len(r.buf)
-			r.buf = append(r.buf, make([]byte, need)...)
-			if _, err := io.ReadFull(r.rd, r.buf[start:]); err != nil {
+		remaining--
+		line := r.buf[start:]
+		kind, body := Kind(line[0]), line[1:len(line)-2]
+		switch kind {
+		case KindBulk, KindVerbatim, KindBulkError:
+			size, err := parseInt(body)
+			if err != nil {
 				return nil, err
 			}
-			afterPayload = true
-			continue
-		}
-		afterPayload = false
-		line, err := r.rd.ReadSlice('\n')
-		r.buf = append(r.buf, line...)
-		if err != nil && err != bufio.ErrBufferFull {
-			return nil, err
+			if size == -1 && kind == KindBulk {
+				continue
+			}
+			if size < 0 || size > MaxBulkLen {
+				return nil, protoErr("invalid bulk length %d", size)
+			}
+			from := len(r.buf)
+			r.buf = append(r.buf, make([]byte, size+2)...)
+			if _, err := io.ReadFull(r.rd, r.buf[from:]); err != nil {
+				return nil, err
+			}
+			if r.buf[len(r.buf)-2] != '\r' || r.buf[len(r.buf)-1] != '\n' {
+				return nil, protoErr("bulk string not terminated by CRLF")
+			}
+		case KindArray, KindMap, KindSet, KindAttribute, KindPush:
+			count, err := parseInt(body)
+			if err != nil {
+				return nil, err
+			}
+			if count == -1 && kind == KindArray {
+				continue
+			}
+			if count < 0 || count > MaxMultiBulkLen {
+				return nil, protoErr("invalid multibulk length %d", count)
+			}
+			if kind == KindMap || kind == KindAttribute {
+				count *= 2
+			}
+			if kind == KindAttribute {
+				count++ // the value the attributes annotate
+			}
+			remaining += int(count)
+		default:
+			if _, _, err := parse(line, 0); err != nil {
+				return nil, err
+			}
 		}
 	}
+	return r.buf, nil
 }
 
 // Read returns the next decoded value. Its byte slices are valid until the
@@ -267,28 +365,6 @@ func (r *Reader) Read() (Value, error) {
 	}
 	v, _, err := Parse(raw)
 	return v, err
-}
-
-// bulkRemaining reports how many payload bytes (plus CRLF) the last bulk
-// header in buf still needs, when buf ends right after such a header.
-func bulkRemaining(buf []byte) int {
-	if len(buf) < 4 || buf[len(buf)-1] != '\n' {
-		return 0
-	}
-	end := len(buf) - 2
-	i := end - 1
-	for i >= 0 && buf[i] != '\n' {
-		i--
-	}
-	line := buf[i+1 : end]
-	if len(line) < 2 || (line[0] != '$' && line[0] != '=' && line[0] != '!') {
-		return 0
-	}
-	n, err := strconv.Atoi(string(line[1:]))
-	if err != nil || n <= 0 || n > MaxBulkLen {
-		return 0
-	}
-	return n + 2
 }
 
 // AppendCommand encodes args as a RESP array of bulk strings, the form

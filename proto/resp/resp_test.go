@@ -93,6 +93,11 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, n, err := Parse(b)
+		// Skip sizes exactly what Parse decodes, and refuses what it refuses.
+		if m, serr := Skip(b); (serr == nil) != (err == nil) || m != n ||
+			serr != nil && errors.Is(serr, ErrIncomplete) != errors.Is(err, ErrIncomplete) {
+			t.Fatalf("Skip(%q) = %d, %v; Parse: %d, %v", b, m, serr, n, err)
+		}
 		if err != nil {
 			return
 		}
