@@ -362,6 +362,10 @@ func (srv *Server) info(args [][]byte) string {
 	if srv.cfg.Info != nil {
 		section("Keyspace", srv.cfg.Info("keyspace"))
 	}
+	// Ours, not Redis's: only when asked for by name.
+	if srv.cfg.Info != nil && (want["backends"] || want["everything"]) {
+		section("Backends", srv.cfg.Info("backends"))
+	}
 	return b.String()
 }
 

@@ -144,6 +144,21 @@ func TestRedisBackends(t *testing.T) {
 	if got := strings.Join(found, " "); got != keys[0]+"=changed "+keys[1]+"=5 "+keys[2]+"=z" {
 		t.Fatalf("backends hold %q", got)
 	}
+	// INFO keyspace counts the users' keys only; INFO backends lists the
+	// backends and the requests each was sent.
+	n, err := c.DBSize(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := c.Info(ctx, "keyspace").Val(); !strings.Contains(info, fmt.Sprintf("db0:keys=%d,", n)) {
+		t.Errorf("INFO keyspace with DBSIZE %d: %q", n, info)
+	}
+	info := c.Info(ctx, "backends").Val()
+	for i, b := range backends {
+		if !strings.Contains(info, fmt.Sprintf("backend%d:addr=%s,connections=", i, b.Addr)) {
+			t.Errorf("INFO backends does not list %s: %q", b.Addr, info)
+		}
+	}
 }
 
 // TestRedisBackendsBank: concurrent WATCH transfers across the backends

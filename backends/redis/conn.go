@@ -42,12 +42,17 @@ type mux struct {
 
 	mu  sync.Mutex // guards cur
 	cur *muxConn
+
+	// For INFO backends: requests (units) sent, writes they went out in,
+	// connections made.
+	units, writes, dials atomic.Int64
 	// dialMu makes requests that find no connection wait for one dial.
 	dialMu sync.Mutex
 }
 
 // muxConn is one live connection of a mux.
 type muxConn struct {
+	m     *mux
 	nc    net.Conn
 	rd    *resp.Reader
 	queue chan *call // requests written, in order, waiting for replies
@@ -178,7 +183,8 @@ func (m *mux) dial(ctx context.Context) (*muxConn, error) {
 			}
 		}
 	}
-	mc := &muxConn{nc: nc, rd: rd, queue: make(chan *call, 1<<14), done: make(chan struct{})}
+	m.dials.Add(1)
+	mc := &muxConn{m: m, nc: nc, rd: rd, queue: make(chan *call, 1<<14), done: make(chan struct{})}
 	go mc.readLoop()
 	return mc, nil
 }
@@ -210,6 +216,7 @@ func (mc *muxConn) send(ctx context.Context, encode func([]byte) []byte, n int) 
 		return nil, err
 	}
 	mc.out = encode(mc.out)
+	mc.m.units.Add(1)
 	// Queued under the same lock as the bytes, so replies match requests.
 	mc.queue <- cl
 	flush := !mc.flushing
@@ -243,6 +250,7 @@ func (mc *muxConn) flush() {
 		mc.mu.Unlock()
 		_ = mc.nc.SetWriteDeadline(time.Now().Add(replyTimeout))
 		_, err := mc.nc.Write(out)
+		mc.m.writes.Add(1)
 		mc.mu.Lock()
 		mc.spare = out[:0]
 		mc.mu.Unlock()

@@ -93,6 +93,7 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	}
 	out := &store{now: func() int64 { return time.Now().UnixMilli() },
 		describe: "redis " + strings.Join(cfg.Backends, " "),
+		info: func(section string) [][2]string { return redisInfo(shards, cfg.Databases, section) },
 		close: func() error {
 			for _, s := range shards {
 				s.Close()
@@ -103,4 +104,36 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		out.shards = append(out.shards, s)
 	}
 	return out, nil
+}
+
+// redisInfo answers INFO's keyspace (the user keys of every backend,
+// metadata left out) and backends sections over Redis backends.
+func redisInfo(shards []*redis.Shard, databases int, section string) [][2]string {
+	var out [][2]string
+	switch section {
+	case "backends":
+		for _, s := range shards {
+			out = append(out, s.Info())
+		}
+	case "keyspace":
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		total := make([]redis.KeyCounts, databases)
+		for _, s := range shards {
+			counts, err := s.Keyspace(ctx)
+			if err != nil {
+				return [][2]string{{"error", err.Error()}}
+			}
+			for db, kc := range counts {
+				total[db].Keys += kc.Keys
+				total[db].Expires += kc.Expires
+			}
+		}
+		for db, kc := range total {
+			if kc.Keys > 0 {
+				out = append(out, [2]string{fmt.Sprintf("db%d", db), fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", kc.Keys, kc.Expires)})
+			}
+		}
+	}
+	return out
 }
