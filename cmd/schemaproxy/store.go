@@ -93,7 +93,7 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	}
 	out := &store{now: func() int64 { return time.Now().UnixMilli() },
 		describe: "redis " + strings.Join(cfg.Backends, " "),
-		info: func(section string) [][2]string { return redisInfo(shards, cfg.Databases, section) },
+		info:     func(section string) [][2]string { return redisInfo(shards, cfg.Databases, section) },
 		close: func() error {
 			for _, s := range shards {
 				s.Close()
