@@ -159,8 +159,9 @@ type TxRecord struct {
 	Ops    map[int][]Op
 	Now    int64
 	// Logged and Pos are set by the first participant of an in-process
-	// backend that logs the record (participants are called one after
-	// another, never at once): the others log nothing and wait for Pos.
+	// backend that logs the record: the primary's Commit, before the other
+	// participants' Applies (which may run at once) read them; those log
+	// nothing and wait for Pos.
 	Logged bool
 	Pos    uint64
 }

@@ -360,16 +360,21 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 			return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 		}
 	}
-	var applyErr error
-	for _, p := range parts {
+	// The participants apply at once: each only installs its own part.
+	applyErrs := make([]error, len(parts))
+	var applying sync.WaitGroup
+	for i, p := range parts {
 		if p.shard == tx.Primary {
 			continue
 		}
-		if err := c.cfg.Shards[p.shard].Apply(ctx, tx, writes[p.shard], record); err != nil && applyErr == nil {
-			applyErr = fmt.Errorf("apply on shard %d: %w", p.shard, err)
-		}
+		applying.Go(func() {
+			if err := c.cfg.Shards[p.shard].Apply(ctx, tx, writes[p.shard], record); err != nil {
+				applyErrs[i] = fmt.Errorf("apply on shard %d: %w", p.shard, err)
+			}
+		})
 	}
-	if applyErr != nil {
+	applying.Wait()
+	if applyErr := errors.Join(applyErrs...); applyErr != nil {
 		// Committed, but a participant may not show it yet (recovery
 		// will): the reply cannot promise what a read would see.
 		r.W.B = r.W.B[:start]

@@ -749,7 +749,10 @@ func (s *Shard) Apply(ctx context.Context, tx backends.TxMeta, writes []backends
 		return err
 	}
 	s.forget(tx.ID)
-	return s.siblings[tx.Primary].forgetStaged(ctx, tx.ID, s.index)
+	// The transaction is applied here whatever becomes of the staged copy:
+	// one left behind is only garbage (no lock leads to it any more).
+	_ = s.siblings[tx.Primary].forgetStaged(ctx, tx.ID, s.index)
+	return nil
 }
 
 func (s *Shard) applyStaged(ctx context.Context, mine lockSet, own string, writes []backends.KeyState) error {
