@@ -54,6 +54,8 @@ type config struct {
 	prefix   string
 	backends []string
 	noHello  bool
+	proxyPid int
+	bePids   []int
 }
 
 func main() {
@@ -72,9 +74,21 @@ func main() {
 	flag.StringVar(&c.prefix, "prefix", "txb:", "key prefix")
 	flag.StringVar(&backends, "backends", "", "comma-separated backend addresses: report their commands per transaction")
 	flag.BoolVar(&c.noHello, "no-hello", false, "answer the client's HELLO locally (twemproxy closes the connection on it)")
+	flag.IntVar(&c.proxyPid, "proxy-pid", 0, "the proxy's pid: report its CPU per transaction")
+	bePids := flag.String("backend-pids", "", "comma-separated pids of the backends: report their CPU per transaction")
 	flag.Parse()
 	if backends != "" {
 		c.backends = strings.Split(backends, ",")
+	}
+	if *bePids != "" {
+		for _, f := range strings.Split(*bePids, ",") {
+			p, err := strconv.Atoi(f)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "txbench: -backend-pids:", err)
+				os.Exit(1)
+			}
+			c.bePids = append(c.bePids, p)
+		}
 	}
 	if c.keys == 0 {
 		c.keys = map[string]int{"fill": 100_000, "transfer": 1000}[c.mode]
@@ -180,6 +194,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	proxyCPU, beCPU := cpuTicks(c.proxyPid), cpuTicks(c.bePids...)
 	var stop atomic.Bool
 	remaining := atomic.Int64{}
 	remaining.Store(c.count)
@@ -214,6 +229,7 @@ func run(c config) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
+	proxyCPU, beCPU = cpuTicks(c.proxyPid)-proxyCPU, cpuTicks(c.bePids...)-beCPU
 	after, err := backendCounts(ctx, c.backends)
 	if err != nil {
 		return err
@@ -239,6 +255,13 @@ func run(c config) error {
 	if c.mode == "transfer" {
 		fmt.Printf(" abort_rate=%.3f retries/txn=%.3f", float64(tot.aborts)/float64(tot.attempts),
 			float64(tot.aborts)/float64(tot.done))
+	}
+	// CPU in microseconds per transaction (ticks of 10 ms: USER_HZ is 100)
+	if c.proxyPid != 0 {
+		fmt.Printf(" proxy_us/txn=%.1f", float64(proxyCPU)*1e4/float64(tot.done))
+	}
+	if c.bePids != nil {
+		fmt.Printf(" backend_us/txn=%.1f", float64(beCPU)*1e4/float64(tot.done))
 	}
 	if c.backends != nil {
 		fmt.Print(" ", perTxn(before, after, tot.done))
@@ -611,4 +634,30 @@ func perCommand(before, after []counts, txns int64) string {
 		fmt.Fprintf(&b, "%s=%.2f", k, float64(sum[k])/float64(txns))
 	}
 	return b.String()
+}
+
+// cpuTicks sums the user and system CPU of processes (fields 14 and 15 of
+// /proc/<pid>/stat, in clock ticks); pid 0 counts nothing.
+func cpuTicks(pids ...int) int64 {
+	var t int64
+	for _, pid := range pids {
+		if pid == 0 {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "txbench:", err)
+			os.Exit(1)
+		}
+		// the fields after the command name, which is in parentheses
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			fmt.Fprintf(os.Stderr, "txbench: /proc/%d/stat: too few fields\n", pid)
+			os.Exit(1)
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		t += u + st
+	}
+	return t
 }
