@@ -29,6 +29,10 @@ import (
 // connection is in database 0; a unit for another database starts with
 // SELECT and ends with SELECT 0, so no unit depends on another.
 
+// redialAfter is how long a backend that could not be dialled is taken to
+// be down before the next request tries again.
+const redialAfter = 250 * time.Millisecond
+
 // replyTimeout bounds the wait for a reply: past it the backend is taken
 // for lost and the connection dropped (every request on it fails).
 const replyTimeout = 30 * time.Second
@@ -48,6 +52,9 @@ type mux struct {
 	units, writes, dials atomic.Int64
 	// dialMu makes requests that find no connection wait for one dial.
 	dialMu sync.Mutex
+	// dialErr is the last dial's failure, at dialFailed (under dialMu).
+	dialErr    error
+	dialFailed time.Time
 }
 
 // muxConn is one live connection of a mux.
@@ -101,10 +108,19 @@ func (m *mux) get(ctx context.Context) (*muxConn, error) {
 	if mc != nil && mc.failed() == nil {
 		return mc, nil // another request dialled meanwhile
 	}
+	// A backend that could not be reached a moment ago fails its requests
+	// at once, rather than each waiting for a dial of its own in turn.
+	if m.dialErr != nil && time.Since(m.dialFailed) < redialAfter {
+		return nil, m.dialErr
+	}
 	mc, err := m.dial(ctx)
 	if err != nil {
+		if ctx.Err() == nil { // the backend's failure, not the request's
+			m.dialErr, m.dialFailed = err, time.Now()
+		}
 		return nil, err
 	}
+	m.dialErr = nil
 	m.mu.Lock()
 	m.cur = mc
 	m.mu.Unlock()
