@@ -27,9 +27,12 @@ test: deps
 test-short:
 	$(GO) test -short -count=1 ./...
 
+# bench measures the embedded store against redis-server and twemproxy,
+# then schemaproxy over 4 redis-servers (bench-redis), in one run.
 bench: deps
 	@scripts/ensure-deps.sh redis-benchmark nutcracker
 	@scripts/bench.sh
+	@scripts/bench-redis.sh
 
 bench-snapshot: deps
 	@scripts/bench-snapshot.sh
