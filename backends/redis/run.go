@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
 )
 
 // The fast path: a batch of one database, without guards, whose every
@@ -75,73 +77,107 @@ func versionHash(key []byte) []byte {
 // stack, which holds about 8000.
 const maxRunArgs = 4000
 
-// runPlan is a batch's fast path: the modes of its commands (those not
-// answered by the proxy), or nil when it cannot take it.
-func runPlan(b *backends.Batch, plan *batchPlan) []runMode {
-	if len(b.Guards) > 0 || len(plan.dbs) != 1 || !plan.write {
-		return nil
+// runBatch is a batch on the fast path: its database, the keys it touches
+// (the nw it may write first, each once) and its commands' reply modes.
+type runBatch struct {
+	db    int
+	keys  [][]byte
+	nw    int
+	modes []runMode
+}
+
+// planRun returns b's fast path, or false when b cannot take it: guards,
+// several databases, nothing written, or a command whose reply Lua does
+// not carry. It allocates little: the common batch is one command.
+func planRun(b *backends.Batch) (runBatch, bool) {
+	rb := runBatch{db: -1}
+	if len(b.Guards) > 0 {
+		return rb, false
 	}
-	db := plan.dbs[0]
-	if len(plan.locks[db]) > maxRunArgs {
-		return nil
-	}
-	modes := make([]runMode, 0, len(b.Ops))
+	var idx []int
+	var read [][]byte
 	args := 0
 	for _, op := range b.Ops {
 		if op.Reply != nil {
 			continue
 		}
+		if rb.db != -1 && op.DB != rb.db {
+			return rb, false
+		}
+		rb.db = op.DB
 		m := runModes[op.Cmd.Name]
 		switch m {
 		case runNo:
-			return nil
+			return rb, false
 		case runOneArg:
 			if len(op.Args) != 2 {
-				return nil
+				return rb, false
 			}
 		case runNoIncr:
 			for _, a := range op.Args[2:] {
 				// Redis compares options as C strings: up to a NUL.
 				if a, _, _ := bytes.Cut(a, []byte{0}); bytes.EqualFold(a, []byte("incr")) {
-					return nil
+					return rb, false
 				}
 			}
 		}
-		args += len(op.Args) + 2
-		if args > maxRunArgs {
-			return nil
+		if _, other := op.Cmd.OtherDB(op.Args); other {
+			return rb, false
 		}
-		modes = append(modes, m)
+		args += len(op.Args) + 3
+		if args > maxRunArgs {
+			return rb, false
+		}
+		rb.modes = append(rb.modes, m)
+		idx, _ = op.Cmd.KeyIndexes(idx[:0], op.Args)
+		if op.Cmd.Is(command.Write) {
+			for _, i := range idx {
+				if !containsKey(rb.keys, op.Args[i]) {
+					rb.keys = append(rb.keys, op.Args[i])
+				}
+			}
+		} else {
+			for _, i := range idx {
+				read = append(read, op.Args[i])
+			}
+		}
 	}
-	return modes
+	if len(rb.keys) == 0 {
+		return rb, false // nothing written: the read path is cheaper
+	}
+	rb.nw = len(rb.keys)
+	for _, k := range read {
+		if !containsKey(rb.keys, k) {
+			rb.keys = append(rb.keys, k)
+		}
+	}
+	return rb, true
 }
 
-// execRun runs b on the fast path (see runPlan); its results are
+// containsKey is a linear search: batches hold few keys, and a map would
+// cost more than it saves until they hold hundreds.
+func containsKey(keys [][]byte, k []byte) bool {
+	if len(keys) > 64 {
+		return slices.ContainsFunc(keys, func(x []byte) bool { return bytes.Equal(x, k) })
+	}
+	for _, x := range keys {
+		if bytes.Equal(x, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// execRun runs b on the fast path (see planRun); its results are
 // execRead's.
-func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, plan *batchPlan, modes []runMode, fence string) (owner string, done bool, err error) {
-	db := plan.dbs[0]
-	written := plan.written[db]
-	// KEYS: the written keys, then the others read; plan.locks holds the
-	// lock key of every key touched, in the same order as the keys.
-	cmd := make([][]byte, 0, 5+len(plan.locks[db])+2*len(b.Ops)+len(b.Ops)*3)
-	cmd = append(cmd, []byte("EVALSHA"), []byte(scriptSHA(scriptRun)), nil)
-	seen := make(map[string]bool, len(plan.locks[db]))
-	for _, k := range written {
-		if !seen[k] {
-			seen[k] = true
-			cmd = append(cmd, []byte(k))
-		}
-	}
-	nw := len(cmd) - 3
-	for _, l := range plan.locks[db] {
-		if k := l[len(lockPrefix):]; !seen[k] {
-			seen[k] = true
-			cmd = append(cmd, []byte(k))
-		}
-	}
-	cmd[2] = []byte(strconv.Itoa(len(cmd) - 3))
-	cmd = append(cmd, []byte(fence), []byte(strconv.Itoa(nw)))
-	for _, k := range cmd[3 : 3+nw] {
+func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, rb runBatch, fence string) (owner string, done bool, err error) {
+	// EVALSHA sha nkeys keys... fence nw hashes... then per command its
+	// mode, its count and its arguments.
+	cmd := make([][]byte, 0, 5+len(rb.keys)+rb.nw+3*len(rb.modes)+len(b.Ops)*3)
+	cmd = append(cmd, evalSHA, scriptRunSHA, strconv.AppendInt(nil, int64(len(rb.keys)), 10))
+	cmd = append(cmd, rb.keys...)
+	cmd = append(cmd, []byte(fence), strconv.AppendInt(nil, int64(rb.nw), 10))
+	for _, k := range rb.keys[:rb.nw] {
 		cmd = append(cmd, versionHash(k))
 	}
 	i := 0
@@ -149,29 +185,15 @@ func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, plan *b
 		if op.Reply != nil {
 			continue
 		}
-		mode := "-"
-		switch modes[i] {
-		case runInt:
-			mode = "i"
-		case runHashInt:
-			mode = "h"
-		}
-		i++
-		cmd = append(cmd, []byte(mode), []byte(strconv.Itoa(len(op.Args))))
+		cmd = append(cmd, runModeArg[rb.modes[i]], strconv.AppendInt(nil, int64(len(op.Args)), 10))
 		cmd = append(cmd, op.Args...)
+		i++
 	}
-	var cmds [][][]byte
-	if c.db != db {
-		cmds = append(cmds, selectCmd(db))
-	}
-	cmds = append(cmds, cmd)
-	replies, err := c.do(ctx, cmds...)
+	replies, err := c.do(ctx, cmd)
 	if err != nil {
-		c.db = -1
 		return "", false, err
 	}
-	c.db = db
-	r := replies[len(replies)-1]
+	r := replies[0]
 	if r[0] == '-' {
 		return "", false, fmt.Errorf("backend %s: run: %s", s.addr, bytes.TrimSpace(r))
 	}
@@ -194,10 +216,10 @@ func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, plan *b
 		return "", false, fmt.Errorf("backend %s: run: %q", s.addr, r)
 	}
 	out := parts[1:]
-	if len(out) != len(modes) {
-		return "", false, fmt.Errorf("backend %s: run answered %d replies for %d commands", s.addr, len(out), len(modes))
+	if len(out) != len(rb.modes) {
+		return "", false, fmt.Errorf("backend %s: run answered %d replies for %d commands", s.addr, len(out), len(rb.modes))
 	}
-	for i, m := range modes {
+	for i, m := range rb.modes {
 		if (m == runInt || m == runHashInt) && out[i][0] == '$' {
 			// An integer read back as a string (past 2^53).
 			v, err := parseValue(out[i])
@@ -210,3 +232,11 @@ func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, plan *b
 	writeReplies(b, out)
 	return "", true, nil
 }
+
+var (
+	evalSHA      = []byte("EVALSHA")
+	scriptRunSHA = []byte(scriptSHA(scriptRun))
+	// runModeArg is each mode as scriptRun reads it.
+	runModeArg = map[runMode][]byte{runPlain: []byte("-"), runOneArg: []byte("-"), runNoIncr: []byte("-"),
+		runInt: []byte("i"), runHashInt: []byte("h")}
+)

@@ -176,16 +176,31 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error { return s.ex
 // belongs to, if any, which lets it through that request's fence.
 func (s *Shard) exec(ctx context.Context, b *backends.Batch, fence string) error {
 	refuseReserved(b)
+	if rb, ok := planRun(b); ok {
+		for {
+			var owner string
+			done := false
+			err := s.with(ctx, b.W.Proto, rb.db, func(c *conn) (err error) {
+				owner, done, err = s.execRun(ctx, c, b, rb, fence)
+				return err
+			})
+			if err != nil || done {
+				return err
+			}
+			if owner != "" {
+				if err := s.resolve(ctx, rb.db, owner); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	plan := planBatch(b)
-	modes := runPlan(b, plan)
 	for {
 		var owner string
 		done := false
 		err := s.with(ctx, b.W.Proto, plan.first(), func(c *conn) error {
 			var err error
-			if modes != nil {
-				owner, done, err = s.execRun(ctx, c, b, plan, modes, fence)
-			} else if plan.write {
+			if plan.write {
 				owner, done, err = s.execWrite(ctx, c, b, plan, fence)
 			} else {
 				owner, done, err = s.execRead(ctx, c, b, plan, fence)
