@@ -80,7 +80,12 @@ local function unlock(key, owner)
     if redis.call('DECR', '__sp:nlocks') <= 0 then redis.call('DEL', '__sp:nlocks') end
   end
 end
-local function sel(db) redis.call('SELECT', db) end
+-- sel SELECTs db unless the script is in it already.
+local cur_db
+local function sel(db)
+  db = tostring(db)
+  if db ~= cur_db then redis.call('SELECT', db); cur_db = db end
+end
 -- put writes one key in db: a DUMP payload (or '' to delete) and an
 -- absolute expiry in ms (0: none); a key that exists after it gets a new
 -- version.
