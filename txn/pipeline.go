@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"sync"
 
 	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
@@ -24,34 +25,55 @@ func (c *Coordinator) SingleShard(op *backends.Op) (int, bool) {
 // RunEach runs ops, each on the shard SingleShard named, grouped into one
 // batch per shard (in the order of their first op, each group in the
 // order given), and returns each op's raw reply in proto, or the error
-// that kept its group from running. pending is Request.Pending.
+// that kept its group from running. pending is Request.Pending. The
+// groups of shards in other processes (Redis servers) run at once, so a
+// pipeline over n of them waits one round trip, not n; shards in this
+// process run one after another, which costs them less.
 func (c *Coordinator) RunEach(ctx context.Context, ops []backends.Op, shards []int, proto int, pending []uint64) ([][]byte, []error) {
 	replies := make([][]byte, len(ops))
 	errs := make([]error, len(ops))
+	type group struct {
+		shard int
+		idx   []int
+		batch backends.Batch
+		err   error
+	}
+	var groups []*group
 	done := make([]bool, len(ops))
 	for i := range ops {
 		if done[i] {
 			continue
 		}
-		shard := shards[i]
-		var idx []int
-		var group []backends.Op
+		g := &group{shard: shards[i]}
 		for j := i; j < len(ops); j++ {
-			if !done[j] && shards[j] == shard {
-				idx, group = append(idx, j), append(group, ops[j])
+			if !done[j] && shards[j] == g.shard {
+				g.idx, g.batch.Ops = append(g.idx, j), append(g.batch.Ops, ops[j])
 				done[j] = true
 			}
 		}
-		w := &resp.Writer{Proto: proto}
-		b := &backends.Batch{Ops: group, W: w, Defer: pending != nil}
-		err := c.cfg.Shards[shard].Exec(ctx, b)
-		if pending != nil && b.Pos > pending[shard] {
-			pending[shard] = b.Pos
+		g.batch.W, g.batch.Defer = &resp.Writer{Proto: proto}, pending != nil
+		groups = append(groups, g)
+	}
+	run := func(g *group) { g.err = c.cfg.Shards[g.shard].Exec(ctx, &g.batch) }
+	if _, local := c.cfg.Shards[0].(backends.Holder); local || len(groups) == 1 {
+		for _, g := range groups {
+			run(g)
 		}
-		rest := w.B
-		for _, j := range idx {
-			if err != nil {
-				errs[j] = err
+	} else {
+		var wg sync.WaitGroup
+		for _, g := range groups {
+			wg.Go(func() { run(g) })
+		}
+		wg.Wait()
+	}
+	for _, g := range groups {
+		if pending != nil && g.batch.Pos > pending[g.shard] {
+			pending[g.shard] = g.batch.Pos
+		}
+		rest := g.batch.W.B
+		for _, j := range g.idx {
+			if g.err != nil {
+				errs[j] = g.err
 				continue
 			}
 			n, perr := resp.Skip(rest)
