@@ -148,7 +148,7 @@ func (s *session) hello(args [][]byte) {
 	if len(args) > 1 {
 		v, ok := keyspace.ParseInt(args[1])
 		if !ok {
-			w.Error("ERR Protocol version is not an integer or out of range")
+			w.Error(errProtoNotInt)
 			return
 		}
 		if v != 2 && v != 3 {
@@ -175,12 +175,12 @@ func (s *session) hello(args [][]byte) {
 			name = args[i+1]
 			i++
 		default:
-			w.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
+			w.Error(errHelloOption(args[i]))
 			return
 		}
 	}
 	if !s.authed {
-		w.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+		w.Error(errHelloNoAuth)
 		return
 	}
 	if name != nil {
@@ -307,8 +307,6 @@ func (s *session) exec(ctx context.Context) {
 	s.queue = s.queue[:0]
 }
 
-const errClientName = "ERR Client names cannot contain spaces, newlines or special characters."
-
 func validClientName(b []byte) bool {
 	for _, c := range b {
 		if c < '!' || c > '~' {
@@ -355,9 +353,9 @@ func (s *session) client(args [][]byte) {
 			"HELP", "    Print this help.",
 		)
 	case sub == "id" || sub == "setname" || sub == "getname" || sub == "info" || sub == "kill" || sub == "help":
-		w.Error("ERR wrong number of arguments for 'client|" + sub + "' command")
+		w.Error(keyspace.ErrArity("client|" + sub))
 	default:
-		w.Error(errUnknownSubcommand(args[1], "CLIENT"))
+		w.Error(keyspace.ErrUnknownSubcommand(args[1], "CLIENT"))
 	}
 }
 
@@ -397,7 +395,7 @@ func (s *session) clientList(opts [][]byte) {
 		case equalFold(opts[i], "type") && i+1 < len(opts):
 			t := strings.ToLower(string(opts[i+1]))
 			if t != "normal" && t != "master" && t != "replica" && t != "pubsub" {
-				s.w.Error("ERR Unknown client type '" + string(opts[i+1]) + "'")
+				s.w.Error(errClientType(opts[i+1]))
 				return
 			}
 			ctype = t
@@ -409,7 +407,7 @@ func (s *session) clientList(opts [][]byte) {
 			for i++; i < len(opts); i++ {
 				n, ok := keyspace.ParseInt(opts[i])
 				if !ok || n <= 0 {
-					s.w.Error("ERR Invalid client ID")
+					s.w.Error(errClientID)
 					return
 				}
 				ids[n] = true
@@ -493,7 +491,7 @@ func (s *session) clientKill(opts [][]byte) {
 				return
 			}
 		}
-		s.w.Error("ERR No such client")
+		s.w.Error(errNoSuchClient)
 		return
 	}
 	skipme := true
@@ -506,7 +504,7 @@ func (s *session) clientKill(opts [][]byte) {
 		case equalFold(opts[i], "id"):
 			n, ok := keyspace.ParseInt(opts[i+1])
 			if !ok || n <= 0 {
-				s.w.Error("ERR client-id should be greater than 0")
+				s.w.Error(errKillClientID)
 				return
 			}
 			keep = func(c *session) bool { return c.id == n }

@@ -55,7 +55,7 @@ func newFramedConn(c net.Conn) *framedConn {
 func (f *framedConn) Read(p []byte) (int, error) {
 	for len(f.out) == 0 {
 		if f.failure != "" {
-			_, _ = f.Conn.Write([]byte("-ERR Protocol error: " + f.failure + "\r\n"))
+			_, _ = f.Conn.Write([]byte("-" + errProtocol(f.failure) + "\r\n"))
 			return 0, io.EOF
 		}
 		n, err := f.Conn.Read(f.in)

@@ -40,15 +40,6 @@ func (s *session) subscribedRESP2() bool {
 	return s.proto == 2 && s.sub != nil && s.sub.Subscribed()
 }
 
-// errSSubscribeInExec is SSUBSCRIBE's refusal inside EXEC, which runs as a
-// client that may not block; SUBSCRIBE and PSUBSCRIBE are let through
-// there for backward compatibility (Redis 7.0).
-const errSSubscribeInExec = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
-
-func errSubscribedContext(fullname string) string {
-	return "ERR Can't execute '" + fullname + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-}
-
 // pubsubKind maps a command to the kind of subscription it works on.
 func pubsubKind(name string) pubsub.Kind {
 	switch name {
@@ -203,21 +194,8 @@ func (s *session) pubsubIntrospect(tx *pubsub.Tx, args [][]byte) {
 	case equalFold(args[1], "numpat") && len(args) == 2:
 		w.Int(int64(tx.NumPat()))
 	default:
-		w.Error("ERR unknown subcommand or wrong number of arguments for '" + truncate128(args[1]) +
-			"'. Try PUBSUB HELP.")
+		w.Error(errPubSubSubcommand(args[1]))
 	}
-}
-
-// truncate128 is Redis's %.128s of an argument: a C string, so it also
-// ends at a NUL.
-func truncate128(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	if len(b) > 128 {
-		b = b[:128]
-	}
-	return string(b)
 }
 
 // execPlaceholder stands in the EXEC reply for a command that runs after

@@ -59,7 +59,7 @@ func (s *session) save(name string, args [][]byte) {
 	case "save":
 		if cfg.Snapshot != nil {
 			if err := cfg.Snapshot(context.Background()); err != nil {
-				w.Error("ERR " + err.Error())
+				w.Error(errFrom(err))
 				return
 			}
 		}
@@ -87,7 +87,7 @@ func (s *session) shutdown(args [][]byte) {
 		switch strings.ToLower(string(a)) {
 		case "nosave", "save", "now", "force":
 		case "abort":
-			s.w.Error("ERR No shutdown in progress.")
+			s.w.Error(errNoShutdown)
 			return
 		default:
 			s.w.Error(keyspace.ErrSyntax)
@@ -95,7 +95,7 @@ func (s *session) shutdown(args [][]byte) {
 		}
 	}
 	if s.srv.cfg.Shutdown == nil {
-		s.w.Error("ERR shutdown is not available")
+		s.w.Error(errNoShutdownHook)
 		return
 	}
 	s.srv.log.Info("SHUTDOWN requested", "client", s.addr)
@@ -109,7 +109,7 @@ func (s *session) config(args [][]byte) {
 	switch sub {
 	case "get":
 		if len(args) < 3 {
-			w.Error("ERR wrong number of arguments for 'config|get' command")
+			w.Error(keyspace.ErrArity("config|get"))
 			return
 		}
 		var names []string
@@ -140,14 +140,14 @@ func (s *session) config(args [][]byte) {
 		w.OK()
 	case "set":
 		if len(args) < 4 || len(args)%2 != 0 {
-			w.Error("ERR wrong number of arguments for 'config|set' command")
+			w.Error(keyspace.ErrArity("config|set"))
 			return
 		}
-		w.Error("ERR CONFIG SET is not supported by schemaproxy: restart with the new setting")
+		w.Error(errConfigSet)
 	case "rewrite":
-		w.Error("ERR CONFIG REWRITE is not supported by schemaproxy")
+		w.Error(errConfigRewrite)
 	default:
-		w.Error(errUnknownSubcommand(args[1], "CONFIG"))
+		w.Error(keyspace.ErrUnknownSubcommand(args[1], "CONFIG"))
 	}
 }
 
@@ -210,21 +210,21 @@ func (s *session) command(args [][]byte) {
 		}
 	case "getkeys":
 		if len(args) < 4 {
-			w.Error("ERR wrong number of arguments for 'command|getkeys' command")
+			w.Error(keyspace.ErrArity("command|getkeys"))
 			return
 		}
 		c := t.Lookup(args[2])
 		if c == nil {
-			w.Error("ERR Invalid command specified")
+			w.Error(errGetKeysCommand)
 			return
 		}
 		if !c.CheckArity(len(args) - 2) {
-			w.Error("ERR Invalid number of arguments specified for command")
+			w.Error(errGetKeysArity)
 			return
 		}
 		idx, ok := c.KeyIndexes(nil, args[2:])
 		if !ok || len(idx) == 0 || c.Is(command.NotKey) {
-			w.Error("ERR The command has no key arguments")
+			w.Error(errGetKeysNoKeys)
 			return
 		}
 		w.Array(len(idx))
@@ -243,7 +243,7 @@ func (s *session) command(args [][]byte) {
 			"HELP", "    Print this help.",
 		)
 	default:
-		w.Error(errUnknownSubcommand(args[1], "COMMAND"))
+		w.Error(keyspace.ErrUnknownSubcommand(args[1], "COMMAND"))
 	}
 }
 

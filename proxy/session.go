@@ -101,37 +101,6 @@ func (s *session) setName(name string) {
 	s.shared.name.Store(name)
 }
 
-// Error replies the proxy builds itself.
-const (
-	errNoAuth        = "NOAUTH Authentication required."
-	errWrongPass     = "WRONGPASS invalid username-password pair or user is disabled."
-	errNoPassword    = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
-	errExecAbort     = "EXECABORT Transaction discarded because of previous errors."
-	errExecNoMulti   = "ERR EXEC without MULTI"
-	errDiscardNoMult = "ERR DISCARD without MULTI"
-	errMultiNested   = "ERR MULTI calls can not be nested"
-	errWatchInMulti  = "ERR WATCH inside MULTI is not allowed"
-	errNotInMulti    = "ERR Command not allowed inside a transaction"
-	errNoProto       = "NOPROTO unsupported protocol version"
-	errUnsupported   = "ERR this command is not supported by schemaproxy yet"
-)
-
-// errBGSave is the reply to BGSAVE or BGREWRITEAOF that could not start:
-// Redis's words when one is already running.
-func errBGSave(name string, err error) string {
-	if errors.Is(err, backends.ErrSaveInProgress) {
-		if name == "bgsave" {
-			return "ERR Background save already in progress"
-		}
-		return "ERR Background append only file rewriting already in progress"
-	}
-	return "ERR " + err.Error()
-}
-
-func errUnknownSubcommand(sub []byte, cmd string) string {
-	return "ERR unknown subcommand '" + truncate128(sub) + "'. Try " + strings.ToUpper(cmd) + " HELP."
-}
-
 // run executes one command and appends its reply to s.w.
 func (s *session) run(ctx context.Context, args [][]byte) {
 	if len(args) == 0 {
@@ -149,7 +118,7 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 	full := cmd
 	if cmd.Subcommands != nil && len(args) > 1 {
 		if full = cmd.Subcommand(args[1]); full == nil {
-			s.reject(errUnknownSubcommand(args[1], cmd.Name))
+			s.reject(keyspace.ErrUnknownSubcommand(args[1], strings.ToUpper(cmd.Name)))
 			return
 		}
 	}
@@ -207,7 +176,7 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 func (s *session) rejectCmd(cmd *command.Command, msg string) {
 	if cmd.Name == "exec" {
 		s.endMulti()
-		msg = "EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR ")
+		msg = errExecAbortBecause(msg)
 	}
 	s.reject(msg)
 }
@@ -219,13 +188,6 @@ func (s *session) reject(msg string) {
 		s.multiErr = true
 	}
 	s.w.Error(msg)
-}
-
-func errUnsupportedFor(cmd *command.Command) string {
-	if cmd.Is(command.Blocking) {
-		return "ERR blocking command '" + cmd.Name + "' is not supported by schemaproxy yet"
-	}
-	return "ERR command '" + cmd.Name + "' is not supported by schemaproxy yet"
 }
 
 func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]byte) {
@@ -264,11 +226,11 @@ func (s *session) awaitDurability(ctx context.Context) error {
 func (s *session) backendError(err error) {
 	switch {
 	case errors.Is(err, txn.ErrUnknownOutcome):
-		s.w.Error("ERR transaction outcome unknown: " + err.Error())
+		s.w.Error(errOutcomeUnknown(err))
 	case errors.Is(err, context.DeadlineExceeded):
-		s.w.Error("TRYAGAIN transaction deadline exceeded")
+		s.w.Error(errDeadline)
 	default:
 		s.srv.log.Warn("backend error", "err", err)
-		s.w.Error("ERR backend failure: " + err.Error())
+		s.w.Error(errBackend(err))
 	}
 }

@@ -1,0 +1,139 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
+)
+
+// Error replies the proxy builds itself, byte for byte as Redis 7.0 sends
+// them (without the leading '-'), where Redis has the command; the data
+// commands' errors are keyspace's (keyspace/errors.go).
+
+// Connection commands: AUTH, HELLO, CLIENT.
+const (
+	errNoAuth       = "NOAUTH Authentication required."
+	errWrongPass    = "WRONGPASS invalid username-password pair or user is disabled."
+	errNoPassword   = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+	errNoProto      = "NOPROTO unsupported protocol version"
+	errProtoNotInt  = "ERR Protocol version is not an integer or out of range"
+	errHelloNoAuth  = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
+	errClientName   = "ERR Client names cannot contain spaces, newlines or special characters."
+	errClientID     = "ERR Invalid client ID"
+	errNoSuchClient = "ERR No such client"
+	errKillClientID = "ERR client-id should be greater than 0"
+)
+
+// Server commands and scripts.
+const (
+	errNoShutdown    = "ERR No shutdown in progress."
+	errBGSaveRunning = "ERR Background save already in progress"
+	errBGRewriteRun  = "ERR Background append only file rewriting already in progress"
+	// errBusy is the answer while a script has run past lua-time-limit.
+	errBusy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+)
+
+// MULTI, EXEC, DISCARD and WATCH.
+const (
+	errExecAbort     = "EXECABORT Transaction discarded because of previous errors."
+	errExecNoMulti   = "ERR EXEC without MULTI"
+	errDiscardNoMult = "ERR DISCARD without MULTI"
+	errMultiNested   = "ERR MULTI calls can not be nested"
+	errWatchInMulti  = "ERR WATCH inside MULTI is not allowed"
+	errNotInMulti    = "ERR Command not allowed inside a transaction"
+)
+
+// COMMAND GETKEYS.
+const (
+	errGetKeysCommand = "ERR Invalid command specified"
+	errGetKeysArity   = "ERR Invalid number of arguments specified for command"
+	errGetKeysNoKeys  = "ERR The command has no key arguments"
+)
+
+// errSSubscribeInExec is SSUBSCRIBE's refusal inside EXEC, which runs as a
+// client that may not block; SUBSCRIBE and PSUBSCRIBE are let through
+// there for backward compatibility (Redis 7.0).
+const errSSubscribeInExec = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+
+// Ours, where Redis has no such case.
+const (
+	errNoShutdownHook = "ERR shutdown is not available"
+	errConfigSet      = "ERR CONFIG SET is not supported by schemaproxy: restart with the new setting"
+	errConfigRewrite  = "ERR CONFIG REWRITE is not supported by schemaproxy"
+	errDeadline       = "TRYAGAIN transaction deadline exceeded"
+)
+
+// errProtocol ends a connection whose request Redis refuses to parse;
+// reason is resp.RequestScanner's.
+func errProtocol(reason string) string { return "ERR Protocol error: " + reason }
+
+// errHelloOption is HELLO's reply to an option it does not know.
+func errHelloOption(opt []byte) string {
+	return "ERR Syntax error in HELLO option '" + string(opt) + "'"
+}
+
+// errClientType is CLIENT LIST's reply to an unknown TYPE.
+func errClientType(typ []byte) string { return "ERR Unknown client type '" + string(typ) + "'" }
+
+// errExecAbortBecause is the reply to an EXEC rejected before it ran (as
+// Redis's rejectCommand: msg's ERR prefix dropped).
+func errExecAbortBecause(msg string) string {
+	return "EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR ")
+}
+
+// errSubscribedContext refuses a command a RESP2 subscriber may not run.
+func errSubscribedContext(fullname string) string {
+	return "ERR Can't execute '" + fullname + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+}
+
+// errPubSubSubcommand is PUBSUB's reply to an unknown subcommand or a
+// wrong number of arguments.
+func errPubSubSubcommand(sub []byte) string {
+	return "ERR unknown subcommand or wrong number of arguments for '" + truncate128(sub) + "'. Try PUBSUB HELP."
+}
+
+// truncate128 is Redis's %.128s of an argument: a C string, so it also
+// ends at a NUL.
+func truncate128(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	return string(b)
+}
+
+// errUnsupportedFor is the reply to a command of the table the proxy does
+// not run yet.
+func errUnsupportedFor(cmd *command.Command) string {
+	if cmd.Is(command.Blocking) {
+		return "ERR blocking command '" + cmd.Name + "' is not supported by schemaproxy yet"
+	}
+	return "ERR command '" + cmd.Name + "' is not supported by schemaproxy yet"
+}
+
+// errBGSave is the reply to BGSAVE or BGREWRITEAOF that could not start:
+// Redis's words when one is already running.
+func errBGSave(name string, err error) string {
+	if errors.Is(err, backends.ErrSaveInProgress) {
+		if name == "bgsave" {
+			return errBGSaveRunning
+		}
+		return errBGRewriteRun
+	}
+	return errFrom(err)
+}
+
+// errFrom reports a failure that has no words of Redis's (SAVE's).
+func errFrom(err error) string { return "ERR " + err.Error() }
+
+// errOutcomeUnknown reports a transaction that may or may not have
+// committed (txn.ErrUnknownOutcome).
+func errOutcomeUnknown(err error) string { return "ERR transaction outcome unknown: " + err.Error() }
+
+// errBackend reports any other failure of the coordinator or a shard.
+func errBackend(err error) string { return "ERR backend failure: " + err.Error() }
