@@ -501,7 +501,7 @@ func objectCmd(c *Ctx) {
 	sub := c.Args[1]
 	var name string
 	for _, s := range []string{"help", "encoding", "refcount", "idletime", "freq"} {
-		if equalFold(sub, s) {
+		if EqualFold(sub, s) {
 			name = s
 		}
 	}

@@ -385,11 +385,12 @@ func cstr(b []byte) []byte {
 
 // optIs reports whether option argument b is the lower-case word s, as
 // strcasecmp(b, s) == 0.
-func optIs(b []byte, s string) bool { return equalFold(cstr(b), s) }
+func optIs(b []byte, s string) bool { return EqualFold(cstr(b), s) }
 
-// equalFold reports whether b equals the lower-case ASCII word s, ignoring
-// case, without allocating.
-func equalFold(b []byte, s string) bool {
+// EqualFold reports whether b equals the lower-case ASCII word s, ignoring
+// case, without allocating: how an option word is matched, here and in
+// the commands the proxy answers itself.
+func EqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -419,7 +420,7 @@ func isHexDigit(ch byte) bool {
 // hasPrefixFold reports whether s starts with the lower-case ASCII word,
 // ignoring case.
 func hasPrefixFold(s []byte, word string) bool {
-	return len(s) >= len(word) && equalFold(s[:len(word)], word)
+	return len(s) >= len(word) && EqualFold(s[:len(word)], word)
 }
 
 func signed(f float64, neg bool) float64 {

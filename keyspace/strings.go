@@ -61,13 +61,13 @@ const optTTL = optKeepTTL | optPersist | optEX | optPX | optEXAT | optPXAT
 // strTTLWithArg maps the TTL options that take a time to their flag.
 func strTTLWithArg(opt []byte) strOpt {
 	switch {
-	case equalFold(opt, "ex"):
+	case EqualFold(opt, "ex"):
 		return optEX
-	case equalFold(opt, "px"):
+	case EqualFold(opt, "px"):
 		return optPX
-	case equalFold(opt, "exat"):
+	case EqualFold(opt, "exat"):
 		return optEXAT
-	case equalFold(opt, "pxat"):
+	case EqualFold(opt, "pxat"):
 		return optPXAT
 	}
 	return 0
@@ -86,15 +86,15 @@ func strParseOpts(c *Ctx, isSet bool) (flags strOpt, expire []byte, ok bool) {
 		opt := cstr(c.Args[j])
 		next := j < len(c.Args)-1
 		switch ttl := strTTLWithArg(opt); {
-		case isSet && equalFold(opt, "nx") && flags&optXX == 0:
+		case isSet && EqualFold(opt, "nx") && flags&optXX == 0:
 			flags |= optNX
-		case isSet && equalFold(opt, "xx") && flags&optNX == 0:
+		case isSet && EqualFold(opt, "xx") && flags&optNX == 0:
 			flags |= optXX
-		case isSet && equalFold(opt, "get"):
+		case isSet && EqualFold(opt, "get"):
 			flags |= optGet
-		case isSet && equalFold(opt, "keepttl") && flags&(optTTL&^optKeepTTL) == 0:
+		case isSet && EqualFold(opt, "keepttl") && flags&(optTTL&^optKeepTTL) == 0:
 			flags |= optKeepTTL
-		case !isSet && equalFold(opt, "persist") && flags&(optTTL&^optPersist) == 0:
+		case !isSet && EqualFold(opt, "persist") && flags&(optTTL&^optPersist) == 0:
 			flags |= optPersist
 		case ttl != 0 && flags&(optTTL&^ttl) == 0 && next:
 			flags |= ttl
@@ -592,13 +592,13 @@ func lcsCmd(c *Ctx) {
 	for j := 3; j < len(c.Args); j++ {
 		opt := cstr(c.Args[j])
 		switch {
-		case equalFold(opt, "idx"):
+		case EqualFold(opt, "idx"):
 			getIdx = true
-		case equalFold(opt, "len"):
+		case EqualFold(opt, "len"):
 			getLen = true
-		case equalFold(opt, "withmatchlen"):
+		case EqualFold(opt, "withmatchlen"):
 			withMatchLen = true
-		case equalFold(opt, "minmatchlen") && j < len(c.Args)-1:
+		case EqualFold(opt, "minmatchlen") && j < len(c.Args)-1:
 			j++
 			n, ok := c.intArg(j)
 			if !ok {

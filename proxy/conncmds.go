@@ -162,12 +162,12 @@ func (s *session) hello(args [][]byte) {
 	for ; i < len(args); i++ {
 		more := len(args) - i - 1
 		switch {
-		case equalFold(args[i], "auth") && more >= 2:
+		case keyspace.EqualFold(args[i], "auth") && more >= 2:
 			if !s.checkPass(args[i+1], args[i+2]) {
 				return
 			}
 			i += 2
-		case equalFold(args[i], "setname") && more >= 1:
+		case keyspace.EqualFold(args[i], "setname") && more >= 1:
 			if !validClientName(args[i+1]) {
 				w.Error(errClientName)
 				return
@@ -392,7 +392,7 @@ func (s *session) clientList(opts [][]byte) {
 	ctype := ""
 	for i := 0; i < len(opts); i++ {
 		switch {
-		case equalFold(opts[i], "type") && i+1 < len(opts):
+		case keyspace.EqualFold(opts[i], "type") && i+1 < len(opts):
 			t := strings.ToLower(string(opts[i+1]))
 			if t != "normal" && t != "master" && t != "replica" && t != "pubsub" {
 				s.w.Error(errClientType(opts[i+1]))
@@ -400,7 +400,7 @@ func (s *session) clientList(opts [][]byte) {
 			}
 			ctype = t
 			i++
-		case equalFold(opts[i], "id") && i+1 < len(opts):
+		case keyspace.EqualFold(opts[i], "id") && i+1 < len(opts):
 			if ids == nil {
 				ids = map[int64]bool{}
 			}
@@ -501,22 +501,22 @@ func (s *session) clientKill(opts [][]byte) {
 		val := string(opts[i+1])
 		var keep func(c *session) bool
 		switch {
-		case equalFold(opts[i], "id"):
+		case keyspace.EqualFold(opts[i], "id"):
 			n, ok := keyspace.ParseInt(opts[i+1])
 			if !ok || n <= 0 {
 				s.w.Error(errKillClientID)
 				return
 			}
 			keep = func(c *session) bool { return c.id == n }
-		case equalFold(opts[i], "addr"):
+		case keyspace.EqualFold(opts[i], "addr"):
 			keep = func(c *session) bool { return c.addr == val }
-		case equalFold(opts[i], "laddr"):
+		case keyspace.EqualFold(opts[i], "laddr"):
 			keep = func(c *session) bool { return c.laddr == val }
-		case equalFold(opts[i], "type"):
+		case keyspace.EqualFold(opts[i], "type"):
 			keep = func(c *session) bool { return strings.EqualFold(val, c.clientType()) }
-		case equalFold(opts[i], "user"):
+		case keyspace.EqualFold(opts[i], "user"):
 			keep = func(c *session) bool { return val == "default" }
-		case equalFold(opts[i], "skipme"):
+		case keyspace.EqualFold(opts[i], "skipme"):
 			switch strings.ToLower(val) {
 			case "yes":
 				skipme = true
@@ -567,10 +567,6 @@ func (s *session) kill(c *session) {
 	if nc := c.conn.NetConn(); nc != nil {
 		_ = nc.Close()
 	}
-}
-
-func equalFold(b []byte, word string) bool {
-	return len(b) == len(word) && strings.EqualFold(string(b), word)
 }
 
 // writeHelp answers a HELP subcommand: one status line per line of text.

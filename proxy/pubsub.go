@@ -7,6 +7,7 @@ import (
 
 	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 	"github.com/schemaproxy/schemaproxy/pubsub"
 )
@@ -150,7 +151,7 @@ func (s *session) notice(word string, name []byte, count int) {
 func (s *session) pubsubIntrospect(tx *pubsub.Tx, args [][]byte) {
 	w := &s.w
 	switch {
-	case equalFold(args[1], "help") && len(args) == 2:
+	case keyspace.EqualFold(args[1], "help") && len(args) == 2:
 		s.writeHelp(
 			"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"CHANNELS [<pattern>]",
@@ -167,9 +168,9 @@ func (s *session) pubsubIntrospect(tx *pubsub.Tx, args [][]byte) {
 			"HELP",
 			"    Prints this help.",
 		)
-	case (equalFold(args[1], "channels") || equalFold(args[1], "shardchannels")) && len(args) <= 3:
+	case (keyspace.EqualFold(args[1], "channels") || keyspace.EqualFold(args[1], "shardchannels")) && len(args) <= 3:
 		kind := pubsub.Channel
-		if equalFold(args[1], "shardchannels") {
+		if keyspace.EqualFold(args[1], "shardchannels") {
 			kind = pubsub.Shard
 		}
 		var pattern []byte
@@ -181,9 +182,9 @@ func (s *session) pubsubIntrospect(tx *pubsub.Tx, args [][]byte) {
 		for _, n := range names {
 			w.Bulk(n)
 		}
-	case equalFold(args[1], "numsub") || equalFold(args[1], "shardnumsub"):
+	case keyspace.EqualFold(args[1], "numsub") || keyspace.EqualFold(args[1], "shardnumsub"):
 		kind := pubsub.Channel
-		if equalFold(args[1], "shardnumsub") {
+		if keyspace.EqualFold(args[1], "shardnumsub") {
 			kind = pubsub.Shard
 		}
 		w.Array(2 * (len(args) - 2))
@@ -191,7 +192,7 @@ func (s *session) pubsubIntrospect(tx *pubsub.Tx, args [][]byte) {
 			w.Bulk(name)
 			w.Int(int64(tx.NumSub(kind, name)))
 		}
-	case equalFold(args[1], "numpat") && len(args) == 2:
+	case keyspace.EqualFold(args[1], "numpat") && len(args) == 2:
 		w.Int(int64(tx.NumPat()))
 	default:
 		w.Error(errPubSubSubcommand(args[1]))
