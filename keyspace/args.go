@@ -158,7 +158,7 @@ func parseScanOpts(c *Ctx, i int, keys bool) (scanOpts, bool) {
 // an empty scan whatever the options), then the options. It returns the
 // key's entry, of kind k, or nil when it has replied.
 func collScanStart(c *Ctx, k Kind) (e *Entry, cursor uint64, opts scanOpts) {
-	cursor, ok := parseScanCursor(c.Args[2])
+	cursor, ok := ParseScanCursor(c.Args[2])
 	if !ok {
 		c.W.Error(ErrInvalidCursor)
 		return nil, 0, opts
@@ -203,11 +203,11 @@ func writeScanHead(c *Ctx, cursor uint64, n int) {
 	c.W.Array(n)
 }
 
-// parseScanCursor parses a SCAN cursor as Redis does with strtoul: no
+// ParseScanCursor parses a SCAN cursor as Redis does with strtoul: no
 // leading space, an optional sign ("-1" wraps around), decimal digits,
 // nothing after them (C stops at a NUL byte, so what follows one is
 // ignored; an empty cursor is 0).
-func parseScanCursor(b []byte) (uint64, bool) {
+func ParseScanCursor(b []byte) (uint64, bool) {
 	if len(b) > 0 && cIsSpace(b[0]) {
 		return 0, false
 	}

@@ -350,7 +350,7 @@ func kindByName(name []byte) (Kind, bool) {
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] over this database
 // (see DB.Scan for the cursor).
 func scanCmd(c *Ctx) {
-	cursor, ok := parseScanCursor(c.Args[1])
+	cursor, ok := ParseScanCursor(c.Args[1])
 	if !ok {
 		c.W.Error(ErrInvalidCursor)
 		return

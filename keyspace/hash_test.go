@@ -571,9 +571,9 @@ func TestParseScanCursor(t *testing.T) {
 		{"+", 0, false},
 		{"abc", 0, false},
 	} {
-		got, ok := parseScanCursor([]byte(c.in))
+		got, ok := ParseScanCursor([]byte(c.in))
 		if ok != c.ok || (ok && got != c.want) {
-			t.Errorf("parseScanCursor(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("ParseScanCursor(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package txn
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -198,7 +197,7 @@ func (c *Coordinator) scanHeld(held []backends.Locked, op *backends.Op, w *resp.
 }
 
 func (c *Coordinator) scan(op *backends.Op, w *resp.Writer, run func(int, *backends.Batch) error) error {
-	cursor, ok := parseCursor(op.Args[1])
+	cursor, ok := keyspace.ParseScanCursor(op.Args[1])
 	if !ok {
 		w.Error(keyspace.ErrInvalidCursor)
 		return nil
@@ -256,33 +255,4 @@ func (c *Coordinator) scan(op *backends.Op, w *resp.Writer, run func(int, *backe
 		}
 		return nil
 	}
-}
-
-// parseCursor reads a SCAN cursor as Redis does (strtoul up to the first
-// NUL byte: an optional sign, digits; no leading space, nothing after).
-func parseCursor(b []byte) (uint64, bool) {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	if len(b) == 0 {
-		return 0, true
-	}
-	neg := false
-	switch b[0] {
-	case '+':
-		b = b[1:]
-	case '-':
-		neg, b = true, b[1:]
-	}
-	if len(b) == 0 {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }
