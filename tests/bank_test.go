@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,65 +31,54 @@ func accountsOnShards(prefix string, n, shards int) []string {
 	return keys
 }
 
-// runBank moves money between accounts on different shards with
-// WATCH/GET/MULTI/SET/EXEC while an auditor reads every balance in one
-// MULTI; the total must never change. It returns the number of committed
-// transfers.
-func runBank(t *testing.T, c *redis.Client, db int, accounts []string, workers, transfers int) int64 {
+// bank is a load that moves money between accounts while an auditor
+// reads the total over and over: the total must never change.
+type bank struct {
+	accounts           []string
+	workers, transfers int
+	// stream is the workers' random stream: worker w draws from PCG(w, stream).
+	stream uint64
+	// transfer moves a random amount from one account to the other and
+	// says how many transfers it committed.
+	transfer func(ctx context.Context, rnd *rand.Rand, from, to string) (int64, error)
+	// audit reads the total, the i-th time; it runs beside the transfers.
+	audit func(ctx context.Context, i int) (int64, error)
+	// name starts its messages ("db 3").
+	name string
+}
+
+// run sets every account to 100, runs the transfers and the auditor, checks
+// the totals, and returns the number of committed transfers.
+func (b bank) run(t *testing.T, c *redis.Client) int64 {
 	ctx := ctxT(t)
 	const initial = 100
-	for _, a := range accounts {
+	for _, a := range b.accounts {
 		if err := c.Set(ctx, a, initial, 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := int64(initial * len(accounts))
+	want := int64(initial * len(b.accounts))
 	var committed atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, workers+1)
+	errs := make(chan error, b.workers+1)
 	stop := make(chan struct{})
-	for w := 0; w < workers; w++ {
+	for w := 0; w < b.workers; w++ {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
-			rnd := rand.New(rand.NewPCG(seed, 1))
-			for i := 0; i < transfers; i++ {
-				from := accounts[rnd.IntN(len(accounts))]
-				to := accounts[rnd.IntN(len(accounts))]
+			rnd := rand.New(rand.NewPCG(seed, b.stream))
+			for i := 0; i < b.transfers; i++ {
+				from := b.accounts[rnd.IntN(len(b.accounts))]
+				to := b.accounts[rnd.IntN(len(b.accounts))]
 				if from == to {
 					continue
 				}
-				amount := int64(rnd.IntN(20) + 1)
-				for {
-					err := c.Watch(ctx, func(tx *redis.Tx) error {
-						fb, err := tx.Get(ctx, from).Int64()
-						if err != nil {
-							return err
-						}
-						tb, err := tx.Get(ctx, to).Int64()
-						if err != nil {
-							return err
-						}
-						if fb < amount {
-							return nil
-						}
-						_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-							p.Set(ctx, from, fb-amount, 0)
-							p.Set(ctx, to, tb+amount, 0)
-							return nil
-						})
-						return err
-					}, from, to)
-					if errors.Is(err, redis.TxFailedErr) {
-						continue
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
-					committed.Add(1)
-					break
+				n, err := b.transfer(ctx, rnd, from, to)
+				if err != nil {
+					errs <- err
+					return
 				}
+				committed.Add(n)
 			}
 		}(uint64(w))
 	}
@@ -104,23 +92,13 @@ func runBank(t *testing.T, c *redis.Client, db int, accounts []string, workers, 
 				return
 			default:
 			}
-			cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				for _, a := range accounts {
-					p.Get(ctx, a)
-				}
-				return nil
-			})
+			sum, err := b.audit(ctx, audits)
 			if err != nil {
-				errs <- fmt.Errorf("audit: %w", err)
+				errs <- err
 				return
 			}
-			var sum int64
-			for _, cmd := range cmds {
-				n, _ := strconv.ParseInt(cmd.(*redis.StringCmd).Val(), 10, 64)
-				sum += n
-			}
 			if sum != want {
-				errs <- fmt.Errorf("audit %d in db %d saw total %d, want %d", audits, db, sum, want)
+				errs <- fmt.Errorf("%s: audit %d saw total %d, want %d", b.name, audits, sum, want)
 				return
 			}
 			audits++
@@ -133,6 +111,34 @@ func runBank(t *testing.T, c *redis.Client, db int, accounts []string, workers, 
 	for err := range errs {
 		t.Fatal(err)
 	}
+	if sum := sumAccounts(t, ctx, c, b.accounts); sum != want {
+		t.Fatalf("%s: final total %d, want %d", b.name, sum, want)
+	}
+	t.Logf("%s: %d transfers committed, %d audits", b.name, committed.Load(), audits)
+	return committed.Load()
+}
+
+// auditMulti reads every balance in one MULTI and adds them up.
+func auditMulti(ctx context.Context, c *redis.Client, accounts []string) (int64, error) {
+	cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, a := range accounts {
+			p.Get(ctx, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
+	}
+	var sum int64
+	for _, cmd := range cmds {
+		n, _ := cmd.(*redis.StringCmd).Int64()
+		sum += n
+	}
+	return sum, nil
+}
+
+func sumAccounts(t *testing.T, ctx context.Context, c *redis.Client, accounts []string) int64 {
+	t.Helper()
 	var sum int64
 	for _, a := range accounts {
 		n, err := c.Get(ctx, a).Int64()
@@ -141,11 +147,48 @@ func runBank(t *testing.T, c *redis.Client, db int, accounts []string, workers, 
 		}
 		sum += n
 	}
-	if sum != want {
-		t.Fatalf("final total %d, want %d", sum, want)
+	return sum
+}
+
+// runBank moves money between accounts on different shards with
+// WATCH/GET/MULTI/SET/EXEC while an auditor reads every balance in one
+// MULTI; the total must never change. It returns the number of committed
+// transfers.
+func runBank(t *testing.T, c *redis.Client, db int, accounts []string, workers, transfers int) int64 {
+	transfer := func(ctx context.Context, rnd *rand.Rand, from, to string) (int64, error) {
+		amount := int64(rnd.IntN(20) + 1)
+		for {
+			err := c.Watch(ctx, func(tx *redis.Tx) error {
+				fb, err := tx.Get(ctx, from).Int64()
+				if err != nil {
+					return err
+				}
+				tb, err := tx.Get(ctx, to).Int64()
+				if err != nil {
+					return err
+				}
+				if fb < amount {
+					return nil
+				}
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.Set(ctx, from, fb-amount, 0)
+					p.Set(ctx, to, tb+amount, 0)
+					return nil
+				})
+				return err
+			}, from, to)
+			if errors.Is(err, redis.TxFailedErr) {
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			return 1, nil
+		}
 	}
-	t.Logf("db %d: %d transfers committed, %d audits", db, committed.Load(), audits)
-	return committed.Load()
+	audit := func(ctx context.Context, _ int) (int64, error) { return auditMulti(ctx, c, accounts) }
+	return bank{accounts: accounts, workers: workers, transfers: transfers, stream: 1,
+		transfer: transfer, audit: audit, name: fmt.Sprintf("db %d", db)}.run(t, c)
 }
 
 func TestBankTransfers(t *testing.T) {
@@ -215,8 +258,6 @@ func TestConcurrentIncrInMulti(t *testing.T) {
 		t.Fatalf("sum %d, acknowledged %d", sum, acked.Load())
 	}
 }
-
-var _ = context.Background
 
 // TestBankWithWholeDatabaseCommands: whole-database commands (which quiesce
 // every shard) interleave with cross-shard transfers without deadlock, and

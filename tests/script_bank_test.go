@@ -47,115 +47,29 @@ return sum
 // sums every balance, alternately with MULTI and with a read-only script:
 // the total must never change. It returns the committed transfers.
 func runScriptBank(t *testing.T, c *redis.Client, accounts []string, workers, transfers int, undeclared bool) int64 {
-	ctx := ctxT(t)
-	const initial = 100
-	for _, a := range accounts {
-		if err := c.Set(ctx, a, initial, 0).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := int64(initial * len(accounts))
 	names := make([]any, len(accounts))
 	for i, a := range accounts {
 		names[i] = a
 	}
-	var committed atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers+1)
-	stop := make(chan struct{})
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(seed uint64) {
-			defer wg.Done()
-			rnd := rand.New(rand.NewPCG(seed, 2))
-			for i := 0; i < transfers; i++ {
-				from := accounts[rnd.IntN(len(accounts))]
-				to := accounts[rnd.IntN(len(accounts))]
-				if from == to {
-					continue
-				}
-				amount := rnd.IntN(30) + 1
-				var n int64
-				var err error
-				if undeclared {
-					n, err = transferUndeclared.Run(ctx, c, []string{from}, to, amount).Int64()
-				} else {
-					n, err = transferDeclared.Run(ctx, c, []string{from, to}, amount).Int64()
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				committed.Add(n)
-			}
-		}(uint64(w))
-	}
-	audits := 0
-	auditDone := make(chan struct{})
-	go func() {
-		defer close(auditDone)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			var sum int64
-			if audits%2 == 0 {
-				n, err := auditScript.Run(ctx, c, nil, names...).Int64()
-				if err != nil {
-					errs <- fmt.Errorf("audit script: %w", err)
-					return
-				}
-				sum = n
-			} else {
-				cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-					for _, a := range accounts {
-						p.Get(ctx, a)
-					}
-					return nil
-				})
-				if err != nil {
-					errs <- fmt.Errorf("audit: %w", err)
-					return
-				}
-				for _, cmd := range cmds {
-					n, _ := cmd.(*redis.StringCmd).Int64()
-					sum += n
-				}
-			}
-			if sum != want {
-				errs <- fmt.Errorf("audit %d saw total %d, want %d", audits, sum, want)
-				return
-			}
-			audits++
+	transfer := func(ctx context.Context, rnd *rand.Rand, from, to string) (int64, error) {
+		amount := rnd.IntN(30) + 1
+		if undeclared {
+			return transferUndeclared.Run(ctx, c, []string{from}, to, amount).Int64()
 		}
-	}()
-	wg.Wait()
-	close(stop)
-	<-auditDone
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+		return transferDeclared.Run(ctx, c, []string{from, to}, amount).Int64()
 	}
-	if sum := sumAccounts(t, ctx, c, accounts); sum != want {
-		t.Fatalf("final total %d, want %d", sum, want)
-	}
-	t.Logf("%d transfers committed, %d audits", committed.Load(), audits)
-	return committed.Load()
-}
-
-func sumAccounts(t *testing.T, ctx context.Context, c *redis.Client, accounts []string) int64 {
-	t.Helper()
-	var sum int64
-	for _, a := range accounts {
-		n, err := c.Get(ctx, a).Int64()
+	audit := func(ctx context.Context, i int) (int64, error) {
+		if i%2 == 1 {
+			return auditMulti(ctx, c, accounts)
+		}
+		n, err := auditScript.Run(ctx, c, nil, names...).Int64()
 		if err != nil {
-			t.Fatal(err)
+			return 0, fmt.Errorf("audit script: %w", err)
 		}
-		sum += n
+		return n, nil
 	}
-	return sum
+	return bank{accounts: accounts, workers: workers, transfers: transfers, stream: 2,
+		transfer: transfer, audit: audit, name: "scripts"}.run(t, c)
 }
 
 // TestScriptBankDeclared: transfers as one EVAL over accounts on different
