@@ -36,6 +36,9 @@ var (
 	// coordinator may release the transaction or try again. Any other
 	// error from Commit or Apply leaves the outcome unknown.
 	ErrNotExecuted = errors.New("backends: not executed")
+	// ErrLockBusy is a NoWait Lock's refusal: a key is locked by another
+	// transaction. It comes wrapped in ErrNotExecuted.
+	ErrLockBusy = errors.New("backends: a key is locked by another transaction")
 	// ErrSaveInProgress is a background snapshot's refusal to start while
 	// another one runs (BGSAVE's "already in progress").
 	ErrSaveInProgress = errors.New("backends: a background save is already in progress")
@@ -118,6 +121,11 @@ type TxMeta struct {
 	// primary among them: the primary keeps its record until each has
 	// applied it.
 	Participants []int
+	// NoWait asks Lock to fail at once with ErrLockBusy (not executed)
+	// rather than wait for a key another transaction holds: the
+	// coordinator locks every participant at once this way, and only
+	// when that meets a lock falls back to locking them in order, waiting.
+	NoWait bool
 }
 
 // Shard is one backend store. Every method is safe for concurrent use.

@@ -204,7 +204,9 @@ type participant struct {
 	keys   []backends.KeyRef
 	guards []backends.Guard
 	states []backends.KeyState
-	locked bool
+	// tried: Lock was called (it may have locked part, or locked after
+	// its caller gave up); locked: it returned the states.
+	tried, locked bool
 }
 
 // footprint collects, per shard, the keys r reads or writes and its guards.
@@ -274,7 +276,7 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 			return err
 		}
 		for _, p := range parts {
-			p.states, p.locked = nil, false
+			p.states, p.tried, p.locked = nil, false, false
 		}
 	}
 }
@@ -302,34 +304,22 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 	for _, p := range parts {
 		tx.Participants = append(tx.Participants, p.shard)
 	}
-	unlockAll := func() {
-		for _, p := range parts {
-			if p.locked {
-				// Best effort: a failure here means the shard is closing,
-				// and the locks die with it.
-				_ = c.cfg.Shards[p.shard].Unlock(context.WithoutCancel(ctx), tx.ID)
-			}
-		}
-	}
+	unlockAll := func() { c.unlock(ctx, tx.ID, parts) }
 	lockCtx, cancel := context.WithTimeout(ctx, c.cfg.TxTimeout)
 	defer cancel()
-	for _, p := range parts {
-		states, err := c.cfg.Shards[p.shard].Lock(lockCtx, tx, p.keys, p.guards)
-		if err != nil {
-			unlockAll()
-			if errors.Is(err, backends.ErrGuard) {
-				r.W.NullArray()
-				return nil
-			}
-			if !errors.Is(err, backends.ErrNotExecuted) {
-				// Before the commit point nothing is written: whatever
-				// failed (a timeout, a connection), the transaction was
-				// not executed and may run again.
-				err = fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
-			}
-			return fmt.Errorf("lock shard %d: %w", p.shard, err)
+	if err := c.lock(lockCtx, tx, parts); err != nil {
+		unlockAll()
+		if errors.Is(err, backends.ErrGuard) {
+			r.W.NullArray()
+			return nil
 		}
-		p.states, p.locked = states, true
+		if !errors.Is(err, backends.ErrNotExecuted) {
+			// Before the commit point nothing is written: whatever
+			// failed (a timeout, a connection), the transaction was
+			// not executed and may run again.
+			err = fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
+		}
+		return err
 	}
 	if k := c.cfg.Knobs; k != nil && k.AfterLock != nil {
 		if err := k.AfterLock(tx.ID); err != nil {
@@ -381,6 +371,67 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, applyErr)
 	}
 	return nil
+}
+
+// lock locks every participant. Several are first tried at once, none
+// waiting for a key another transaction holds (one round trip on Redis
+// shards, where in turn costs one each); if that meets such a key, they
+// are released and locked one after another in shard order, waiting,
+// which keeps two transactions from each holding what the other waits
+// for.
+func (c *Coordinator) lock(ctx context.Context, tx backends.TxMeta, parts []*participant) error {
+	lockOne := func(tx backends.TxMeta, p *participant) error {
+		p.tried = true
+		states, err := c.cfg.Shards[p.shard].Lock(ctx, tx, p.keys, p.guards)
+		if err != nil {
+			return fmt.Errorf("lock shard %d: %w", p.shard, err)
+		}
+		p.states, p.locked = states, true
+		return nil
+	}
+	if len(parts) > 1 {
+		try := tx
+		try.NoWait = true
+		errs := make([]error, len(parts))
+		var wg sync.WaitGroup
+		for i, p := range parts {
+			wg.Go(func() { errs[i] = lockOne(try, p) })
+		}
+		wg.Wait()
+		busy := false
+		for _, err := range errs {
+			switch {
+			case err == nil:
+			case errors.Is(err, backends.ErrLockBusy):
+				busy = true
+			default:
+				return err
+			}
+		}
+		if !busy {
+			return nil
+		}
+		c.unlock(ctx, tx.ID, parts)
+	}
+	for _, p := range parts {
+		if err := lockOne(tx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unlock releases what tx may hold on parts: a Lock that failed may have
+// locked part of its keys, or all of them after its caller gave up.
+func (c *Coordinator) unlock(ctx context.Context, tx backends.TxID, parts []*participant) {
+	for _, p := range parts {
+		if p.tried {
+			// Best effort: a failure here means the shard is closing, and
+			// the locks die with it.
+			_ = c.cfg.Shards[p.shard].Unlock(context.WithoutCancel(ctx), tx)
+		}
+		p.tried, p.locked, p.states = false, false, nil
+	}
 }
 
 // evaluate runs r's ops at now on a scratch store holding copies of the

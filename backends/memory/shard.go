@@ -326,6 +326,9 @@ func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.Ke
 		if !blocked && !s.exclusive && s.draining == 0 && !s.olderWaiterLocked(me, keys) {
 			break
 		}
+		if tx.NoWait {
+			return nil, fmt.Errorf("%w: %w", backends.ErrNotExecuted, backends.ErrLockBusy)
+		}
 		if me == nil {
 			s.nextTicket++
 			me = &lockWaiter{ticket: s.nextTicket, keys: keys}

@@ -608,10 +608,9 @@ func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.Ke
 				args = append(args, strconv.FormatUint(g.Version, 10), b01(g.Live))
 			}
 		}
-		v, err := s.lockDB(ctx, tx, db, all, args)
-		if err != nil {
-			return nil, err
-		}
+		// Noted before the script is sent: if its reply is lost (a
+		// timeout), Unlock still releases what it may have locked, after
+		// it on the same connection.
 		s.mu.Lock()
 		set := s.locked[tx.ID]
 		set.owner = own
@@ -620,6 +619,10 @@ func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.Ke
 		}
 		s.locked[tx.ID] = set
 		s.mu.Unlock()
+		v, err := s.lockDB(ctx, tx, db, all, args)
+		if err != nil {
+			return nil, err
+		}
 		for j, i := range idx {
 			states[i].KeyRef = keys[i]
 			payload, at := v.Elems[1+2*j].Str, string(v.Elems[2+2*j].Str)
@@ -681,6 +684,9 @@ func (s *Shard) lockDB(ctx context.Context, tx backends.TxMeta, db int, keys, ar
 		case "G":
 			return v, backends.ErrGuard
 		case "L":
+			if tx.NoWait {
+				return v, fmt.Errorf("%w: %w", backends.ErrNotExecuted, backends.ErrLockBusy)
+			}
 			if err := s.resolve(ctx, db, string(v.Elems[1].Str)); err != nil {
 				return v, fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
 			}
