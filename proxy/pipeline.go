@@ -62,7 +62,7 @@ func (s *session) runBatch(ctx context.Context, cmds []redcon.Command) int {
 	}
 	replies, errs := s.srv.coord.RunEach(ctx, ops, shards, s.w.Proto, s.pending)
 	end := time.Now()
-	usec := end.Sub(s.mark).Microseconds() / int64(len(ops))
+	usec := end.Sub(s.cmdStart).Microseconds() / int64(len(ops))
 	for i, op := range ops {
 		start := len(s.w.B)
 		if errs[i] != nil {
@@ -78,6 +78,6 @@ func (s *session) runBatch(ctx context.Context, cmds []redcon.Command) int {
 		}
 		s.srv.stats.processed.Add(1)
 	}
-	s.mark, s.lastActive, s.lastCmd = end, end, ops[len(ops)-1].Cmd.Name
+	s.cmdStart, s.lastActive, s.lastCmd = end, end, ops[len(ops)-1].Cmd.Name
 	return len(ops)
 }

@@ -176,7 +176,7 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	}
 	ctx := context.Background()
 	sess.w.Reset()
-	sess.mark = time.Now()
+	sess.cmdStart = time.Now()
 	if rest := conn.ReadPipeline(); len(rest) == 0 {
 		sess.run(ctx, cmd.Args)
 	} else {
