@@ -51,9 +51,9 @@ func newEnvMode(t *testing.T, dir string, knobs *txn.TestingKnobs, protocol bool
 }
 
 // do runs one command (or, with multi, a transaction of several) and
-// returns the decoded reply.
-func (e *env) do(t *testing.T, multi bool, guards []backends.Guard, cmds ...[]string) (resp.Value, error) {
-	t.Helper()
+// returns the decoded reply. It reports every failure as its error, never
+// through a testing.T: the load tests call it from their goroutines.
+func (e *env) do(multi bool, guards []backends.Guard, cmds ...[]string) (resp.Value, error) {
 	w := resp.NewWriter(2)
 	r := &txn.Request{Batch: backends.Batch{W: w, Guards: guards}, Multi: multi}
 	for _, c := range cmds {
@@ -63,7 +63,7 @@ func (e *env) do(t *testing.T, multi bool, guards []backends.Guard, cmds ...[]st
 		}
 		cmd := command.Default.Lookup(args[0])
 		if cmd == nil {
-			t.Fatalf("unknown command %q", c[0])
+			return resp.Value{}, fmt.Errorf("unknown command %q", c[0])
 		}
 		r.Ops = append(r.Ops, backends.Op{Cmd: cmd, Args: args})
 	}
@@ -72,7 +72,7 @@ func (e *env) do(t *testing.T, multi bool, guards []backends.Guard, cmds ...[]st
 	}
 	v, _, err := resp.Parse(w.B)
 	if err != nil {
-		t.Fatalf("bad reply %q: %v", w.B, err)
+		return resp.Value{}, fmt.Errorf("bad reply %q: %w", w.B, err)
 	}
 	return v, nil
 }
@@ -106,7 +106,7 @@ func testCrossShardAtomicVisibility(t *testing.T, e *env) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 200; i++ {
-				if _, err := e.do(t, true, nil, []string{"RPUSH", k[0], "x"}, []string{"RPUSH", k[1], "x"}); err != nil {
+				if _, err := e.do(true, nil, []string{"RPUSH", k[0], "x"}, []string{"RPUSH", k[1], "x"}); err != nil {
 					errs <- err
 					return
 				}
@@ -118,7 +118,7 @@ func testCrossShardAtomicVisibility(t *testing.T, e *env) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 300; i++ {
-				v, err := e.do(t, true, nil, []string{"LLEN", k[0]}, []string{"LLEN", k[1]})
+				v, err := e.do(true, nil, []string{"LLEN", k[0]}, []string{"LLEN", k[1]})
 				if err != nil {
 					errs <- err
 					return
@@ -153,7 +153,7 @@ func testOpposingOrderNoDeadlock(t *testing.T, e *env) {
 				if w%2 == 1 {
 					a, c = c, a
 				}
-				if _, err := e.do(t, true, nil, []string{"RPUSH", a, "x"}, []string{"RPOPLPUSH", b, c}, []string{"LLEN", a}); err != nil {
+				if _, err := e.do(true, nil, []string{"RPUSH", a, "x"}, []string{"RPOPLPUSH", b, c}, []string{"LLEN", a}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -179,19 +179,19 @@ func testWatchAcrossShards(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.do(t, false, nil, []string{"RPUSH", k[0], "changed"}); err != nil {
+	if _, err := e.do(false, nil, []string{"RPUSH", k[0], "changed"}); err != nil {
 		t.Fatal(err)
 	}
-	v, err := e.do(t, true, []backends.Guard{g}, []string{"RPUSH", k[1], "x"})
+	v, err := e.do(true, []backends.Guard{g}, []string{"RPUSH", k[1], "x"})
 	if err != nil || !v.Null {
 		t.Fatalf("EXEC after a watched change: %v %v, want null", v, err)
 	}
-	if v, _ := e.do(t, false, nil, []string{"LLEN", k[1]}); v.Int != 0 {
-		t.Fatalf("aborted transaction wrote %d elements", v.Int)
+	if v, err := e.do(false, nil, []string{"LLEN", k[1]}); err != nil || v.Int != 0 {
+		t.Fatalf("aborted transaction wrote %d elements (%v)", v.Int, err)
 	}
 	// Unchanged guard: runs.
 	g, _ = e.coord.Watch(context.Background(), 0, []byte(k[0]))
-	v, err = e.do(t, true, []backends.Guard{g}, []string{"RPUSH", k[1], "x"})
+	v, err = e.do(true, []backends.Guard{g}, []string{"RPUSH", k[1], "x"})
 	if err != nil || len(v.Elems) != 1 {
 		t.Fatalf("EXEC with unchanged watch: %v %v", v, err)
 	}
@@ -205,7 +205,7 @@ func TestRollForwardAfterCommit(t *testing.T) {
 	stop := errors.New("coordinator died")
 	e := newEnv(t, dir, &txn.TestingKnobs{AfterCommit: func(backends.TxID) error { return stop }})
 	k := keysOnShards("r", 3)
-	_, err := e.do(t, true, nil, []string{"RPUSH", k[0], "a"}, []string{"RPUSH", k[1], "b"}, []string{"RPUSH", k[2], "c"})
+	_, err := e.do(true, nil, []string{"RPUSH", k[0], "a"}, []string{"RPUSH", k[1], "b"}, []string{"RPUSH", k[2], "c"})
 	if !errors.Is(err, txn.ErrUnknownOutcome) {
 		t.Fatalf("want unknown outcome, got %v", err)
 	}
@@ -214,7 +214,7 @@ func TestRollForwardAfterCommit(t *testing.T) {
 	}
 	e2 := newEnv(t, dir, nil)
 	for i, key := range k {
-		v, err := e2.do(t, false, nil, []string{"LRANGE", key, "0", "-1"})
+		v, err := e2.do(false, nil, []string{"LRANGE", key, "0", "-1"})
 		if err != nil || len(v.Elems) != 1 || string(v.Elems[0].Str) != string(rune('a'+i)) {
 			t.Fatalf("%s after recovery: %v %v", key, v, err)
 		}
@@ -248,16 +248,16 @@ func TestFrozenBeforeCommitIsResolvedAsAborted(t *testing.T) {
 	k := keysOnShards("f", 2)
 	done := make(chan error, 1)
 	go func() {
-		_, err := a.do(t, true, nil, []string{"SET", k[0], "a"}, []string{"SET", k[1], "a"})
+		_, err := a.do(true, nil, []string{"SET", k[0], "a"}, []string{"SET", k[1], "a"})
 		done <- err
 	}()
 	<-stopped
 	other := &env{store: a.store, coord: b}
-	if _, err := other.do(t, true, nil, []string{"SET", k[0], "b"}, []string{"SET", k[1], "b"}); err != nil {
+	if _, err := other.do(true, nil, []string{"SET", k[0], "b"}, []string{"SET", k[1], "b"}); err != nil {
 		t.Fatalf("the request behind the frozen transaction: %v", err)
 	}
 	for _, key := range k {
-		if v, err := other.do(t, false, nil, []string{"GET", key}); err != nil || string(v.Str) != "b" {
+		if v, err := other.do(false, nil, []string{"GET", key}); err != nil || string(v.Str) != "b" {
 			t.Fatalf("%s = %q, %v; want b", key, v.Str, err)
 		}
 	}
@@ -266,7 +266,7 @@ func TestFrozenBeforeCommitIsResolvedAsAborted(t *testing.T) {
 		t.Fatalf("the thawed transaction: %v", err)
 	}
 	for _, key := range k {
-		if v, err := other.do(t, false, nil, []string{"GET", key}); err != nil || string(v.Str) != "a" {
+		if v, err := other.do(false, nil, []string{"GET", key}); err != nil || string(v.Str) != "a" {
 			t.Fatalf("%s = %q, %v; want a, from the retried transaction", key, v.Str, err)
 		}
 	}
@@ -288,11 +288,11 @@ func TestFrozenAfterCommitIsRolledForward(t *testing.T) {
 	k := keysOnShards("g", 2)
 	done := make(chan error, 1)
 	go func() {
-		_, err := a.do(t, true, nil, []string{"RPUSH", k[0], "x"}, []string{"RPUSH", k[1], "y"})
+		_, err := a.do(true, nil, []string{"RPUSH", k[0], "x"}, []string{"RPUSH", k[1], "y"})
 		done <- err
 	}()
 	<-stopped
-	v, err := b.do(t, true, nil, []string{"LRANGE", k[0], "0", "-1"}, []string{"LRANGE", k[1], "0", "-1"})
+	v, err := b.do(true, nil, []string{"LRANGE", k[0], "0", "-1"}, []string{"LRANGE", k[1], "0", "-1"})
 	if err != nil || len(v.Elems) != 2 || len(v.Elems[0].Elems) != 1 || len(v.Elems[1].Elems) != 1 {
 		t.Fatalf("reader behind the frozen commit: %v %v", v, err)
 	}
@@ -303,7 +303,7 @@ func TestFrozenAfterCommitIsRolledForward(t *testing.T) {
 	check := func(e *env) {
 		t.Helper()
 		for i, key := range k {
-			v, err := e.do(t, false, nil, []string{"LRANGE", key, "0", "-1"})
+			v, err := e.do(false, nil, []string{"LRANGE", key, "0", "-1"})
 			if err != nil || len(v.Elems) != 1 || string(v.Elems[0].Str) != []string{"x", "y"}[i] {
 				t.Fatalf("%s = %v, %v: applied once, by the resolver", key, v, err)
 			}
