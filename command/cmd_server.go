@@ -21,6 +21,10 @@ var serverCommands = []spec{
 		{Name: "rewrite", Arity: 2, Flags: Admin | NoScript | Loading | Stale},
 		{Name: "set", Arity: -4, Flags: Admin | NoScript | Loading | Stale},
 	}},
+	{Name: "memory", Arity: -2, Flags: ReadOnly, First: 2, Last: 2, Subcommands: []spec{
+		{Name: "help", Arity: 2, Flags: Loading | Stale},
+		{Name: "usage", Arity: -3, Flags: ReadOnly},
+	}},
 	{Name: "lastsave", Arity: 1, Flags: Loading | Stale | Fast | Server},
 	{Name: "save", Arity: 1, Flags: Admin | NoScript | NoMulti | Server},
 	{Name: "bgsave", Arity: -1, Flags: Admin | NoScript | Server},

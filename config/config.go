@@ -44,6 +44,16 @@ type Config struct {
 	// PubSubLimit is a subscriber's output limit, "<hard> <soft>
 	// <seconds>" as Redis's client-output-buffer-limit pubsub class.
 	PubSubLimit string
+	// Maxmemory limits what the embedded store's keys and values take, in
+	// bytes with Redis's units (100mb); "0": no limit. MaxmemoryPolicy,
+	// MaxmemorySamples, LFULogFactor and LFUDecayTime are Redis's
+	// maxmemory-policy, maxmemory-samples, lfu-log-factor and
+	// lfu-decay-time (see Memory).
+	Maxmemory        string
+	MaxmemoryPolicy  string
+	MaxmemorySamples int
+	LFULogFactor     int
+	LFUDecayTime     int
 }
 
 // Default returns the settings used when nothing is given.
@@ -56,6 +66,15 @@ func Default() Config {
 		AppendFsync: "everysec", // Redis's default trade-off
 		LogLevel:    "info",
 		PubSubLimit: pubsub.FormatLimit(pubsub.DefaultConfig()), // Redis's, reasons there
+		// Redis's defaults: no limit (a store, not a cache, unless told),
+		// 5 samples (close to true LRU at a fraction of its cost), LFU
+		// counters that saturate near a million hits and lose one per
+		// idle minute.
+		Maxmemory:        "0",
+		MaxmemoryPolicy:  "noeviction",
+		MaxmemorySamples: 5,
+		LFULogFactor:     10,
+		LFUDecayTime:     1,
 	}
 }
 
@@ -80,6 +99,11 @@ func (c *Config) settings() []setting {
 		{name: "log-level", usage: "debug|info|warn|error", str: &c.LogLevel},
 		{name: "pubsub-output-limit", usage: "a subscriber's output limit, '<hard> <soft> <seconds>' as Redis's client-output-buffer-limit pubsub", str: &c.PubSubLimit},
 		{name: "backend", usage: "a Redis server to shard over, redis://[user:pass@]host:port (repeat for each; none: the embedded store)", list: &c.Backends},
+		{name: "maxmemory", usage: "limit on the embedded store's data, bytes or 100mb, 2gb...; 0: none", str: &c.Maxmemory},
+		{name: "maxmemory-policy", usage: "noeviction|allkeys-lru|allkeys-lfu|allkeys-random|volatile-lru|volatile-lfu|volatile-random|volatile-ttl", str: &c.MaxmemoryPolicy},
+		{name: "maxmemory-samples", usage: "keys sampled per eviction (1-64)", num: &c.MaxmemorySamples},
+		{name: "lfu-log-factor", usage: "LFU counter's logarithm factor", num: &c.LFULogFactor},
+		{name: "lfu-decay-time", usage: "minutes for an LFU counter to lose one", num: &c.LFUDecayTime},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
 }
@@ -241,6 +265,9 @@ func (c *Config) Validate() error {
 	var ps pubsub.Config
 	if err := pubsub.ParseLimit(c.PubSubLimit, &ps); err != nil {
 		errs = append(errs, fmt.Errorf("pubsub-output-limit: %w", err))
+	}
+	if err := c.validateMemory(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -43,16 +43,20 @@ type Collection interface {
 // (other kinds) is meaningful.
 type Entry struct {
 	Kind Kind
+	// memHi is the high byte of the value's cost code (see mem.go); it
+	// sits in Kind's padding.
+	memHi uint8
 	// Snap is the epoch of the snapshot that has saved this entry, or
 	// that need not save it (it was created after the snapshot's cut); a
 	// copy-on-write snapshot saves an entry whose Snap is behind its epoch
 	// before anything changes it. It sits in Kind's padding.
 	Snap uint16
-	// atime is the last access in unix seconds, for OBJECT IDLETIME; it
+	// lru is Redis's LRU clock or LFU data in its low 24 bits (see
+	// lru.go) and the low byte of the value's cost code in its top 8; it
 	// sits in Kind's padding, so it costs no memory.
-	atime uint32
-	Str   []byte
-	Coll  Collection
+	lru  uint32
+	Str  []byte
+	Coll Collection
 	// ExpireAt is the expiry as unix milliseconds; 0 means none.
 	ExpireAt int64
 	// Version is the key's last modification version.
@@ -92,11 +96,18 @@ type Store struct {
 	OnExpire func(db *DB, key string, e *Entry)
 	// SnapEpoch stamps every entry created (see Entry.Snap).
 	SnapEpoch uint16
+	// used is the cost of every key and value (see mem.go).
+	used int64
+	// mem is the eviction settings; lfu is mem.Policy.LFU(), read on
+	// every access. rng drives LFU's increments.
+	mem MemoryPolicy
+	lfu bool
+	rng uint64
 }
 
 // NewStore returns a store of n empty databases.
 func NewStore(n int, now func() int64) *Store {
-	s := &Store{Now: now, seed: maphash.MakeSeed()}
+	s := &Store{Now: now, seed: maphash.MakeSeed(), mem: DefaultMemoryPolicy()}
 	s.dbs = make([]*DB, n)
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
@@ -139,6 +150,8 @@ type DB struct {
 	// key without a tombstone reports (raised when tombstones are dropped).
 	tombs map[string]uint64
 	floor uint64
+	// used is this database's share of the store's used (see mem.go).
+	used int64
 	// scan orders the keys by hash for SCAN while SCAN is in use; nil
 	// otherwise (see scan.go).
 	scan *scanIndex
@@ -167,8 +180,10 @@ func (db *DB) Get(key []byte, now int64) *Entry {
 		return nil
 	}
 	// Store only when the second changes, so reads seldom dirty the entry.
-	if t := uint32(now / 1000); e.atime != t {
-		e.atime = t
+	if db.store.lfu {
+		db.store.lfuAccess(e, now)
+	} else if t := uint32(now/lruClockRes) & lruMask; e.lru&lruMask != t {
+		e.lru = e.lru&^lruMask | t
 	}
 	return e
 }
@@ -185,13 +200,6 @@ func (db *DB) GetNoTouch(key []byte, now int64) *Entry {
 		return nil
 	}
 	return e
-}
-
-func unixSeconds(ms int64) uint32 {
-	if ms <= 0 {
-		return 0
-	}
-	return uint32(ms / 1000)
 }
 
 // Index is the database's number (it changes with SWAPDB).
@@ -219,6 +227,7 @@ func (db *DB) remove(key string, e *Entry, version uint64) {
 	if e.ExpireAt != 0 {
 		db.expires--
 	}
+	db.accountKey(key, e, -1)
 	db.tombs[key] = version
 	// The SCAN index drops key lazily (see scan.go), which keeps this
 	// free of calls and Get inlinable.
@@ -229,7 +238,6 @@ func (db *DB) remove(key string, e *Entry, version uint64) {
 // when key existed its entry is updated in place instead.
 func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 	e.Version = db.store.NextVersion()
-	e.atime = unixSeconds(db.store.lastNow)
 	if old, ok := db.keys[string(key)]; ok {
 		if keepTTL {
 			e.ExpireAt = old.ExpireAt
@@ -240,11 +248,23 @@ func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 		if e.ExpireAt != 0 {
 			db.expires++
 		}
-		// The entry stays the key's: so does what a snapshot knows of it.
-		e.Snap = old.Snap
+		// The entry stays the key's: so does what a snapshot knows of it,
+		// and the cost it was counted at. An overwrite keeps the LFU
+		// counter, as Redis's dbSetValue does.
+		e.Snap, e.memHi = old.Snap, old.memHi
+		lru := old.lru
 		*old = *e
+		old.lru = lru
+		if !db.store.lfu {
+			db.store.initLRU(old, db.store.lastNow)
+		}
+		db.account(old)
 		return old
 	}
+	db.store.initLRU(e, db.store.lastNow)
+	e.memHi, e.lru = 0, e.lru&lruMask
+	db.account(e)
+	db.addKeyCost(len(key))
 	e.Snap = db.store.SnapEpoch
 	if keepTTL {
 		e.ExpireAt = 0
@@ -272,7 +292,10 @@ func (db *DB) Delete(key []byte, now int64) bool {
 }
 
 // Touch records that the value of key changed in place.
-func (db *DB) Touch(e *Entry) { e.Version = db.store.NextVersion() }
+func (db *DB) Touch(e *Entry) {
+	e.Version = db.store.NextVersion()
+	db.account(e)
+}
 
 // SetExpire changes the expiry of a live entry (0 removes it).
 func (db *DB) SetExpire(e *Entry, at int64) {
@@ -342,6 +365,8 @@ func (db *DB) Flush(now int64) {
 	db.keys = make(map[string]*Entry)
 	db.expires = 0
 	db.scan = nil
+	db.store.used -= db.used
+	db.used = 0
 }
 
 // SweepTombstones drops tombstones older than version before, raising the
@@ -423,8 +448,11 @@ func (db *DB) Range(now int64, fn func(key string, e *Entry) bool) {
 // the version it is given unless it is zero.
 func (db *DB) Put(key string, e *Entry) {
 	old, ok := db.keys[key]
-	if ok && old.ExpireAt != 0 {
-		db.expires--
+	if ok {
+		if old.ExpireAt != 0 {
+			db.expires--
+		}
+		db.accountKey(key, old, -1)
 	}
 	if e.ExpireAt != 0 {
 		db.expires++
@@ -432,9 +460,12 @@ func (db *DB) Put(key string, e *Entry) {
 	if e.Version == 0 {
 		e.Version = db.store.NextVersion()
 	}
-	if e.atime == 0 {
-		e.atime = unixSeconds(db.store.Now())
+	if e.lruField() == 0 {
+		db.store.initLRU(e, db.store.Now())
 	}
+	e.memHi, e.lru = 0, e.lru&lruMask
+	db.account(e)
+	db.addKeyCost(len(key))
 	e.Snap = db.store.SnapEpoch
 	delete(db.tombs, key)
 	db.keys[key] = e

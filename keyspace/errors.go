@@ -39,6 +39,11 @@ const (
 	ErrInvalidSecondDB = "ERR invalid second DB index"
 	ErrLFUNotSelected  = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. " +
 		"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+	ErrLFUSelected = "ERR An LFU maxmemory policy is selected, idle time not tracked. " +
+		"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+	// ErrOOM refuses a command that may grow memory while the store is over
+	// maxmemory and nothing can be evicted (Redis's shared.oomerr).
+	ErrOOM = "OOM command not allowed when used memory > 'maxmemory'."
 )
 
 // Strings.

@@ -35,6 +35,7 @@ var genericCommands = map[string]Handler{
 	"dump":        dumpCmd,
 	"restore":     restoreCmd,
 	"object":      objectCmd,
+	"memory":      memoryCmd,
 	"dbsize":      dbsizeCmd,
 	"flushdb":     flushdbCmd,
 	"flushall":    flushallCmd,
@@ -249,7 +250,7 @@ func renameGeneric(c *Ctx, nx bool) {
 	}
 	moved := *e
 	c.Del(src)
-	c.Put(dst, &moved, false).atime = e.atime // the same object in Redis: its idle time stays
+	c.Put(dst, &moved, false).setLRUField(e.lruField()) // the same object in Redis: its idle time stays
 	if nx {
 		c.W.Int(1)
 	} else {
@@ -314,7 +315,7 @@ func moveCmd(c *Ctx) {
 	}
 	moved := *e
 	c.Del(key)
-	dstDB.Set(key, &moved, false).atime = e.atime
+	dstDB.Set(key, &moved, false).setLRUField(e.lruField())
 	c.Dirty++
 	c.W.Int(1)
 }
@@ -426,7 +427,7 @@ func restoreCmd(c *Ctx) {
 				c.W.Error(ErrInvalidFreq)
 				return
 			}
-			freq = n // accepted and ignored: the policy is LRU, as Redis's default
+			freq = n
 			j++
 		default:
 			c.W.Error(ErrSyntax)
@@ -470,9 +471,15 @@ func restoreCmd(c *Ctx) {
 	}
 	e.ExpireAt = ttl
 	e = c.Put(key, e, false)
-	if idle >= 0 {
-		now := int64(unixSeconds(c.Now))
-		e.atime = uint32(max(now-min(idle, now), 0))
+	// Redis's objectSetLRUOrLFU: each option counts only under its policy.
+	if c.Store.lfu && freq >= 0 {
+		e.setLRUField(lfuMinutes(c.Now)<<8 | uint32(freq))
+	} else if !c.Store.lfu && idle >= 0 {
+		abs := int64(lruClock(c.Now)) - idle*1000/lruClockRes
+		if abs < 0 {
+			abs += lruMask
+		}
+		e.setLRUField(uint32(abs))
 	}
 	c.W.OK()
 }
@@ -495,8 +502,8 @@ var objectHelp = []string{
 	"    Prints this help.",
 }
 
-// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP. The store runs
-// as Redis's default noeviction policy does: LRU idle times, no LFU.
+// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP. IDLETIME answers
+// under the LRU policies (and noeviction), FREQ under the LFU ones.
 func objectCmd(c *Ctx) {
 	sub := c.Args[1]
 	var name string
@@ -534,9 +541,17 @@ func objectCmd(c *Ctx) {
 	case "refcount":
 		c.W.Int(objectRefcount(e))
 	case "idletime":
-		c.W.Int(max(int64(unixSeconds(c.Now))-int64(e.atime), 0))
+		if c.Store.lfu {
+			c.W.Error(ErrLFUSelected)
+			return
+		}
+		c.W.Int(e.idleMillis(c.Now) / 1000)
 	case "freq":
-		c.W.Error(ErrLFUNotSelected)
+		if !c.Store.lfu {
+			c.W.Error(ErrLFUNotSelected)
+			return
+		}
+		c.W.Int(int64(c.Store.lfuDecr(e, c.Now)))
 	}
 }
 

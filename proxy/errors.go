@@ -66,6 +66,16 @@ const (
 	errDeadline       = "TRYAGAIN transaction deadline exceeded"
 )
 
+// errConfigSetUnknown and errConfigSetFailed are CONFIG SET's refusals of
+// a setting it does not know and of a value (reason is Redis's).
+func errConfigSetUnknown(name string) string {
+	return "ERR Unknown option or number of arguments for CONFIG SET - '" + name + "'"
+}
+
+func errConfigSetFailed(name, reason string) string {
+	return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + reason
+}
+
 // errProtocol ends a connection whose request Redis refuses to parse;
 // reason is resp.RequestScanner's.
 func errProtocol(reason string) string { return "ERR Protocol error: " + reason }

@@ -37,6 +37,12 @@ type Config struct {
 	Databases int
 	// Settings are reported by CONFIG GET (name -> value).
 	Settings map[string]string
+	// Settable reports whether CONFIG SET can change a setting (lower-case
+	// name); SetConfig changes it and returns the value CONFIG GET shows
+	// then, or an error whose text is Redis's reason. Nil: CONFIG SET
+	// changes nothing.
+	Settable  func(name string) bool
+	SetConfig func(name, value string) (string, error)
 	// Info returns extra INFO fields for a section (persistence, ...).
 	Info func(section string) [][2]string
 	// Snapshot writes a snapshot and truncates the logs (SAVE); BGSave
@@ -77,6 +83,8 @@ type Server struct {
 
 	mu      sync.Mutex // guards clients
 	clients map[int64]*session
+
+	settingsMu sync.RWMutex // guards cfg.Settings (CONFIG SET)
 }
 
 // New returns a server over coord.

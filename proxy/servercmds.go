@@ -113,6 +113,8 @@ func (s *session) config(args [][]byte) {
 			return
 		}
 		var names []string
+		s.srv.settingsMu.RLock()
+		defer s.srv.settingsMu.RUnlock()
 		for name := range s.srv.cfg.Settings {
 			for _, pat := range args[2:] {
 				if ok, _ := path.Match(strings.ToLower(string(pat)), name); ok {
@@ -143,7 +145,7 @@ func (s *session) config(args [][]byte) {
 			w.Error(keyspace.ErrArity("config|set"))
 			return
 		}
-		w.Error(errConfigSet)
+		s.configSet(args)
 	case "rewrite":
 		w.Error(errConfigRewrite)
 	default:
@@ -315,17 +317,9 @@ func (srv *Server) info(args [][]byte) string {
 		{"connected_clients", strconv.Itoa(nclients)},
 		{"blocked_clients", "0"},
 	})
-	var ms runtime.MemStats
 	if all || want["memory"] {
-		runtime.ReadMemStats(&ms)
+		section("Memory", srv.memoryInfo())
 	}
-	section("Memory", [][2]string{
-		{"used_memory", strconv.FormatUint(ms.HeapAlloc, 10)},
-		{"used_memory_human", humanBytes(ms.HeapAlloc)},
-		{"used_memory_rss", strconv.FormatUint(ms.Sys, 10)},
-		{"maxmemory", "0"},
-		{"maxmemory_policy", "noeviction"},
-	})
 	if srv.cfg.Info != nil {
 		section("Persistence", srv.cfg.Info("persistence"))
 	}
@@ -341,6 +335,7 @@ func (srv *Server) info(args [][]byte) string {
 		{"pubsub_channels", strconv.Itoa(channels)},
 		{"pubsub_patterns", strconv.Itoa(patterns)},
 		{"pubsubshard_channels", strconv.Itoa(shards)},
+		{"evicted_keys", srv.storeField("stats", "evicted_keys", "0")},
 	})
 	if want["commandstats"] || want["everything"] {
 		var fields [][2]string

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/schemaproxy/schemaproxy/backends"
+	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 )
@@ -85,6 +86,8 @@ type Shard struct {
 	expired []expiredKey
 	// snap is set while a snapshot walks this shard (snapshot.go).
 	snap *cowSnap
+	// mem is the shard's part of maxmemory (evict.go).
+	mem shardMem
 	// siblings are all the store's shards, by index, for lock resolution.
 	siblings []*Shard
 	// Scratch reused by every batch, to keep the hot path allocation-free.
@@ -199,7 +202,7 @@ func (s *Shard) Exec(ctx context.Context, b *backends.Batch) error {
 			return err
 		}
 	}
-	err := s.runLocked(b)
+	err := s.runLocked(b, true)
 	pos := s.logPos
 	s.mu.Unlock()
 	// A failed guard waits too: the null reply reveals the write that
@@ -228,8 +231,8 @@ func (s *Shard) durable(ctx context.Context, pos uint64) error {
 }
 
 // runLocked checks b's guards and runs its ops, logging those that changed
-// data as one record.
-func (s *Shard) runLocked(b *backends.Batch) error {
+// data as one record. evict lets it evict keys to make room (evict.go).
+func (s *Shard) runLocked(b *backends.Batch, evict bool) error {
 	now := s.clock.now()
 	if !s.guardsHoldLocked(b.Guards, now) {
 		s.logExpiredLocked(now)
@@ -241,10 +244,15 @@ func (s *Shard) runLocked(b *backends.Batch) error {
 	if s.log != nil {
 		s.rec = beginOps(s.rec[:0], s.index, now)
 	}
+	s.mem.built = false
 	for i := range b.Ops {
 		op := &b.Ops[i]
 		if op.Reply != nil {
 			b.W.Raw(op.Reply)
+			continue
+		}
+		if s.mem.budget > 0 && !s.roomLocked(b, i, now, evict) && op.Cmd != nil && op.Cmd.Is(command.DenyOOM) {
+			b.W.Error(keyspace.ErrOOM)
 			continue
 		}
 		if s.snap != nil {
@@ -683,7 +691,7 @@ type lockedShard struct{ s *Shard }
 func (l lockedShard) Run(b *backends.Batch) error {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
-	return l.s.runLocked(b)
+	return l.s.runLocked(b, false)
 }
 
 func (l lockedShard) Read(keys []backends.KeyRef) []backends.KeyState {
@@ -739,6 +747,7 @@ func (s *Shard) TryHold(keys []backends.KeyRef) (bool, <-chan struct{}) {
 		s.mu.Unlock()
 		return false, ch
 	}
+	s.evictHeldLocked(keys)
 	return true, nil
 }
 
@@ -755,7 +764,7 @@ func (s *Shard) Unhold() uint64 {
 // heldShard is a shard whose mutex the caller holds (TryHold).
 type heldShard struct{ s *Shard }
 
-func (h heldShard) Run(b *backends.Batch) error { return h.s.runLocked(b) }
+func (h heldShard) Run(b *backends.Batch) error { return h.s.runLocked(b, false) }
 
 func (h heldShard) Read(keys []backends.KeyRef) []backends.KeyState { return h.s.readLocked(keys) }
 

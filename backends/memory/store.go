@@ -66,6 +66,7 @@ type Store struct {
 	lastOK    atomic.Bool
 	lastCost  atomic.Int64 // bytes the last snapshot saved before changes
 	lastTook  atomic.Int64 // milliseconds the last snapshot took
+	peak      atomic.Int64 // the highest used memory seen (INFO used_memory_peak)
 }
 
 // Open creates the shards, loads their data from Dir and starts the
@@ -149,6 +150,7 @@ func (st *Store) background() {
 		for _, s := range st.shards {
 			s.activeExpire()
 		}
+		st.memoryStats() // keeps the peak
 		if time.Since(lastSweep) >= st.opts.TombstoneAge/6 {
 			lastSweep = time.Now()
 			before := uint64(st.clock.now()-st.opts.TombstoneAge.Milliseconds()) * 1024
@@ -190,7 +192,8 @@ func (st *Store) Close() error {
 	return st.log.aof.Close()
 }
 
-// Info returns INFO fields for section: "persistence" or "keyspace".
+// Info returns INFO fields for section: "persistence", "memory", "stats" or
+// "keyspace".
 func (st *Store) Info(section string) [][2]string {
 	switch section {
 	case "persistence":
@@ -215,6 +218,12 @@ func (st *Store) Info(section string) [][2]string {
 			{"aof_current_size", fmt.Sprint(size)},
 			{"appendfsync", st.opts.Fsync.String()},
 		}
+	case "memory":
+		used, _ := st.memoryStats()
+		return [][2]string{{"used_memory", fmt.Sprint(used)}, {"used_memory_peak", fmt.Sprint(st.peak.Load())}}
+	case "stats":
+		_, evicted := st.memoryStats()
+		return [][2]string{{"evicted_keys", fmt.Sprint(evicted)}}
 	case "keyspace":
 		var out [][2]string
 		for db := 0; db < st.opts.Databases; db++ {

@@ -85,31 +85,48 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	coord := txn.New(txn.Config{Shards: st.shards, Exec: exec, Databases: cfg.Databases, Now: st.now,
 		Scripts: script.New(script.Config{Logger: log})})
 	ps := cfg.PubSub()
+	settings := map[string]string{
+		"bind":        hostOf(cfg.Listen),
+		"port":        portOf(cfg.Listen),
+		"databases":   strconv.Itoa(cfg.Databases),
+		"appendonly":  "yes",
+		"appendfsync": cfg.AppendFsync,
+		"dir":         cfg.DataDir,
+		"requirepass": cfg.RequirePass,
+		"save":        "",
+		// Only the pubsub class is enforced; the others are Redis's
+		// defaults, for clients that read them.
+		"client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub " + pubsub.FormatLimit(ps),
+	}
+	mem := &memorySettings{cur: cfg.Memory()}
+	var settable func(string) bool
+	var setConfig func(name, value string) (string, error)
+	if st.setMemory != nil {
+		mem.set = st.setMemory
+		if err := mem.apply(); err != nil {
+			return err
+		}
+		settable, setConfig = mem.settable, mem.setConfig
+	} else {
+		mem.cur = config.Memory{Policy: mem.cur.Policy}
+		mem.cur.Policy.Policy = keyspace.NoEviction // what Redis backends must run
+	}
+	for _, name := range config.MemorySettings {
+		settings[name] = mem.cur.Get(name)
+	}
 	srv := proxy.New(proxy.Config{
 		RequirePass: cfg.RequirePass,
 		Databases:   cfg.Databases,
 		Logger:      log,
 		PubSub:      &ps,
-		Settings: map[string]string{
-			"bind":             hostOf(cfg.Listen),
-			"port":             portOf(cfg.Listen),
-			"databases":        strconv.Itoa(cfg.Databases),
-			"appendonly":       "yes",
-			"appendfsync":      cfg.AppendFsync,
-			"dir":              cfg.DataDir,
-			"requirepass":      cfg.RequirePass,
-			"maxmemory":        "0",
-			"maxmemory-policy": "noeviction",
-			"save":             "",
-			// Only the pubsub class is enforced; the others are Redis's
-			// defaults, for clients that read them.
-			"client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub " + pubsub.FormatLimit(ps),
-		},
-		Info:     st.info,
-		Snapshot: st.snapshot,
-		BGSave:   st.bgsave,
-		LastSave: st.lastSave,
-		Shutdown: func() { shutdown() },
+		Settings:    settings,
+		Settable:    settable,
+		SetConfig:   setConfig,
+		Info:        st.info,
+		Snapshot:    st.snapshot,
+		BGSave:      st.bgsave,
+		LastSave:    st.lastSave,
+		Shutdown:    func() { shutdown() },
 	}, coord)
 	shutdown = stop
 	served := make(chan error, 1)

@@ -27,6 +27,9 @@ type store struct {
 	bgsave   func() error
 	lastSave func() int64
 	close    func() error
+	// setMemory applies maxmemory settings; nil: the store has none
+	// (Redis backends keep noeviction).
+	setMemory func(maxmemory int64, m config.Memory) error
 }
 
 func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, log *slog.Logger) (*store, error) {
@@ -51,6 +54,7 @@ func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, 
 		shards: m.Shards(), now: m.Now,
 		describe: fmt.Sprintf("embedded, data_dir %s, appendfsync %s", cfg.DataDir, cfg.AppendFsync),
 		info:     m.Info, snapshot: m.Snapshot, bgsave: m.BGSave, lastSave: m.LastSave, close: m.Close,
+		setMemory: func(maxmemory int64, mc config.Memory) error { return m.SetMemory(maxmemory, mc.Policy) },
 	}, nil
 }
 
