@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/schemaproxy/schemaproxy/backends"
@@ -73,6 +72,16 @@ func versionHash(key []byte) []byte {
 	return []byte{digits[h[0]>>4], digits[h[0]&15], digits[h[1]>>4]}
 }
 
+// leavesKeyLive are the commands after which every key they write exists
+// (or existed already: a failed one changed nothing), so the fast path
+// versions it without looking.
+var leavesKeyLive = map[string]bool{
+	"set": true, "setex": true, "psetex": true, "getset": true, "append": true, "incr": true, "incrby": true,
+	"decr": true, "decrby": true, "incrbyfloat": true, "mset": true, "setbit": true, "hset": true, "hmset": true,
+	"hsetnx": true, "hincrby": true, "hincrbyfloat": true, "lpush": true, "rpush": true, "sadd": true,
+	"zadd": true, "pfadd": true,
+}
+
 // maxRunArgs bounds the fast path's arguments: Lua unpacks them on its
 // stack, which holds about 8000.
 const maxRunArgs = 4000
@@ -82,7 +91,8 @@ const maxRunArgs = 4000
 type runBatch struct {
 	db    int
 	keys  [][]byte
-	nw    int
+	nw    int // keys[:nw] are written,
+	ns    int // keys[:ns] surely exist after the batch
 	modes []runMode
 }
 
@@ -96,6 +106,7 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 	}
 	var idx []int
 	var read [][]byte
+	var sure []bool // by written key
 	args := 0
 	for _, op := range b.Ops {
 		if op.Reply != nil {
@@ -131,9 +142,12 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 		rb.modes = append(rb.modes, m)
 		idx, _ = op.Cmd.KeyIndexes(idx[:0], op.Args)
 		if op.Cmd.Is(command.Write) {
+			live := leavesKeyLive[op.Cmd.Name]
 			for _, i := range idx {
-				if !containsKey(rb.keys, op.Args[i]) {
-					rb.keys = append(rb.keys, op.Args[i])
+				if j := indexKey(rb.keys, op.Args[i]); j >= 0 {
+					sure[j] = sure[j] && live
+				} else {
+					rb.keys, sure = append(rb.keys, op.Args[i]), append(sure, live)
 				}
 			}
 		} else {
@@ -146,6 +160,14 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 		return rb, false // nothing written: the read path is cheaper
 	}
 	rb.nw = len(rb.keys)
+	// The keys that surely exist go first.
+	for i := range rb.keys {
+		if sure[i] {
+			rb.keys[rb.ns], rb.keys[i] = rb.keys[i], rb.keys[rb.ns]
+			sure[rb.ns], sure[i] = sure[i], sure[rb.ns]
+			rb.ns++
+		}
+	}
 	for _, k := range read {
 		if !containsKey(rb.keys, k) {
 			rb.keys = append(rb.keys, k)
@@ -154,19 +176,18 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 	return rb, true
 }
 
-// containsKey is a linear search: batches hold few keys, and a map would
+// indexKey is a linear search: batches hold few keys, and a map would
 // cost more than it saves until they hold hundreds.
-func containsKey(keys [][]byte, k []byte) bool {
-	if len(keys) > 64 {
-		return slices.ContainsFunc(keys, func(x []byte) bool { return bytes.Equal(x, k) })
-	}
-	for _, x := range keys {
+func indexKey(keys [][]byte, k []byte) int {
+	for i, x := range keys {
 		if bytes.Equal(x, k) {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
+
+func containsKey(keys [][]byte, k []byte) bool { return indexKey(keys, k) >= 0 }
 
 // execRun runs b on the fast path (see planRun); its results are
 // execRead's.
@@ -176,7 +197,7 @@ func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, rb runB
 	cmd := make([][]byte, 0, 5+len(rb.keys)+rb.nw+3*len(rb.modes)+len(b.Ops)*3)
 	cmd = append(cmd, evalSHA, scriptRunSHA, strconv.AppendInt(nil, int64(len(rb.keys)), 10))
 	cmd = append(cmd, rb.keys...)
-	cmd = append(cmd, []byte(fence), strconv.AppendInt(nil, int64(rb.nw), 10))
+	cmd = append(cmd, []byte(fence), strconv.AppendInt(nil, int64(rb.nw), 10), strconv.AppendInt(nil, int64(rb.ns), 10))
 	for _, k := range rb.keys[:rb.nw] {
 		cmd = append(cmd, versionHash(k))
 	}

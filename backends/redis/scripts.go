@@ -148,11 +148,14 @@ return #live
 // scriptRun runs a whole batch of one database in one call, the fast path
 // of batches without guards whose replies survive the trip through Lua
 // (run.go): KEYS = the keys the batch touches, the nw it may write first;
-// ARGV = the fence token the batch may pass (or ""), nw, the version hash
-// of each written key (vkey's suffix, computed by the caller), then each
-// command as its reply mode, its argument count and its arguments. A lock
-// or a fence met runs nothing and answers {'L', owner}; otherwise {'R',
-// replies...}, and the written keys that exist get a new version.
+// ARGV = the fence token the batch may pass (or ""), nw, ns, the version
+// hash of each written key (vkey's suffix, computed by the caller), then
+// each command as its reply mode, its argument count and its arguments.
+// A lock or a fence met runs nothing and answers {'L', owner}; otherwise
+// {'R', replies...}, and the written keys that exist get a new version:
+// the first ns are known to (only commands that leave their key in place
+// wrote them), the others are looked at. A version given to a key that
+// is gone after all is harmless: it only makes guards on it fail.
 const scriptRun = luaBump + `
 local m = {'__sp:fence'}
 for i = 1, #KEYS do m[i + 1] = '__sp:l:' .. KEYS[i] end
@@ -161,9 +164,9 @@ if held[1] and held[1] ~= ARGV[1] then return {'L', 'F|' .. held[1]} end
 for i = 2, #held do
   if held[i] then return {'L', held[i]} end
 end
-local nw = tonumber(ARGV[2])
+local nw, ns = tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {'R'}
-local a = 3 + nw
+local a = 4 + nw
 while a <= #ARGV do
   local n = tonumber(ARGV[a + 1])
   local r = redis.pcall(unpack(ARGV, a + 2, a + 1 + n))
@@ -178,9 +181,9 @@ while a <= #ARGV do
 end
 local s
 for i = 1, nw do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
+  if i <= ns or redis.call('EXISTS', KEYS[i]) == 1 then
     s = s or next_version()
-    set_version('__sp:v:' .. ARGV[2 + i], KEYS[i], s)
+    set_version('__sp:v:' .. ARGV[3 + i], KEYS[i], s)
   end
 end
 return out
