@@ -1,0 +1,124 @@
+package keyspace
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// recount sums what every key is recorded to cost, as the running
+// accounting should.
+func recount(s *Store) int64 {
+	var sum int64
+	for _, db := range s.dbs {
+		var dbSum int64
+		for k, e := range db.keys {
+			dbSum += keyCost(len(k)) + e.cost()
+		}
+		if dbSum != db.used {
+			panic(fmt.Sprintf("db %d: used %d, recount %d", db.index, db.used, dbSum))
+		}
+		sum += dbSum
+	}
+	return sum
+}
+
+// TestMemoryAccountingMatchesRecount runs random writes of every type, with
+// expiry, renames, moves, swaps and flushes, and checks after each that the
+// running total equals a walk over the keys, and is 0 when they are gone.
+func TestMemoryAccountingMatchesRecount(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	v := newGenEnv()
+	key := func() string { return "k" + strconv.Itoa(rnd.IntN(30)) }
+	val := func() string { return string(make([]byte, rnd.IntN(200))) }
+	for i := 0; i < 5000; i++ {
+		v.db = rnd.IntN(2)
+		switch rnd.IntN(16) {
+		case 0:
+			v.do("SET", key(), val())
+		case 1:
+			v.do("APPEND", key(), val())
+		case 2:
+			v.do("HSET", key(), val(), val())
+		case 3:
+			v.do("HDEL", key(), val())
+		case 4:
+			v.do("SADD", key(), strconv.Itoa(rnd.IntN(600)), val())
+		case 5:
+			v.do("SREM", key(), strconv.Itoa(rnd.IntN(600)))
+		case 6:
+			v.do("RPUSH", key(), val(), val())
+		case 7:
+			v.do("LPOP", key())
+		case 8:
+			v.do("ZADD", key(), strconv.Itoa(rnd.IntN(100)), val())
+		case 9:
+			v.do("ZREM", key(), val())
+		case 10:
+			v.do("DEL", key())
+		case 11:
+			v.do("RENAME", key(), key())
+		case 12:
+			v.do("MOVE", key(), strconv.Itoa(1-v.db))
+		case 13:
+			v.do("PEXPIRE", key(), strconv.Itoa(1+rnd.IntN(50)))
+			v.now += int64(rnd.IntN(30))
+		case 14:
+			v.do("SETRANGE", key(), strconv.Itoa(rnd.IntN(300)), val())
+		case 15:
+			if rnd.IntN(50) == 0 {
+				v.do("SWAPDB", "0", "1")
+			} else {
+				v.do("INCR", key())
+			}
+		}
+		v.do("GET", key()) // expires lazily
+		if got := recount(v.store); got != v.store.Used() {
+			t.Fatalf("step %d: used %d, recount %d", i, v.store.Used(), got)
+		}
+	}
+	v.do("FLUSHALL")
+	if v.store.Used() != 0 {
+		t.Fatalf("used %d after FLUSHALL", v.store.Used())
+	}
+}
+
+// TestCostCode: the code is exact below 2048 bytes and within 1/2048 above.
+func TestCostCode(t *testing.T) {
+	for _, n := range []int64{0, 1, 2047, 2048, 2049, 4095, 4096, 123456, 1 << 40, 3<<40 + 12345} {
+		got := costOf(costCode(n))
+		if n < 2048 && got != n || n >= 2048 && (got > n || n-got > n/2048) {
+			t.Errorf("cost %d codes as %d", n, got)
+		}
+	}
+}
+
+// TestMemoryUsage: MEMORY USAGE grows with the value and answers nil for a
+// missing key; SAMPLES 0 counts every element.
+func TestMemoryUsage(t *testing.T) {
+	v := newGenEnv()
+	v.do("SET", "small", "x")
+	v.do("SET", "big", string(make([]byte, 10000)))
+	small, big := v.do("MEMORY", "USAGE", "small"), v.do("MEMORY", "USAGE", "big")
+	s, _ := strconv.Atoi(small[1 : len(small)-2])
+	b, _ := strconv.Atoi(big[1 : len(big)-2])
+	if s <= 0 || b < 10000 || b > 11000 {
+		t.Fatalf("usage small %q, big %q", small, big)
+	}
+	for i := 0; i < 1000; i++ {
+		v.do("HSET", "h", "field:"+strconv.Itoa(i), "value")
+	}
+	all, sampled := v.do("MEMORY", "USAGE", "h", "SAMPLES", "0"), v.do("MEMORY", "USAGE", "h")
+	if all != sampled { // uniform fields: the sample is exact
+		t.Logf("SAMPLES 0 %q, default %q", all, sampled)
+	}
+	if n, _ := strconv.Atoi(all[1 : len(all)-2]); n < 1000*20 || n > 1000*300 {
+		t.Fatalf("a hash of 1000 fields costs %d", n)
+	}
+	if got := v.do("MEMORY", "USAGE", "nokey"); got != "$-1\r\n" {
+		t.Fatalf("missing key: %q", got)
+	}
+}
