@@ -97,8 +97,9 @@ type runBatch struct {
 }
 
 // planRun returns b's fast path, or false when b cannot take it: guards,
-// several databases, nothing written, or a command whose reply Lua does
-// not carry. It allocates little: the common batch is one command.
+// several databases, or a command whose reply Lua does not carry. A batch
+// that writes nothing (nw 0) needs no script: execFastRead. It allocates
+// little: the common batch is one command.
 func planRun(b *backends.Batch) (runBatch, bool) {
 	rb := runBatch{db: -1}
 	if len(b.Guards) > 0 {
@@ -156,8 +157,8 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 			}
 		}
 	}
-	if len(rb.keys) == 0 {
-		return rb, false // nothing written: the read path is cheaper
+	if rb.db == -1 {
+		return rb, false // nothing to run
 	}
 	rb.nw = len(rb.keys)
 	// The keys that surely exist go first.
@@ -261,3 +262,42 @@ var (
 	runModeArg = map[runMode][]byte{runPlain: []byte("-"), runOneArg: []byte("-"), runNoIncr: []byte("-"),
 		runInt: []byte("i"), runHashInt: []byte("h")}
 )
+
+// execFastRead runs a batch of plain reads (planRun, nothing written) as
+// one unit: EXISTS on the keys' locks and the fence, then the commands. A
+// read that finds no lock is serialized before any transaction that locks
+// later, whose commit point is still ahead. A lock met leaves the batch to
+// run again once it is resolved.
+func (s *Shard) execFastRead(ctx context.Context, c *conn, b *backends.Batch, rb runBatch, fence string) (owner string, done bool, err error) {
+	locks := make([]string, 0, len(rb.keys)+1)
+	exists := make([][]byte, 0, len(rb.keys)+2)
+	exists = append(exists, existsCmd)
+	for _, k := range rb.keys {
+		l := lockPrefix + string(k)
+		locks = append(locks, l)
+		exists = append(exists, []byte(l))
+	}
+	if fence == "" {
+		locks = append(locks, fenceKey)
+		exists = append(exists, []byte(fenceKey))
+	}
+	cmds := make([][][]byte, 0, 1+len(rb.modes))
+	cmds = append(cmds, exists)
+	for _, op := range b.Ops {
+		if op.Reply == nil {
+			cmds = append(cmds, op.Args)
+		}
+	}
+	replies, err := c.do(ctx, cmds...)
+	if err != nil {
+		return "", false, err
+	}
+	if string(replies[0]) != ":0\r\n" {
+		owner, err := s.findOwner(ctx, c, locks)
+		return owner, false, err
+	}
+	writeReplies(b, replies[1:])
+	return "", true, nil
+}
+
+var existsCmd = []byte("EXISTS")
