@@ -101,7 +101,7 @@ func (c *Config) settings() []setting {
 		{name: "backend", usage: "a Redis server to shard over, redis://[user:pass@]host:port (repeat for each; none: the embedded store)", list: &c.Backends},
 		{name: "maxmemory", usage: "limit on the embedded store's data, bytes or 100mb, 2gb...; 0: none", str: &c.Maxmemory},
 		{name: "maxmemory-policy", usage: "noeviction|allkeys-lru|allkeys-lfu|allkeys-random|volatile-lru|volatile-lfu|volatile-random|volatile-ttl", str: &c.MaxmemoryPolicy},
-		{name: "maxmemory-samples", usage: "keys sampled per eviction (1-64)", num: &c.MaxmemorySamples},
+		{name: "maxmemory-samples", usage: "keys sampled per database for each eviction", num: &c.MaxmemorySamples},
 		{name: "lfu-log-factor", usage: "LFU counter's logarithm factor", num: &c.LFULogFactor},
 		{name: "lfu-decay-time", usage: "minutes for an LFU counter to lose one", num: &c.LFUDecayTime},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},

@@ -90,7 +90,7 @@ func (m *Memory) Set(name, value string) error {
 		}
 		m.Policy.Policy = p
 	case "maxmemory-samples":
-		n, err := boundedInt(value, 1, 64)
+		n, err := boundedInt(value, 1, 1<<31-1)
 		if err != nil {
 			return err
 		}

@@ -149,13 +149,3 @@ func (s *Store) initLRU(e *Entry, now int64) {
 		e.setLRUField(lruClock(now))
 	}
 }
-
-// touchLRU records an access to e.
-func (s *Store) touchLRU(e *Entry, now int64) {
-	if s.lfu {
-		s.lfuAccess(e, now)
-	} else if t := lruClock(now); e.lruField() != t {
-		// Store only when the second changes, so reads seldom dirty the entry.
-		e.setLRUField(t)
-	}
-}
