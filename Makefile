@@ -5,7 +5,7 @@ BIN := bin/schemaproxy
 # is small enough, and concurrency lives everywhere from proxy to shards).
 RACE ?= -race
 
-.PHONY: all build run test test-short deps bench bench-snapshot bench-redis lint fuzz clean
+.PHONY: all build run test test-short deps bench bench-snapshot bench-redis bench-memory lint fuzz clean
 
 all: build
 
@@ -36,6 +36,11 @@ bench: deps
 
 bench-snapshot: deps
 	@scripts/bench-snapshot.sh
+
+# bench-memory: RSS and used_memory per key, embedded store against
+# redis-server, for strings and each collection type, before and after SAVE.
+bench-memory: deps
+	@scripts/bench-memory.sh
 
 bench-redis: deps
 	@scripts/ensure-deps.sh redis-benchmark nutcracker
