@@ -30,6 +30,7 @@ var families = []struct {
 	{"list", listsCommands},
 	{"set", setsCommands},
 	{"sortedset", sortedsetsCommands},
+	{"stream", streamsCommands},
 	{"pubsub", pubsubCommands},
 	{"scripting", scriptingCommands},
 }

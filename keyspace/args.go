@@ -109,7 +109,7 @@ type scanOpts struct {
 	match   bool // false when there is no pattern or it is "*"
 	count   int64
 	// typ is SCAN's TYPE (KindNone: any); typeKnown is false for a name
-	// no key has ("stream", "none", unknown), which matches nothing.
+	// no key has ("none", unknown), which matches nothing.
 	typ       Kind
 	typeKnown bool
 }

@@ -25,9 +25,10 @@ const (
 	KindHash
 	KindSet
 	KindZSet
+	KindStream
 )
 
-var kindNames = [...]string{"none", "string", "list", "hash", "set", "zset"}
+var kindNames = [...]string{"none", "string", "list", "hash", "set", "zset", "stream"}
 
 func (k Kind) String() string { return kindNames[k] }
 

@@ -2,7 +2,6 @@ package keyspace
 
 import (
 	"cmp"
-	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -33,10 +32,6 @@ const (
 	listpackMaxSafety = 1 << 30
 )
 
-// errRestoreStream is a payload of a type Redis holds and this store does
-// not (streams); modules' payloads are corrupt to Redis without the module.
-var errRestoreStream = errors.New("keyspace: stream payload")
-
 // dumpPayload serializes e's value as Redis 7.0's DUMP does.
 func dumpPayload(e *Entry) []byte {
 	b := make([]byte, 0, 64)
@@ -51,6 +46,8 @@ func dumpPayload(e *Entry) []byte {
 		b = dumpSet(b, e.Coll.(*Set))
 	case KindZSet:
 		b = dumpZSet(b, e.Coll.(*ZSet))
+	case KindStream:
+		b = dumpStream(append(b, rdb.TypeStreamListpacks2), e.Coll.(*Stream))
 	}
 	return rdb.AppendFooter(b, 0)
 }
@@ -174,8 +171,7 @@ func d2string(b []byte, f float64) []byte {
 }
 
 // restorePayload parses a DUMP payload as Redis 7.0's RESTORE does. Its
-// errors: rdb.ErrFooter for a bad version or checksum, errRestoreStream,
-// and errCorrupt or rdb.ErrCorrupt for everything else. Like Redis it reads
+// errors: rdb.ErrFooter for a bad version or checksum, and errCorrupt or rdb.ErrCorrupt for everything else. Like Redis it reads
 // the object from the whole payload, footer included, and ignores what the
 // object leaves unread. The entry has no TTL and no version.
 func restorePayload(p []byte) (*Entry, error) {
@@ -204,7 +200,8 @@ func restorePayload(p []byte) (*Entry, error) {
 		e.Kind = KindZSet
 		e.Coll, err = restoreZSet(t, body)
 	case rdb.TypeStreamListpacks, rdb.TypeStreamListpacks2:
-		return nil, errRestoreStream
+		e.Kind = KindStream
+		e.Coll, err = restoreStream(body, t == rdb.TypeStreamListpacks2)
 	default: // modules (no module is loaded) and unknown types
 		return nil, errCorrupt
 	}

@@ -453,17 +453,6 @@ func TestRestoreRejectsAsRedis(t *testing.T) {
 	}
 }
 
-// TestRestoreStream: a stream's payload, which Redis takes, gets an error
-// that says why this store does not.
-func TestRestoreStream(t *testing.T) {
-	ref := startDumpRedis(t)
-	mustDo(t, ref, "XADD", "s", "1-1", "f", "v")
-	local := newLocalServer()
-	if got := mustDo(t, local, "RESTORE", "s", "0", dumpOf(t, ref, "s")); got != "-"+ErrRestoreStream+"\r\n" {
-		t.Errorf("RESTORE of a stream: %q", got)
-	}
-}
-
 // FuzzRestore feeds RESTORE's decoder arbitrary objects, framed with a
 // valid footer so that the fuzzer gets past the checksum: it must not
 // panic, and a value it accepts must DUMP to a payload that restores to

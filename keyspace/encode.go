@@ -44,6 +44,10 @@ func EncodeValue(b []byte, e *Entry) []byte {
 		b = e.Coll.(*Set).encode(b)
 	case KindZSet:
 		b = e.Coll.(*ZSet).encode(b)
+	case KindStream:
+		// A stream keeps Redis's own layout (nodes, tombstones, groups),
+		// which its RDB form holds whole.
+		b = dumpStream(b, e.Coll.(*Stream))
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], crcTable))
 }
@@ -72,13 +76,15 @@ func DecodeValue(b []byte) (*Entry, error) {
 		e.Coll, err = decodeSet(payload)
 	case KindZSet:
 		e.Coll, err = decodeZSet(payload)
+	case KindStream:
+		e.Coll, err = restoreStream(payload, true)
 	default:
 		return nil, errCorrupt
 	}
 	if err != nil {
 		return nil, err
 	}
-	if e.Coll != nil && e.Coll.Len() == 0 {
+	if e.Coll != nil && e.Coll.Len() == 0 && e.Kind != KindStream {
 		return nil, errCorrupt
 	}
 	return e, nil

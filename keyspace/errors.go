@@ -90,6 +90,80 @@ const (
 	ErrZWithscoresLex = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
 )
 
+// Streams.
+const (
+	ErrStreamID            = "ERR Invalid stream ID specified as stream command argument"
+	ErrStreamIDZero        = "ERR The ID specified in XADD must be greater than 0-0"
+	ErrStreamIDSmall       = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+	ErrStreamExhausted     = "ERR The stream has exhausted the last possible ID, unable to add more items"
+	ErrStreamTooLarge      = "ERR Elements are too large to be stored"
+	ErrStreamMaxLenMinID   = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+	ErrStreamMaxLenNeg     = "ERR The MAXLEN argument must be >= 0."
+	ErrStreamLimitNeg      = "ERR The LIMIT argument must be >= 0."
+	ErrStreamLimitNoTrim   = "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+	ErrStreamXTrimNoTrim   = "ERR syntax error, XTRIM must be called with a trimming strategy"
+	ErrStreamLimitNoApprox = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+	ErrStreamStartID       = "ERR invalid start ID for the interval"
+	ErrStreamEndID         = "ERR invalid end ID for the interval"
+	ErrXReadUnbalanced     = "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."
+	ErrXReadGroupOption    = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+	ErrXReadNoAckOption    = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+	ErrXReadGroupMissing   = "ERR Missing GROUP option for XREADGROUP"
+	ErrXReadGroupDollar    = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of " +
+		"this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."
+	ErrXReadGT            = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."
+	ErrEntriesReadRange   = "ERR value for ENTRIESREAD must be positive or -1"
+	ErrXGroupKeyMissing   = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."
+	ErrBusyGroup          = "BUSYGROUP Consumer Group name already exists"
+	ErrEntriesAddedNeg    = "ERR entries_added must be positive"
+	ErrXSetIDMaxDeleted   = "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+	ErrXSetIDSmall        = "ERR The ID specified in XSETID is smaller than the target stream top item"
+	ErrXSetIDEntriesAdded = "ERR The entries_added specified in XSETID is smaller than the target stream length"
+	ErrXClaimMinIdle      = "ERR Invalid min-idle-time argument for XCLAIM"
+	ErrXClaimIdle         = "ERR Invalid IDLE option argument for XCLAIM"
+	ErrXClaimTime         = "ERR Invalid TIME option argument for XCLAIM"
+	ErrXClaimRetryCount   = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+	ErrXAutoClaimMinIdle  = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+	ErrXAutoClaimCount    = "ERR COUNT must be > 0"
+	ErrTimeoutNotInt      = "ERR timeout is not an integer or out of range"
+	ErrTimeoutNegative    = "ERR timeout is negative"
+	// ErrStreamBlock is this store's answer to XREAD/XREADGROUP BLOCK when
+	// no entry is ready at once: blocking is not served yet (not a Redis
+	// error).
+	ErrStreamBlock = "ERR BLOCK is not supported yet by this store: no entries were ready"
+)
+
+// ErrXReadGroupNoGroup is XREADGROUP's reply to a missing key or group.
+func ErrXReadGroupNoGroup(key, group []byte) string {
+	return "NOGROUP No such key '" + string(cstr(key)) + "' or consumer group '" + string(cstr(group)) +
+		"' in XREADGROUP with GROUP option"
+}
+
+// ErrNoGroupForKey is XGROUP's and XINFO's reply to a missing group.
+func ErrNoGroupForKey(group, key []byte) string {
+	return "NOGROUP No such consumer group '" + string(cstr(group)) + "' for key name '" + string(cstr(key)) + "'"
+}
+
+// ErrNoKeyOrGroup is XPENDING's, XCLAIM's and XAUTOCLAIM's reply to a
+// missing key or group.
+func ErrNoKeyOrGroup(key, group []byte) string {
+	return "NOGROUP No such key '" + string(cstr(key)) + "' or consumer group '" + string(cstr(group)) + "'"
+}
+
+// ErrXClaimOption is XCLAIM's reply to an unknown option.
+func ErrXClaimOption(opt []byte) string {
+	return "ERR Unrecognized XCLAIM option '" + string(cstr(opt)) + "'"
+}
+
+// ErrSubcommandSyntax is addReplySubcommandSyntaxError's reply.
+func ErrSubcommandSyntax(sub []byte, cmd string) string {
+	s := cstr(sub)
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return "ERR unknown subcommand or wrong number of arguments for '" + string(s) + "'. Try " + cmd + " HELP."
+}
+
 // ErrArity is the reply to a wrong number of arguments for cmd.
 func ErrArity(cmd string) string {
 	return "ERR wrong number of arguments for '" + cmd + "' command"
@@ -105,10 +179,6 @@ func ErrInvalidExpire(cmd string) string {
 func ErrNotSupported(cmd string) string {
 	return "ERR command '" + cmd + "' is not supported by this store"
 }
-
-// ErrRestoreStream is RESTORE's reply to a stream's payload, which Redis
-// takes but this store cannot hold (it has no stream type).
-const ErrRestoreStream = "ERR DUMP payload holds a stream, which this store does not support"
 
 // ErrUnknownCommand is the reply to a command name Redis does not know,
 // formatted as Redis 7.0 does (name and arguments cut at 128 bytes).

@@ -340,7 +340,7 @@ func keysCmd(c *Ctx) {
 
 // kindByName maps TYPE names as SCAN's TYPE option compares them.
 func kindByName(name []byte) (Kind, bool) {
-	for k := KindString; k <= KindZSet; k++ {
+	for k := KindString; k <= KindStream; k++ {
 		if optIs(name, k.String()) {
 			return k, true
 		}
@@ -451,9 +451,6 @@ func restoreCmd(c *Ctx) {
 	switch {
 	case errors.Is(err, rdb.ErrFooter):
 		c.W.Error(ErrDumpPayload)
-		return
-	case errors.Is(err, errRestoreStream):
-		c.W.Error(ErrRestoreStream)
 		return
 	case err != nil:
 		c.W.Error(ErrBadDataFormat)

@@ -78,6 +78,9 @@ func sampleStep(n, k int) (count, step int) {
 // collCost estimates a collection's cost: its fixed part and its elements,
 // those not sampled counted at the sampled average.
 func collCost(coll Collection, samples int) int64 {
+	if s, ok := coll.(*Stream); ok {
+		return s.memCost() // kept as it changes; an empty stream has groups
+	}
 	n := coll.Len()
 	if n == 0 {
 		return collHeader
