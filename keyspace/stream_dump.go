@@ -102,6 +102,17 @@ func (r *streamReader) len() uint64 {
 	return n
 }
 
+// counter reads a group's entries_read, whose -1 is written as the
+// 64-bit length 2^64-1 (RDB_LENERR to other readers, not to this one).
+func (r *streamReader) counter() int64 {
+	if r.err == nil && len(r.p) >= 9 && r.p[0] == 0x81 {
+		v := binary.BigEndian.Uint64(r.p[1:9])
+		r.p = r.p[9:]
+		return int64(v)
+	}
+	return int64(r.len())
+}
+
 func (r *streamReader) str() []byte {
 	if r.err != nil {
 		return nil
@@ -183,7 +194,7 @@ func restoreStream(p []byte, v2 bool) (*Stream, error) {
 		last := r.id()
 		read := int64(entriesReadInvalid)
 		if v2 {
-			read = int64(r.len())
+			read = r.counter()
 		}
 		if r.err != nil {
 			break
@@ -317,24 +328,18 @@ func restoreNode(master streamID, lp []byte) (*streamNode, error) {
 			}
 		}
 		off := len(n.data)
-		var fields [][]byte
-		if !same {
-			for range pairs {
-				f, ok := next()
-				if !ok {
-					return nil, errCorrupt
-				}
-				fields = append(fields, f)
-			}
-		} else {
-			fields = n.fields
-		}
 		for i := range pairs {
+			var f []byte
+			if same {
+				f = n.fields[i]
+			} else if f, ok1 = next(); !ok1 {
+				return nil, errCorrupt
+			}
 			v, ok := next()
 			if !ok {
 				return nil, errCorrupt
 			}
-			n.data = appendBytes(n.data, fields[i])
+			n.data = appendBytes(n.data, f)
 			n.data = appendBytes(n.data, v)
 		}
 		want := pairs + 3
