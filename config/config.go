@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/schemaproxy/schemaproxy/cluster"
 	"github.com/schemaproxy/schemaproxy/pubsub"
 )
 
@@ -41,6 +42,11 @@ type Config struct {
 	Backends []string
 	// UnsafeBackends starts even if a backend fails the safety checks.
 	UnsafeBackends bool
+	// Slots assigns the 16384 hash slots to the shards (the backends, or
+	// the embedded shards), in cluster.ParseRanges's syntax: one field per
+	// shard in shard order, separated by ';' or spaces, each a comma list
+	// of ranges ("0-99,200-8191;100-199,8192-16383"). Empty: split evenly.
+	Slots string
 	// PubSubLimit is a subscriber's output limit, "<hard> <soft>
 	// <seconds>" as Redis's client-output-buffer-limit pubsub class.
 	PubSubLimit string
@@ -104,6 +110,7 @@ func (c *Config) settings() []setting {
 		{name: "maxmemory-samples", usage: "keys sampled per database for each eviction", num: &c.MaxmemorySamples},
 		{name: "lfu-log-factor", usage: "LFU counter's logarithm factor", num: &c.LFULogFactor},
 		{name: "lfu-decay-time", usage: "minutes for an LFU counter to lose one", num: &c.LFUDecayTime},
+		{name: "slots", usage: "slot ranges per shard in shard order, ';' between shards, ',' between a shard's ranges: 0-8191;8192-16383 (default: split evenly)", str: &c.Slots},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
 }
@@ -269,7 +276,49 @@ func (c *Config) Validate() error {
 	if err := c.validateMemory(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.Slots != "" {
+		if _, err := c.SlotMap(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// NumShards is the number of shards the slots are spread over: one per
+// backend, or the embedded shards when there are no backends.
+func (c *Config) NumShards() int {
+	if len(c.Backends) > 0 {
+		return len(c.Backends)
+	}
+	return c.Shards
+}
+
+// SlotMap is the slot map of Slots over NumShards shards, the even split
+// when Slots is empty; its error is one line.
+func (c *Config) SlotMap() (cluster.SlotMap, error) {
+	n := c.NumShards()
+	if c.Slots == "" {
+		if n < 1 || n > cluster.NumSlots {
+			return cluster.SlotMap{}, fmt.Errorf("slots: cannot split the slots over %d shards", n)
+		}
+		return cluster.NewSlotMap(n), nil
+	}
+	ranges, err := cluster.ParseRanges(c.Slots)
+	if err != nil {
+		return cluster.SlotMap{}, fmt.Errorf("slots: %w", err)
+	}
+	if len(ranges) != n {
+		what := "embedded shards"
+		if len(c.Backends) > 0 {
+			what = "backends"
+		}
+		return cluster.SlotMap{}, fmt.Errorf("slots: ranges for %d shards, but %d %s", len(ranges), n, what)
+	}
+	m, err := cluster.NewSlotMapRanges(ranges)
+	if err != nil {
+		return cluster.SlotMap{}, fmt.Errorf("slots: %w", err)
+	}
+	return m, nil
 }
 
 // PubSub is the Pub/Sub hub's configuration: Redis's defaults with the

@@ -126,3 +126,64 @@ func TestPubSubLimit(t *testing.T) {
 		t.Fatalf("a malformed limit: %v", err)
 	}
 }
+
+// TestSlots: --slots, SCHEMAPROXY_SLOTS and the file's slots line give the
+// ranges per shard; the even split when none; refused in one line when
+// they do not cover the slots once or name another number of shards.
+func TestSlots(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sp.conf")
+	if err := os.WriteFile(file, []byte("backend redis://a:1\nbackend redis://b:2\nslots 0-99,200-16383 100-199\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	two := []string{"--backend", "redis://a:1", "--backend", "redis://b:2"}
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		// shard of slots 0, 100, 199, 200, 16383; or the error
+		want    [5]int
+		wantErr string
+	}{
+		{name: "even, backends", args: two, want: [5]int{0, 0, 0, 0, 1}},
+		{name: "even, embedded", args: []string{"--shards", "3"}, want: [5]int{0, 0, 0, 0, 2}},
+		{name: "flag", args: append([]string{"--slots", "0-99,200-16383;100-199"}, two...), want: [5]int{0, 1, 1, 0, 0}},
+		{name: "file", args: []string{"--config", file}, want: [5]int{0, 1, 1, 0, 0}},
+		{name: "env beats file", args: []string{"--config", file}, env: map[string]string{"SCHEMAPROXY_SLOTS": "0-100;101-16383"},
+			want: [5]int{0, 0, 1, 1, 1}},
+		{name: "flag beats env", args: []string{"--config", file, "--slots", "0-16382;16383"},
+			env: map[string]string{"SCHEMAPROXY_SLOTS": "0-100;101-16383"}, want: [5]int{0, 0, 0, 0, 1}},
+		{name: "embedded shards", args: []string{"--shards", "2", "--slots", "16000-16383;0-15999"}, want: [5]int{1, 1, 1, 1, 0}},
+		{name: "too few", args: append([]string{"--slots", "0-16383"}, two...), wantErr: "slots: ranges for 1 shards, but 2 backends"},
+		{name: "too many", args: []string{"--shards", "2", "--slots", "0-1;2-3;4-16383"}, wantErr: "slots: ranges for 3 shards, but 2 embedded shards"},
+		{name: "gap", args: append([]string{"--slots", "0-99;101-16383"}, two...), wantErr: "slots: slots 100 belong to no shard"},
+		{name: "overlap", args: append([]string{"--slots", "0-100;100-16383"}, two...), wantErr: "slots: slot 100 is given to shard 0 and to shard 1"},
+		{name: "syntax", args: append([]string{"--slots", "0-99;100-x"}, two...), wantErr: `slots: shard 1: "100-x": "x" is not a slot (0-16383)`},
+		{name: "empty", args: append([]string{"--slots", ";"}, two...), wantErr: "slots: no slot ranges"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(c.args, func(k string) string { return c.env[k] }, io.Discard)
+			if c.wantErr != "" {
+				if err == nil || err.Error() != c.wantErr {
+					t.Fatalf("error %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := cfg.SlotMap()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [5]int
+			for i, s := range []uint16{0, 100, 199, 200, 16383} {
+				got[i] = m.ShardOfSlot(s)
+			}
+			if got != c.want {
+				t.Fatalf("shards of slots 0, 100, 199, 200, 16383: %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -43,6 +43,10 @@ import (
 // Config wires a coordinator.
 type Config struct {
 	Shards []backends.Shard
+	// Slots maps keys onto Shards; the zero SlotMap means the slots split
+	// evenly over Shards in order (cluster.NewSlotMap). A map for another
+	// number of shards is a wiring error: New panics.
+	Slots cluster.SlotMap
 	// Exec evaluates cross-shard transactions on copies of their keys.
 	Exec *keyspace.Executor
 	// Databases is the number of numbered databases.
@@ -88,7 +92,13 @@ func New(cfg Config) *Coordinator {
 	if cfg.TxTimeout == 0 {
 		cfg.TxTimeout = 5 * time.Second
 	}
-	c := &Coordinator{cfg: cfg, slots: cluster.NewSlotMap(len(cfg.Shards)),
+	slots := cfg.Slots
+	if slots.Shards() == 0 {
+		slots = cluster.NewSlotMap(len(cfg.Shards))
+	} else if slots.Shards() != len(cfg.Shards) {
+		panic(fmt.Sprintf("txn: a slot map for %d shards over %d shards", slots.Shards(), len(cfg.Shards)))
+	}
+	c := &Coordinator{cfg: cfg, slots: slots,
 		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	// Transaction ids start at random, so that coordinators sharing shards
 	// (and restarts) do not hand out the same ones: a shard takes a lock

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/schemaproxy/schemaproxy/cluster"
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/config"
 	"github.com/schemaproxy/schemaproxy/keyspace"
@@ -81,8 +82,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	}
 	defer st.close()
 
+	var slots cluster.SlotMap // zero: the even split over the store's shards
+	if cfg.Slots != "" {
+		if slots, err = cfg.SlotMap(); err != nil { // checked by config.Load
+			return err
+		}
+	}
 	var shutdown func() // set once the signal context exists
-	coord := txn.New(txn.Config{Shards: st.shards, Exec: exec, Databases: cfg.Databases, Now: st.now,
+	coord := txn.New(txn.Config{Shards: st.shards, Slots: slots, Exec: exec, Databases: cfg.Databases, Now: st.now,
 		Scripts: script.New(script.Config{Logger: log})})
 	ps := cfg.PubSub()
 	settings := map[string]string{
