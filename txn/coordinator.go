@@ -338,6 +338,13 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 	}
 	start := len(r.W.B)
 	now := c.cfg.Now()
+	if watchedExpired(r.Guards, parts, now) {
+		// Redis fails an EXEC whose WATCHed key expired since the WATCH:
+		// Lock found it live, but the transaction runs at now.
+		unlockAll()
+		r.W.NullArray()
+		return nil
+	}
 	writes := c.evaluate(r, parts, now)
 	if len(writes) == 0 {
 		unlockAll()
@@ -381,6 +388,25 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, applyErr)
 	}
 	return nil
+}
+
+// watchedExpired says whether a key that was live when WATCHed is, in the
+// copy Lock returned, expired at now: a change, as in Redis (a lock does
+// not stop a backend expiring the key).
+func watchedExpired(guards []backends.Guard, parts []*participant, now int64) bool {
+	for _, g := range guards {
+		if !g.Live {
+			continue
+		}
+		for _, p := range parts {
+			for _, st := range p.states {
+				if st.DB == g.DB && st.Key == g.Key && st.Entry != nil && st.Entry.ExpireAt != 0 && st.Entry.ExpireAt <= now {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // lock locks every participant. Several are first tried at once, none
