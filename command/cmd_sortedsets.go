@@ -35,7 +35,7 @@ var sortedsetsCommands = []spec{
 	{Name: "zinterstore", Arity: -4, Flags: Write | DenyOOM, Keys: numKeysAt(2, 1)},
 	{Name: "zdiffstore", Arity: -4, Flags: Write | DenyOOM, Keys: numKeysAt(2, 1)},
 	{Name: "zscan", Arity: -3, Flags: ReadOnly | Random, First: 1, Last: 1},
-	{Name: "bzpopmin", Arity: -3, Flags: Write | NoScript | Fast | Blocking | Unsupported, First: 1, Last: -2},
-	{Name: "bzpopmax", Arity: -3, Flags: Write | NoScript | Fast | Blocking | Unsupported, First: 1, Last: -2},
-	{Name: "bzmpop", Arity: -5, Flags: Write | Blocking | Unsupported, Keys: numKeysAt(2)},
+	{Name: "bzpopmin", Arity: -3, Flags: Write | NoScript | Fast | Blocking, First: 1, Last: -2},
+	{Name: "bzpopmax", Arity: -3, Flags: Write | NoScript | Fast | Blocking, First: 1, Last: -2},
+	{Name: "bzmpop", Arity: -5, Flags: Write | Blocking, Keys: numKeysAt(2)},
 }

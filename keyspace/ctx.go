@@ -37,7 +37,7 @@ func Handlers() map[string]Handler {
 	all := map[string]Handler{}
 	for _, fam := range []map[string]Handler{
 		genericCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands,
-		streamCommands,
+		streamCommands, blockingCommands,
 	} {
 		for name, h := range fam {
 			if _, dup := all[name]; dup {

@@ -127,10 +127,7 @@ const (
 	ErrXAutoClaimCount    = "ERR COUNT must be > 0"
 	ErrTimeoutNotInt      = "ERR timeout is not an integer or out of range"
 	ErrTimeoutNegative    = "ERR timeout is negative"
-	// ErrStreamBlock is this store's answer to XREAD/XREADGROUP BLOCK when
-	// no entry is ready at once: blocking is not served yet (not a Redis
-	// error).
-	ErrStreamBlock = "ERR BLOCK is not supported yet by this store: no entries were ready"
+	ErrTimeoutNotFloat    = "ERR timeout is not a float or out of range"
 )
 
 // ErrXReadGroupNoGroup is XREADGROUP's reply to a missing key or group.

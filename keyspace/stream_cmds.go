@@ -6,9 +6,10 @@ import "math"
 // replies. Times (delivery, seen) are the command's Ctx.Now, so a logged
 // XREADGROUP or XCLAIM replays to the same state.
 //
-// BLOCK: XREAD and XREADGROUP answer at once when entries are ready, as
-// Redis does; when none is, this store does not block yet and answers
-// ErrStreamBlock.
+// BLOCK: the store never blocks. XREAD and XREADGROUP answer at once when
+// entries are ready and with a null array otherwise, as Redis does where a
+// client may not block (MULTI, scripts); the proxy blocks and runs the
+// command again when a stream it waits on is written (proxy/blocking.go).
 var streamCommands = map[string]Handler{
 	"xadd":       xaddCmd,
 	"xrange":     func(c *Ctx) { xrangeGeneric(c, false) },
@@ -482,7 +483,6 @@ func xtrimCmd(c *Ctx) {
 func xreadCmd(c *Ctx) {
 	group := len(c.Args[0]) == 10
 	var count int64
-	block := false
 	streamsArg, nStreams := 0, 0
 	noack := false
 	var groupName, consumerName []byte
@@ -492,16 +492,10 @@ func xreadCmd(c *Ctx) {
 		switch {
 		case optIs(o, "block") && more > 0:
 			i++
-			t, ok := ParseInt(c.Args[i])
-			if !ok {
-				c.W.Error(ErrTimeoutNotInt)
+			if _, msg := ParseTimeout(c.Args[i], false); msg != "" {
+				c.W.Error(msg)
 				return
 			}
-			if t < 0 {
-				c.W.Error(ErrTimeoutNegative)
-				return
-			}
-			block = true
 		case optIs(o, "count") && more > 0:
 			i++
 			n, ok := c.intArg(i)
@@ -617,10 +611,6 @@ func xreadCmd(c *Ctx) {
 		}
 	}
 	if len(serve) == 0 {
-		if block {
-			c.W.Error(ErrStreamBlock)
-			return
-		}
 		c.W.NullArray()
 		return
 	}

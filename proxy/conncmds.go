@@ -341,6 +341,8 @@ func (s *session) client(args [][]byte) {
 		s.clientList(args[2:])
 	case sub == "kill" && len(args) >= 3:
 		s.clientKill(args[2:])
+	case sub == "unblock" && (len(args) == 3 || len(args) == 4):
+		s.clientUnblock(args)
 	case sub == "help" && len(args) == 2:
 		s.writeHelp(
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -147,3 +147,10 @@ func errOutcomeUnknown(err error) string { return "ERR transaction outcome unkno
 
 // errBackend reports any other failure of the coordinator or a shard.
 func errBackend(err error) string { return "ERR backend failure: " + err.Error() }
+
+// CLIENT UNBLOCK: a wrong reason, and the error a client unblocked with
+// ERROR gets (Redis's own code, without ERR).
+const (
+	errUnblockReason = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+	errUnblocked     = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+)

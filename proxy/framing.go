@@ -17,6 +17,9 @@ type framedConn struct {
 	scan resp.RequestScanner
 	in   []byte // raw bytes read, not yet scanned
 	out  []byte // scanned bytes not yet handed to the reader
+	// err ended the connection while a blocked session watched it
+	// (watch, blocking.go); Read returns it once out is drained.
+	err error
 }
 
 func newFramedConn(c net.Conn) *framedConn {
@@ -28,6 +31,9 @@ func (f *framedConn) Read(p []byte) (int, error) {
 		if reason := f.scan.Reason(); reason != "" {
 			_, _ = f.Conn.Write([]byte("-" + errProtocol(reason) + "\r\n"))
 			return 0, io.EOF
+		}
+		if f.err != nil {
+			return 0, f.err
 		}
 		n, err := f.Conn.Read(f.in)
 		if n > 0 {

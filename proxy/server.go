@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidwall/redcon"
 
+	"github.com/schemaproxy/schemaproxy/blocking"
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/pubsub"
 	"github.com/schemaproxy/schemaproxy/txn"
@@ -73,6 +74,8 @@ type Server struct {
 
 	// hub holds the clients' Pub/Sub subscriptions.
 	hub *pubsub.Hub
+	// blocked holds the clients blocked on keys (blocking.go).
+	blocked *blocking.Registry
 	// pubOrder lets one EXEC that publishes at a time run from its
 	// commit to its last message, so that transactions' messages arrive
 	// in commit order.
@@ -104,8 +107,9 @@ func New(cfg Config, coord *txn.Coordinator) *Server {
 	}
 	s := &Server{cfg: cfg, coord: coord, table: command.Default, log: cfg.Logger,
 		start: time.Now(), clients: map[int64]*session{},
-		hub: pubsub.New(ps), pubOrder: make(chan struct{}, 1)}
+		hub: pubsub.New(ps), pubOrder: make(chan struct{}, 1), blocked: blocking.New()}
 	s.stats.commands = make([]cmdStats, s.table.Len())
+	coord.OnWrite(s.wrote)
 	return s
 }
 

@@ -315,7 +315,7 @@ func (srv *Server) info(args [][]byte) string {
 	srv.mu.Unlock()
 	section("Clients", [][2]string{
 		{"connected_clients", strconv.Itoa(nclients)},
-		{"blocked_clients", "0"},
+		{"blocked_clients", strconv.Itoa(srv.blocked.Blocked())},
 	})
 	if all || want["memory"] {
 		section("Memory", srv.memoryInfo())

@@ -197,6 +197,8 @@ func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]b
 		s.w.Error(errUnsupportedFor(cmd))
 	case cmd.Is(command.Conn) || cmd.Is(command.Server):
 		s.connCommand(ctx, cmd, args)
+	case cmd.Is(command.Blocking):
+		s.blockingCommand(ctx, cmd, args)
 	default:
 		s.one[0] = backends.Op{Cmd: cmd, Args: args, DB: s.db}
 		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w}, Pending: s.pending}

@@ -85,6 +85,9 @@ type Coordinator struct {
 
 	rndMu sync.Mutex // guards rnd
 	rnd   *rand.Rand
+
+	// wrote is told the ops of every request that ran (notify.go).
+	wrote func(ops []backends.Op)
 }
 
 // New returns a coordinator over cfg.Shards.
@@ -129,8 +132,8 @@ type Request struct {
 // have happened; the client is told so rather than given a guess.
 var ErrUnknownOutcome = errors.New("txn: commit outcome unknown")
 
-// Run executes r and appends its reply to r.W.
-func (c *Coordinator) Run(ctx context.Context, r *Request) error {
+// run executes r and appends its reply to r.W (Run, notify.go).
+func (c *Coordinator) run(ctx context.Context, r *Request) error {
 	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Merge == command.MergeScan {
 		// SCAN needs no exclusive section: it visits one shard per call.
 		return c.Scan(ctx, &r.Ops[0], r.W)

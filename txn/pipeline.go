@@ -66,6 +66,7 @@ func (c *Coordinator) RunEach(ctx context.Context, ops []backends.Op, shards []i
 		}
 		wg.Wait()
 	}
+	c.notify(ops)
 	for _, g := range groups {
 		if pending != nil && g.batch.Pos > pending[g.shard] {
 			pending[g.shard] = g.batch.Pos

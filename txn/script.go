@@ -57,7 +57,10 @@ func (c *Coordinator) scriptOp(ctx context.Context, held []backends.Locked, op *
 	ops := make([]backends.Op, 1)
 	call := func(cmd *command.Command, args [][]byte, db int, cw *resp.Writer) error {
 		ops[0] = backends.Op{Cmd: cmd, Args: args, DB: db}
-		return c.runHeld(ctx, &Request{Batch: backends.Batch{Ops: ops, W: cw}}, held)
+		err := c.runHeld(ctx, &Request{Batch: backends.Batch{Ops: ops, W: cw}}, held)
+		// The script holds every shard: whoever is woken looks after it.
+		c.notify(ops)
+		return err
 	}
 	return c.cfg.Scripts.RunScript(ctx, op.Cmd, op.Args, op.DB, w, call)
 }
