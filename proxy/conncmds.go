@@ -343,6 +343,8 @@ func (s *session) client(args [][]byte) {
 		s.clientKill(args[2:])
 	case sub == "unblock" && (len(args) == 3 || len(args) == 4):
 		s.clientUnblock(args)
+	case sub == "unblock":
+		w.Error(keyspace.ErrSubcommandSyntax(args[1], "CLIENT"))
 	case sub == "help" && len(args) == 2:
 		s.writeHelp(
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
