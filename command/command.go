@@ -119,6 +119,9 @@ type Command struct {
 	// own whose Name is Redis's full name ("pubsub|channels"), with the
 	// parent's ID (statistics count under the parent).
 	Subcommands map[string]*Command
+	// Summary and Since document a command of ours (TXN) in COMMAND DOCS;
+	// empty for Redis's commands.
+	Summary, Since string
 }
 
 // Split describes a command that is independent per key.
@@ -242,6 +245,7 @@ func build() *Table {
 				Name: s.Name, ID: len(t.all), Arity: s.Arity, Flags: s.Flags,
 				FirstKey: s.First, LastKey: s.Last, Step: s.Step,
 				Keys: s.Keys, Group: fam.group, Split: s.Split, Merge: s.Merge,
+				Summary: s.Summary, Since: s.Since,
 			}
 			if c.Step == 0 {
 				c.Step = 1
@@ -252,7 +256,7 @@ func build() *Table {
 					c.Subcommands = map[string]*Command{}
 				}
 				sc := &Command{Name: c.Name + "|" + sub.Name, ID: c.ID, Arity: sub.Arity,
-					Flags: sub.Flags | c.Flags&routing, Group: fam.group}
+					Flags: sub.Flags | c.Flags&routing, Group: fam.group, Summary: sub.Summary, Since: sub.Since}
 				sc.Step = 1
 				sc.Categories = categories(sc)
 				c.Subcommands[sub.Name] = sc

@@ -14,6 +14,9 @@ type spec struct {
 	Merge             MergeKind
 	// Subcommands of a container command (Name without the parent's).
 	Subcommands []spec
+	// Summary and Since are what COMMAND DOCS says of a command of ours
+	// (TXN); empty for Redis's, which answer a generic line.
+	Summary, Since string
 }
 
 // families are the table's entries with their Redis documentation group.
