@@ -259,7 +259,9 @@ func planBatch(b *backends.Batch) *batchPlan {
 			p.dbs = append(p.dbs, op.DB)
 		}
 		w := op.Cmd.Is(command.Write)
-		p.write = p.write || w
+		// A blocking read (XREAD BLOCK) runs inside MULTI too, where
+		// Redis never blocks: the proxy does the blocking.
+		p.write = p.write || w || op.Cmd.Is(command.Blocking)
 		idx, _ = op.Cmd.KeyIndexes(idx[:0], op.Args)
 		for _, i := range idx {
 			add(op.DB, string(op.Args[i]), w)
