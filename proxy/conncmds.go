@@ -78,6 +78,8 @@ func (s *session) connCommand(ctx context.Context, cmd *command.Command, args []
 	case "unwatch":
 		s.watches = s.watches[:0]
 		w.OK()
+	case "txn":
+		s.txnCommand(ctx, args)
 	case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
 		"publish", "spublish", "pubsub":
 		s.pubsubCommand(cmd, args)
@@ -88,6 +90,7 @@ func (s *session) connCommand(ctx context.Context, cmd *command.Command, args []
 
 func (s *session) resetState() {
 	s.endMulti()
+	s.txn = nil
 	s.setDB(0)
 	s.proto, s.w.Proto = 2, 2
 	s.setName("")

@@ -154,3 +154,28 @@ const (
 	errUnblockReason = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 	errUnblocked     = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 )
+
+// TXN, our interactive transaction (txn.go). CONFLICT and TIMEOUT are
+// codes of their own, so that a client can tell "run it again" from a
+// mistake.
+const (
+	errTxnNested   = "ERR TXN BEGIN inside a transaction: TXN calls can not be nested"
+	errTxnConflict = "CONFLICT a key read by the transaction changed before it committed: nothing was written, run the transaction again"
+	errTxnTimeout  = "TIMEOUT the transaction ran past its TIMEOUT and was aborted: nothing was written"
+	errTxnTimeArg  = "ERR TXN BEGIN TIMEOUT must be a positive number of milliseconds"
+)
+
+// errTxnWithout is the reply to TXN COMMIT or ABORT outside a transaction.
+func errTxnWithout(sub string) string { return "ERR TXN " + sub + " without TXN BEGIN" }
+
+// errTxnRefused refuses a command inside TXN, saying why.
+func errTxnRefused(cmd, why string) string {
+	return "ERR " + strings.ToUpper(cmd) + " is not allowed inside TXN: " + why
+}
+
+// errTxnPartial reports a commit in which a command failed that had not
+// failed inside the transaction (the shard out of memory, say): the other
+// writes are committed, as in Redis's EXEC.
+func errTxnPartial(cmd, msg string) string {
+	return "ERR TXN COMMIT: " + strings.ToUpper(cmd) + " failed at commit, the other writes committed: " + msg
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/schemaproxy/schemaproxy/blocking"
 	"github.com/schemaproxy/schemaproxy/command"
+	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/pubsub"
 	"github.com/schemaproxy/schemaproxy/txn"
 )
@@ -67,6 +68,9 @@ type Server struct {
 	cfg   Config
 	coord *txn.Coordinator
 	table *command.Table
+	// exec runs the commands of interactive transactions on their
+	// scratch stores (txn.go).
+	exec  *keyspace.Executor
 	log   *slog.Logger
 	start time.Time
 
@@ -105,7 +109,7 @@ func New(cfg Config, coord *txn.Coordinator) *Server {
 	if ps.Logger == nil {
 		ps.Logger = cfg.Logger
 	}
-	s := &Server{cfg: cfg, coord: coord, table: command.Default, log: cfg.Logger,
+	s := &Server{cfg: cfg, coord: coord, table: command.Default, exec: keyspace.NewExecutor(command.Default), log: cfg.Logger,
 		start: time.Now(), clients: map[int64]*session{},
 		hub: pubsub.New(ps), pubOrder: make(chan struct{}, 1), blocked: blocking.New()}
 	s.stats.commands = make([]cmdStats, s.table.Len())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/proto/resp"
 	"github.com/schemaproxy/schemaproxy/pubsub"
 )
 
@@ -202,13 +203,7 @@ func (s *session) command(args [][]byte) {
 		w.Map(len(cmds))
 		for _, c := range cmds {
 			w.BulkString(c.Name)
-			w.Map(3)
-			w.BulkString("summary")
-			w.BulkString(c.Name + " command")
-			w.BulkString("since")
-			w.BulkString("1.0.0")
-			w.BulkString("group")
-			w.BulkString(c.Group)
+			writeCommandDocs(w, c)
 		}
 	case "getkeys":
 		if len(args) < 4 {
@@ -246,6 +241,42 @@ func (s *session) command(args [][]byte) {
 		)
 	default:
 		w.Error(keyspace.ErrUnknownSubcommand(args[1], "COMMAND"))
+	}
+}
+
+// writeCommandDocs writes c's COMMAND DOCS map: a generic line for
+// Redis's commands, the table's words for ours (TXN, with its
+// subcommands, as Redis documents a container's).
+func writeCommandDocs(w *resp.Writer, c *command.Command) {
+	summary, since := c.Name+" command", "1.0.0"
+	if c.Summary != "" {
+		summary, since = c.Summary, c.Since
+	}
+	var subs []*command.Command
+	for _, sc := range c.Subcommands {
+		if sc.Summary != "" {
+			subs = append(subs, sc)
+		}
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].Name < subs[j].Name })
+	n := 3
+	if len(subs) > 0 {
+		n++
+	}
+	w.Map(n)
+	w.BulkString("summary")
+	w.BulkString(summary)
+	w.BulkString("since")
+	w.BulkString(since)
+	w.BulkString("group")
+	w.BulkString(c.Group)
+	if len(subs) > 0 {
+		w.BulkString("subcommands")
+		w.Map(len(subs))
+		for _, sc := range subs {
+			w.BulkString(sc.Name)
+			writeCommandDocs(w, sc)
+		}
 	}
 }
 

@@ -47,6 +47,8 @@ type session struct {
 	queue    []backends.Op
 	// watches are the WATCHed keys' versions.
 	watches []backends.Guard
+	// txn is the interactive transaction (TXN BEGIN) under way, if any.
+	txn *interactive
 
 	// closing is set by QUIT and CLIENT KILL of oneself.
 	closing bool
@@ -158,7 +160,11 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		}
 	}
 	start := len(w.B)
-	s.dispatch(ctx, cmd, args)
+	if s.txn != nil {
+		s.txnRun(ctx, cmd, full, args)
+	} else {
+		s.dispatch(ctx, cmd, args)
+	}
 	// One clock read per command: its end is the next one's start.
 	end := time.Now()
 	st := &s.srv.stats.commands[cmd.ID]
