@@ -135,7 +135,9 @@ func (st *state) redisCall(L *lua.LState, raise bool) int {
 		r.wrote.Store(true)
 	}
 	w := resp.Writer{Proto: r.resp}
-	if !st.connCommand(cmd, args, &w) {
+	if msg, ok := xreadBlockError(cmd, args); ok {
+		w.Error(msg)
+	} else if !st.connCommand(cmd, args, &w) {
 		if cmd.Is(command.Conn) || cmd.Is(command.Server) || cmd.Is(command.Unsupported) {
 			return fail(L, raise, errNotAllowed)
 		}
