@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -324,6 +325,12 @@ func TestTXNSameChoicesAtCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		tc.want(fmt.Sprint(2.5+float64(round)), "INCRBYFLOAT", "f", "1")
+		// Let the clock pass the ID's millisecond, so that an ID generated
+		// again at COMMIT would differ (the time itself is under test).
+		ms, _, _ := strings.Cut(id.(string), "-")
+		for at, _ := strconv.ParseInt(ms, 10, 64); time.Now().UnixMilli() <= at+1; {
+			time.Sleep(time.Millisecond)
+		}
 		tc.want("OK", "TXN", "COMMIT")
 		for _, m := range append(popped.([]any), one) {
 			if c.SIsMember(ctx, "set", m).Val() {
