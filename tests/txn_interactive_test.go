@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -379,5 +380,139 @@ func TestTXNDocs(t *testing.T) {
 	info, err := tc.do("COMMAND", "INFO", "txn")
 	if err != nil || !strings.Contains(fmt.Sprint(info), "txn") {
 		t.Fatalf("COMMAND INFO txn: %v %v", info, err)
+	}
+}
+
+// TestTXNExpiry: a key with a TTL keeps it inside the transaction, and a
+// key read live that expires before COMMIT is a change: CONFLICT.
+func TestTXNExpiry(t *testing.T) {
+	p := startProxy(t)
+	c := client(t, p.Addr)
+	ctx := ctxT(t)
+	const ttl = 300 * time.Millisecond
+	if err := c.Set(ctx, "ek", "v", ttl).Err(); err != nil {
+		t.Fatal(err)
+	}
+	set := time.Now()
+	tc := newTxnConn(t, c)
+	tc.want("OK", "TXN", "BEGIN")
+	tc.want("v", "GET", "ek")
+	pttl, err := tc.do("PTTL", "ek")
+	if err != nil || pttl.(int64) <= 0 || pttl.(int64) > ttl.Milliseconds() {
+		t.Fatalf("PTTL inside TXN: %v, %v", pttl, err)
+	}
+	tc.want("OK", "SET", "other", "x")
+	// The expiry is what is under test: wait it out.
+	time.Sleep(time.Until(set.Add(ttl + 10*time.Millisecond)))
+	tc.want("<nil>", "GET", "ek")
+	if _, err := tc.do("TXN", "COMMIT"); !isConflict(err) {
+		t.Fatalf("COMMIT after a read key expired: %v, want CONFLICT", err)
+	}
+	if n := c.Exists(ctx, "other").Val(); n != 0 {
+		t.Fatal("a CONFLICT wrote")
+	}
+}
+
+// TestTXNPipelined: a whole transaction sent as one pipeline runs its
+// commands inside it, in order.
+func TestTXNPipelined(t *testing.T) {
+	p := startProxy(t)
+	c := client(t, p.Addr)
+	ctx := ctxT(t)
+	keys := accountsOnShards("pl", 3, 3)
+	conn := c.Conn()
+	defer conn.Close()
+	cmds, err := conn.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		pl.Do(ctx, "TXN", "BEGIN")
+		pl.Set(ctx, keys[0], "a", 0)
+		pl.Set(ctx, keys[1], "b", 0)
+		pl.MGet(ctx, keys[0], keys[1], keys[2])
+		pl.Do(ctx, "TXN", "STATUS")
+		pl.Do(ctx, "TXN", "COMMIT")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprint(cmds[3].(*redis.SliceCmd).Val()); s != "[a b <nil>]" {
+		t.Fatalf("MGET inside a pipelined TXN: %s", s)
+	}
+	if s := fmt.Sprint(cmds[4].(*redis.Cmd).Val()); s != "[state active keys-read 3 commands 3 writes 2 timeout-left-ms -1]" {
+		t.Fatalf("TXN STATUS inside a pipelined TXN: %s", s)
+	}
+	if n := c.Exists(ctx, keys[0], keys[1]).Val(); n != 2 {
+		t.Fatalf("%d keys after a pipelined TXN", n)
+	}
+}
+
+// TestTXNRedisBackends: TXN over three redis-servers: reads, own writes,
+// CONFLICT, ABORT; an abandoned transaction leaves the backends exactly as
+// they were (no lock, version or shadow key).
+func TestTXNRedisBackends(t *testing.T) {
+	backends, urls := startBackends(t, 3)
+	p := startProxy(t, backendArgs(urls)...)
+	c := client(t, p.Addr)
+	ctx := ctxT(t)
+	keys := oneKeyPerShard("tr", 3)
+	c.Set(ctx, keys[0], "5", 0)
+	tc := newTxnConn(t, c)
+	tc.want("OK", "TXN", "BEGIN")
+	tc.want("5", "GET", keys[0])
+	tc.want("6", "INCR", keys[0])
+	tc.want("2", "RPUSH", keys[1], "a", "b")
+	tc.want("[a b]", "LRANGE", keys[1], 0, -1)
+	tc.want("0", "EXISTS", keys[2])
+	if n := c.Exists(ctx, keys[1]).Val(); n != 0 {
+		t.Fatal("a TXN write is visible before COMMIT")
+	}
+	tc.want("OK", "TXN", "COMMIT")
+	if got := fmt.Sprint(c.Get(ctx, keys[0]).Val(), " ", c.LRange(ctx, keys[1], 0, -1).Val()); got != "6 [a b]" {
+		t.Fatalf("after COMMIT: %s", got)
+	}
+
+	tc.want("OK", "TXN", "BEGIN")
+	tc.want("6", "GET", keys[0])
+	tc.want("OK", "SET", keys[2], "x")
+	c.Incr(ctx, keys[0])
+	if _, err := tc.do("TXN", "COMMIT"); !isConflict(err) {
+		t.Fatalf("COMMIT after a read key changed: %v, want CONFLICT", err)
+	}
+	tc.want("OK", "TXN", "BEGIN")
+	tc.want("OK", "SET", keys[2], "x")
+	tc.want("OK", "TXN", "ABORT")
+	if n := c.Exists(ctx, keys[2]).Val(); n != 0 {
+		t.Fatal("CONFLICT or ABORT wrote")
+	}
+
+	// What the backends hold, metadata included, before and after a
+	// client that leaves inside a TXN.
+	snapshot := func() string {
+		var out []string
+		for _, b := range backends {
+			rc := client(t, b.Addr)
+			ks := rc.Keys(ctx, "*").Val()
+			slices.Sort(ks)
+			for _, k := range ks {
+				d, _ := rc.Dump(ctx, k).Result()
+				out = append(out, k+"="+strconv.Quote(d))
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	before := snapshot()
+	gone := redis.NewClient(&redis.Options{Addr: p.Addr, PoolSize: 1, MaxRetries: -1})
+	conn := gone.Conn()
+	for _, cmd := range [][]any{{"TXN", "BEGIN"}, {"INCR", keys[0]}, {"RPUSH", keys[1], "c"}, {"SET", keys[2], "y"}} {
+		if err := conn.Do(ctx, cmd...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+	gone.Close()
+	if after := snapshot(); after != before {
+		t.Fatalf("an abandoned TXN changed the backends:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	if err := c.Set(ctx, keys[0], "9", 0).Err(); err != nil {
+		t.Fatal(err)
 	}
 }
