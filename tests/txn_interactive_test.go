@@ -389,7 +389,7 @@ func TestTXNExpiry(t *testing.T) {
 	p := startProxy(t)
 	c := client(t, p.Addr)
 	ctx := ctxT(t)
-	const ttl = 300 * time.Millisecond
+	const ttl = time.Second
 	if err := c.Set(ctx, "ek", "v", ttl).Err(); err != nil {
 		t.Fatal(err)
 	}
