@@ -222,6 +222,10 @@ func (s *session) txnCommit(ctx context.Context, t *interactive) {
 	case v.Null:
 		w.Error(errTxnConflict)
 		return
+	case v.Kind == resp.KindError:
+		// EXEC refused whole (nothing ran): its reason is the answer.
+		w.Error(string(v.Str))
+		return
 	}
 	for i, r := range v.Elems {
 		if i < len(t.ops) && r.Kind == resp.KindError && !t.failed[i] {
