@@ -73,7 +73,6 @@ type interactive struct {
 	state txnState
 	// deadline is when TIMEOUT runs out; zero: never.
 	deadline time.Time
-	timeout  time.Duration
 	// store holds the keys read and the transaction's writes; now is its
 	// clock, the shards' time of the command running.
 	store *keyspace.Store
@@ -93,7 +92,7 @@ type interactive struct {
 // and reports whether it is.
 func (t *interactive) timeOut(now time.Time) bool {
 	if t.state == txnActive && !t.deadline.IsZero() && !now.Before(t.deadline) {
-		*t = interactive{state: txnTimedOut, timeout: t.timeout}
+		*t = interactive{state: txnTimedOut}
 	}
 	return t.state == txnTimedOut
 }
@@ -132,13 +131,17 @@ func (s *session) txnCommand(ctx context.Context, args [][]byte) {
 	case "help":
 		s.writeHelp(
 			"TXN <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"BEGIN [TIMEOUT <milliseconds>]", "    Start an interactive transaction: the commands that follow run at once, reading the",
-			"", "    transaction's own writes, invisible to other clients until COMMIT.",
-			"COMMIT", "    Commit the transaction. Answers CONFLICT, writing nothing, when a key it read",
-			"", "    changed meanwhile: run the whole transaction again.",
-			"ABORT", "    End the transaction without writing anything.",
-			"STATUS", "    Return the transaction's state (none, active, timed-out), the keys it read, the",
-			"", "    commands it ran and the writes COMMIT will run.",
+			"BEGIN [TIMEOUT <milliseconds>]",
+			"    Start an interactive transaction: the commands that follow run at once, see its own",
+			"    writes and stay invisible to other clients until COMMIT.",
+			"COMMIT",
+			"    Commit the transaction. Answers CONFLICT, writing nothing, when a key it read changed",
+			"    meanwhile: run the whole transaction again.",
+			"ABORT",
+			"    End the transaction without writing anything.",
+			"STATUS",
+			"    Return the transaction's state (none, active, timed-out), the keys it read, the",
+			"    commands it ran and the writes COMMIT will run.",
 			"HELP", "    Print this help.",
 		)
 	}
@@ -164,7 +167,7 @@ func (s *session) txnBegin(opts [][]byte) {
 		timeout = time.Duration(ms) * time.Millisecond
 		i++
 	}
-	t := &interactive{timeout: timeout, read: map[backends.KeyRef]struct{}{},
+	t := &interactive{read: map[backends.KeyRef]struct{}{},
 		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	if timeout > 0 {
 		t.deadline = s.cmdStart.Add(timeout)
@@ -315,12 +318,13 @@ func (s *session) txnData(ctx context.Context, cmd *command.Command, args [][]by
 		}
 		op.Cmd, op.Args = s.srv.table.Lookup(prop[0]), prop
 	}
-	reply, _, _ := resp.Parse(s.w.B[start:])
-	if cmd.Name == "xadd" && reply.Kind == resp.KindBulk && !reply.Null {
-		op.Args = pinXAddID(op.Args, reply.Str)
+	if cmd.Name == "xadd" {
+		if reply, _, err := resp.Parse(s.w.B[start:]); err == nil && reply.Kind == resp.KindBulk && !reply.Null {
+			op.Args = pinXAddID(op.Args, reply.Str)
+		}
 	}
 	t.ops = append(t.ops, op)
-	t.failed = append(t.failed, reply.Kind == resp.KindError)
+	t.failed = append(t.failed, len(s.w.B) > start && s.w.B[start] == '-')
 }
 
 // txnRead reads key into the transaction, guard first, unless it has it;
