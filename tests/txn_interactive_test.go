@@ -516,3 +516,57 @@ func TestTXNRedisBackends(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTXNMoreCommands: commands over other databases (SELECT, MOVE, COPY
+// DB), consumer groups and a client blocked on a key the COMMIT writes.
+func TestTXNMoreCommands(t *testing.T) {
+	p := startProxy(t)
+	c := client(t, p.Addr)
+	ctx := ctxT(t)
+	c.Set(ctx, "mv", "1", 0)
+	c.XAdd(ctx, &redis.XAddArgs{Stream: "st", ID: "1-1", Values: []any{"f", "a"}})
+	c.XAdd(ctx, &redis.XAddArgs{Stream: "st", ID: "1-2", Values: []any{"f", "b"}})
+	db3 := client(t, p.Addr, func(o *redis.Options) { o.DB = 3 })
+
+	// A client blocked on a list the COMMIT pushes to is served.
+	popped := make(chan string, 1)
+	go func() {
+		v, err := db3.BLPop(ctx, 0, "q").Result()
+		if err != nil {
+			popped <- err.Error()
+			return
+		}
+		popped <- v[1]
+	}()
+
+	tc := newTxnConn(t, c)
+	tc.want("OK", "TXN", "BEGIN")
+	tc.want("1", "MOVE", "mv", 3)
+	tc.want("0", "EXISTS", "mv")
+	tc.want("1", "COPY", "st", "st", "DB", "3")
+	tc.want("OK", "XGROUP", "CREATE", "st", "g", "0")
+	tc.want("[[st [[1-1 [f a]]]]]", "XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "st", ">")
+	tc.want("OK", "SELECT", 3)
+	tc.want("1", "GET", "mv")
+	tc.want("1", "RPUSH", "q", "job")
+	tc.want("OK", "SELECT", 0)
+	if n := db3.Exists(ctx, "mv", "st").Val(); n != 0 {
+		t.Fatal("TXN writes in db 3 visible before COMMIT")
+	}
+	// The push inside the TXN did not serve it; the COMMIT must.
+	awaitBlocked(t, dialT(t, p.Addr), 1)
+	tc.want("OK", "TXN", "COMMIT")
+	if got := <-popped; got != "job" {
+		t.Fatalf("the blocked client got %q", got)
+	}
+	if v := db3.Get(ctx, "mv").Val(); v != "1" || c.Exists(ctx, "mv").Val() != 0 {
+		t.Fatalf("MOVE inside TXN: db 3 has %q", v)
+	}
+	if n := db3.XLen(ctx, "st").Val(); n != 2 {
+		t.Fatalf("COPY DB inside TXN: %d entries in db 3", n)
+	}
+	pending := c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: "st", Group: "g", Start: "-", End: "+", Count: 10}).Val()
+	if len(pending) != 1 || pending[0].ID != "1-1" || pending[0].Consumer != "alice" {
+		t.Fatalf("XREADGROUP inside TXN left pending %v", pending)
+	}
+}
