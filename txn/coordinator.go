@@ -68,15 +68,6 @@ type Config struct {
 	TxTimeout time.Duration
 }
 
-// TestingKnobs inject failures at the protocol's steps: an error stops
-// the coordinator there, as if its process died; blocking freezes it.
-type TestingKnobs struct {
-	// AfterLock runs once every participant is locked, before the commit.
-	AfterLock func(tx backends.TxID) error
-	// AfterCommit runs after the primary's commit and before any apply.
-	AfterCommit func(tx backends.TxID) error
-}
-
 // Coordinator runs requests against the shards.
 type Coordinator struct {
 	cfg    Config
@@ -321,6 +312,9 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 	lockCtx, cancel := context.WithTimeout(ctx, c.cfg.TxTimeout)
 	defer cancel()
 	if err := c.lock(lockCtx, tx, parts); err != nil {
+		if errors.Is(err, ErrUnknownOutcome) {
+			return err // a knob stopped the coordinator: it releases nothing
+		}
 		unlockAll()
 		if errors.Is(err, backends.ErrGuard) {
 			r.W.NullArray()
@@ -334,10 +328,8 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		}
 		return err
 	}
-	if k := c.cfg.Knobs; k != nil && k.AfterLock != nil {
-		if err := k.AfterLock(tx.ID); err != nil {
-			return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
-		}
+	if err := c.cfg.Knobs.afterLock(tx.ID); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
 	start := len(r.W.B)
 	now := c.cfg.Now()
@@ -364,11 +356,9 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		}
 		return fmt.Errorf("%w: commit on shard %d: %w", ErrUnknownOutcome, tx.Primary, err)
 	}
-	if k := c.cfg.Knobs; k != nil && k.AfterCommit != nil {
-		if err := k.AfterCommit(tx.ID); err != nil {
-			r.W.B = r.W.B[:start]
-			return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
-		}
+	if err := c.cfg.Knobs.afterCommit(tx.ID); err != nil {
+		r.W.B = r.W.B[:start]
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
 	// The participants apply at once: each only installs its own part.
 	applyErrs := make([]error, len(parts))
@@ -378,6 +368,10 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 			continue
 		}
 		applying.Go(func() {
+			if err := c.cfg.Knobs.beforeApply(tx.ID, p.shard); err != nil {
+				applyErrs[i] = fmt.Errorf("apply on shard %d: %w", p.shard, err)
+				return
+			}
 			if err := c.cfg.Shards[p.shard].Apply(ctx, tx, writes[p.shard], record); err != nil {
 				applyErrs[i] = fmt.Errorf("apply on shard %d: %w", p.shard, err)
 			}
@@ -420,6 +414,9 @@ func watchedExpired(guards []backends.Guard, parts []*participant, now int64) bo
 // for.
 func (c *Coordinator) lock(ctx context.Context, tx backends.TxMeta, parts []*participant) error {
 	lockOne := func(tx backends.TxMeta, p *participant) error {
+		if err := c.cfg.Knobs.beforeLock(tx.ID, p.shard); err != nil {
+			return fmt.Errorf("%w: lock shard %d: %w", ErrUnknownOutcome, p.shard, err)
+		}
 		p.tried = true
 		states, err := c.cfg.Shards[p.shard].Lock(ctx, tx, p.keys, p.guards)
 		if err != nil {
@@ -437,6 +434,13 @@ func (c *Coordinator) lock(ctx context.Context, tx backends.TxMeta, parts []*par
 			wg.Go(func() { errs[i] = lockOne(try, p) })
 		}
 		wg.Wait()
+		for _, err := range errs {
+			if errors.Is(err, ErrUnknownOutcome) {
+				// A knob stopped the coordinator: it releases nothing,
+				// whatever the other participants answered.
+				return err
+			}
+		}
 		busy := false
 		for _, err := range errs {
 			switch {
