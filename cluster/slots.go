@@ -49,18 +49,18 @@ func (r Range) String() string {
 type SlotMap struct {
 	shards int
 	// owner is each slot's shard: one load per key, however the ranges
-	// are cut. Shared, never written after construction.
+	// are cut. Shared, never written after construction. nil: the even
+	// split, computed (so making one costs nothing).
 	owner *[NumSlots]uint16
 }
 
 // NewSlotMap returns the map for n shards (1 <= n <= NumSlots), the slots
-// split evenly in contiguous ranges in shard order.
+// split evenly in contiguous ranges in shard order (EvenRanges).
 func NewSlotMap(n int) SlotMap {
-	m, err := NewSlotMapRanges(EvenRanges(n))
-	if err != nil {
-		panic(err)
+	if n < 1 || n > NumSlots {
+		panic(fmt.Sprintf("slot map for %d shards: between 1 and %d needed", n, NumSlots))
 	}
-	return m
+	return SlotMap{shards: n}
 }
 
 // EvenRanges is the even split of the slots over n shards that NewSlotMap
@@ -176,12 +176,16 @@ func (m SlotMap) Shards() int { return m.shards }
 
 // ShardOf returns the shard that owns key.
 func (m SlotMap) ShardOf(key []byte) int {
-	return int(m.owner[Slot(key)])
+	return m.ShardOfSlot(Slot(key))
 }
 
 // ShardOfSlot returns the shard that owns slot.
 func (m SlotMap) ShardOfSlot(slot uint16) int {
-	return int(m.owner[slot&(NumSlots-1)])
+	slot &= NumSlots - 1
+	if m.owner == nil {
+		return int(slot) * m.shards / NumSlots
+	}
+	return int(m.owner[slot])
 }
 
 // crc16 is CRC16-CCITT (XMODEM), the variant Redis Cluster uses.
