@@ -22,17 +22,17 @@ type Holder interface {
 	// that holders never wait on each other.
 	TryHold(keys []KeyRef) (held bool, changed <-chan struct{})
 	// Held operates on the shard while it is held.
-	Held() Locked
+	Held() Section
 	// Unhold releases the shard and returns the log position the
 	// request's reply depends on, for Durable.
 	Unhold() uint64
 }
 
-// Locked is a shard held by an Exclusive section or by a Holder: the same
+// Section is a shard held by an Exclusive section or by a Holder: the same
 // operations as Shard, run without waiting (nothing else runs meanwhile).
 // Install and RunOps change the shard without logging; Log then records
 // the whole transaction once every participant has run its part.
-type Locked interface {
+type Section interface {
 	Run(b *Batch) error
 	Read(keys []KeyRef) []KeyState
 	// Now is the shard's clock, never behind any time it ran a command
@@ -56,5 +56,5 @@ type Exclusiver interface {
 	// keeping all other work out until fn returns. Exclusive sections of
 	// several shards nest, lowest index first, for commands over whole
 	// databases (FLUSHALL, SWAPDB, KEYS) and transactions that contain them.
-	Exclusive(ctx context.Context, fn func(x Locked) error) error
+	Exclusive(ctx context.Context, fn func(x Section) error) error
 }

@@ -276,7 +276,7 @@ func (f *faultShard) Commit(ctx context.Context, tx backends.TxMeta, writes []ba
 }
 
 // Exclusive lets requests over whole databases run as they would.
-func (f *faultShard) Exclusive(ctx context.Context, fn func(backends.Locked) error) error {
+func (f *faultShard) Exclusive(ctx context.Context, fn func(backends.Section) error) error {
 	return f.Shard.(backends.Exclusiver).Exclusive(ctx, fn)
 }
 

@@ -20,7 +20,7 @@ var errWholeStore = errors.New("txn: commands over whole databases need embedded
 // else runs, so whole-database commands and everything around them in a
 // transaction see and leave one consistent state.
 func (c *Coordinator) runExclusive(ctx context.Context, r *Request) error {
-	held := make([]backends.Locked, 0, len(c.cfg.Shards))
+	held := make([]backends.Section, 0, len(c.cfg.Shards))
 	var nest func(i int) error
 	nest = func(i int) error {
 		if i == len(c.cfg.Shards) {
@@ -30,7 +30,7 @@ func (c *Coordinator) runExclusive(ctx context.Context, r *Request) error {
 		if !ok {
 			return errWholeStore
 		}
-		return x.Exclusive(ctx, func(x backends.Locked) error {
+		return x.Exclusive(ctx, func(x backends.Section) error {
 			held = append(held, x)
 			return nest(i + 1)
 		})
@@ -38,7 +38,7 @@ func (c *Coordinator) runExclusive(ctx context.Context, r *Request) error {
 	return nest(0)
 }
 
-func (c *Coordinator) runHeld(ctx context.Context, r *Request, held []backends.Locked) error {
+func (c *Coordinator) runHeld(ctx context.Context, r *Request, held []backends.Section) error {
 	if len(r.Guards) > 0 {
 		byShard := map[int][]backends.Guard{}
 		for _, g := range r.Guards {
@@ -104,7 +104,7 @@ func (c *Coordinator) runHeld(ctx context.Context, r *Request, held []backends.L
 
 // globalOp runs a whole-database command on every held shard and merges
 // the replies.
-func (c *Coordinator) globalOp(held []backends.Locked, op *backends.Op, w *resp.Writer) error {
+func (c *Coordinator) globalOp(held []backends.Section, op *backends.Op, w *resp.Writer) error {
 	replies := make([]resp.Value, 0, len(held))
 	bufs := make([]*resp.Writer, 0, len(held))
 	// A write over whole databases (FLUSHALL, FLUSHDB, SWAPDB) is one
@@ -192,7 +192,7 @@ func (c *Coordinator) Scan(ctx context.Context, op *backends.Op, w *resp.Writer)
 	})
 }
 
-func (c *Coordinator) scanHeld(held []backends.Locked, op *backends.Op, w *resp.Writer) error {
+func (c *Coordinator) scanHeld(held []backends.Section, op *backends.Op, w *resp.Writer) error {
 	return c.scan(op, w, func(shard int, b *backends.Batch) error { return held[shard].Run(b) })
 }
 

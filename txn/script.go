@@ -49,7 +49,7 @@ func (c *Coordinator) runScriptAdmin(ctx context.Context, op *backends.Op, w *re
 
 // scriptOp runs a scripting command inside a held request: its
 // redis.calls run on the held shards.
-func (c *Coordinator) scriptOp(ctx context.Context, held []backends.Locked, op *backends.Op, w *resp.Writer) error {
+func (c *Coordinator) scriptOp(ctx context.Context, held []backends.Section, op *backends.Op, w *resp.Writer) error {
 	if c.cfg.Scripts == nil {
 		w.Error(errNoScripts)
 		return nil

@@ -639,7 +639,7 @@ func (s *Shard) Unlock(ctx context.Context, tx backends.TxID) error {
 }
 
 // Exclusive implements backends.Exclusiver.
-func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Locked) error) error {
+func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Section) error) error {
 	s.mu.Lock()
 	for {
 		if s.closed {
@@ -752,7 +752,7 @@ func (s *Shard) TryHold(keys []backends.KeyRef) (bool, <-chan struct{}) {
 }
 
 // Held implements backends.Holder.
-func (s *Shard) Held() backends.Locked { return heldShard{s} }
+func (s *Shard) Held() backends.Section { return heldShard{s} }
 
 // Unhold implements backends.Holder.
 func (s *Shard) Unhold() uint64 {

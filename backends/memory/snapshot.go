@@ -203,7 +203,7 @@ func (st *Store) exclusiveAll(ctx context.Context, i int, fn func() error) error
 	if i == len(st.shards) {
 		return fn()
 	}
-	return st.shards[i].Exclusive(ctx, func(backends.Locked) error {
+	return st.shards[i].Exclusive(ctx, func(backends.Section) error {
 		return st.exclusiveAll(ctx, i+1, fn)
 	})
 }

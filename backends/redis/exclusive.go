@@ -22,7 +22,7 @@ const fenceTTL = 10 * time.Second
 // new lock gets in, waits for the locks of transactions in flight to
 // drain (resolving those of coordinators gone), runs fn, and lifts the
 // fence. Shards are fenced in order, so two such requests cannot deadlock.
-func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Locked) error) error {
+func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Section) error) error {
 	var tb [12]byte
 	_, _ = rand.Read(tb[:])
 	token := hex.EncodeToString(tb[:])
@@ -101,7 +101,7 @@ func (s *Shard) resolveAll(ctx context.Context) error {
 	return nil
 }
 
-// fenced is a shard inside its fence (backends.Locked).
+// fenced is a shard inside its fence (backends.Section).
 type fenced struct {
 	s     *Shard
 	ctx   context.Context
@@ -172,7 +172,7 @@ func (f *fenced) RunOps(ops []backends.Op, now int64, w *resp.Writer) {
 	}
 }
 
-// Log implements backends.Locked: every write is in the backend's own AOF
+// Log implements backends.Section: every write is in the backend's own AOF
 // already.
 func (f *fenced) Log(*backends.TxRecord) {}
 
