@@ -48,12 +48,7 @@ type failpoint struct {
 var failpoints = []failpoint{
 	{name: "some locks", locked: [3]bool{true, true, false},
 		knobs: func(stop func(backends.TxID) error) *txn.TestingKnobs {
-			return &txn.TestingKnobs{BeforeLock: func(tx backends.TxID, shard int) error {
-				if shard != 2 {
-					return nil
-				}
-				return stop(tx)
-			}}
+			return &txn.TestingKnobs{BeforeLock: onShard(2, stop)}
 		}},
 	{name: "all locks", locked: [3]bool{true, true, true},
 		knobs: func(stop func(backends.TxID) error) *txn.TestingKnobs {
@@ -65,13 +60,19 @@ var failpoints = []failpoint{
 		}},
 	{name: "some applies", committed: true, locked: [3]bool{false, false, true}, applied: [3]bool{true, true, false},
 		knobs: func(stop func(backends.TxID) error) *txn.TestingKnobs {
-			return &txn.TestingKnobs{BeforeApply: func(tx backends.TxID, shard int) error {
-				if shard != 2 {
-					return nil
-				}
-				return stop(tx)
-			}}
+			return &txn.TestingKnobs{BeforeApply: onShard(2, stop)}
 		}},
+}
+
+// onShard is a knob of participant shard that stops there, and lets the
+// others go on.
+func onShard(shard int, stop func(backends.TxID) error) func(backends.TxID, int) error {
+	return func(tx backends.TxID, s int) error {
+		if s != shard {
+			return nil
+		}
+		return stop(tx)
+	}
 }
 
 // resolver is what the second proxy does first, on the stopped
@@ -356,7 +357,7 @@ func (f *failCase) stoppedState(tx backends.TxID) (deadline int64, _ error) {
 	for i, c := range f.inspect {
 		lock, err := c.Get(ctx, "__sp:l:"+f.keys[i]).Result()
 		switch {
-		case err != nil && err != goredis.Nil:
+		case err != nil && !errors.Is(err, goredis.Nil):
 			return 0, err
 		case f.fp.locked[i] != (err == nil):
 			return 0, fmt.Errorf("shard %d: lock %q, %v; want locked %v", i, lock, err, f.fp.locked[i])
@@ -366,7 +367,7 @@ func (f *failCase) stoppedState(tx backends.TxID) (deadline int64, _ error) {
 			deadline, _ = strconv.ParseInt(strings.TrimPrefix(lock, owner), 10, 64)
 		}
 		v, err := c.Get(ctx, f.keys[i]).Result()
-		if f.fp.applied[i] != (err == nil && v == "1") || (err != nil && err != goredis.Nil) {
+		if f.fp.applied[i] != (err == nil && v == "1") || (err != nil && !errors.Is(err, goredis.Nil)) {
 			return 0, fmt.Errorf("shard %d: %s = %q, %v; want written %v", i, f.keys[i], v, err, f.fp.applied[i])
 		}
 	}
@@ -464,7 +465,7 @@ func (f *failCase) checkSettled(p *proxy, want []int64) {
 // checkTombstone checks whether the primary holds tx's abort tombstone.
 func (f *failCase) checkTombstone(tx backends.TxID, want bool) {
 	_, err := f.inspect[0].ZScore(f.ctx, "__sp:aborted", strconv.FormatUint(uint64(tx), 10)).Result()
-	if err != nil && err != goredis.Nil {
+	if err != nil && !errors.Is(err, goredis.Nil) {
 		f.t.Fatal(err)
 	}
 	if got := err == nil; got != want {
