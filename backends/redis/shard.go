@@ -756,11 +756,15 @@ func (s *Shard) Commit(ctx context.Context, tx backends.TxMeta, writes []backend
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("backend %s: commit: %w", s.addr, err) // unknown outcome
+		// Unknown outcome: the locks stay for a resolver; this proxy
+		// will not release them, so it need not remember them.
+		s.forget(tx.ID)
+		return fmt.Errorf("backend %s: commit: %w", s.addr, err)
 	}
 	v, err := parseValue(reply)
 	if err != nil || v.Kind == resp.KindError {
-		return fmt.Errorf("backend %s: commit: %q", s.addr, reply) // unknown outcome
+		s.forget(tx.ID) // unknown outcome, as above
+		return fmt.Errorf("backend %s: commit: %q", s.addr, reply)
 	}
 	if string(v.Str) != "C" {
 		return fmt.Errorf("%w: commit refused (%s)", backends.ErrNotExecuted, v.Str)
@@ -772,10 +776,12 @@ func (s *Shard) Commit(ctx context.Context, tx backends.TxMeta, writes []backend
 // Apply implements backends.Shard.
 func (s *Shard) Apply(ctx context.Context, tx backends.TxMeta, writes []backends.KeyState, record *backends.TxRecord) error {
 	mine := s.lockedKeys(tx.ID)
+	// Applied or not, the locks are this proxy's to release no more: a
+	// failed apply is an unknown outcome, left to a resolver.
+	s.forget(tx.ID)
 	if err := s.applyStaged(ctx, mine, owner(tx), writes); err != nil {
 		return err
 	}
-	s.forget(tx.ID)
 	// The transaction is applied here whatever becomes of the staged copy:
 	// one left behind is only garbage (no lock leads to it any more).
 	_ = s.siblings[tx.Primary].forgetStaged(ctx, tx.ID, s.index)
