@@ -58,6 +58,10 @@ type Config struct {
 	// ForceProtocol runs cross-shard requests with the Lock/Commit/Apply
 	// protocol even on shards that could be held (tests of the protocol).
 	ForceProtocol bool
+	// ForceCopies runs cross-shard requests with copies of their keys
+	// even on shards that could run their commands natively
+	// (backends.Native): tests of the copies path.
+	ForceCopies bool
 	// Scripts runs EVAL, EVALSHA and SCRIPT (script.go); nil answers
 	// them with an error.
 	Scripts ScriptRunner
@@ -274,8 +278,18 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 	// as a new transaction, as Redis's EXEC would have just run. Only an
 	// outcome known to be "not executed" is retried, never an unknown one.
 	giveUp := time.Now().Add(retryFor * c.cfg.TxTimeout)
+	plan, native := c.planNative(r, parts)
+	native = native && !c.cfg.ForceCopies
 	for {
-		err := c.runProtocol(ctx, r, parts)
+		var err error
+		if native {
+			err = c.runNative(ctx, r, parts, plan)
+			if errors.Is(err, errNeedCopies) {
+				native, err = false, fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
+			}
+		} else {
+			err = c.runProtocol(ctx, r, parts)
+		}
 		if err == nil || !errors.Is(err, backends.ErrNotExecuted) || ctx.Err() != nil || time.Now().After(giveUp) {
 			return err
 		}

@@ -226,6 +226,22 @@ func (mc *muxConn) fail(err error) {
 // send writes a unit of n commands (already encoded) and waits for its n
 // replies.
 func (mc *muxConn) send(ctx context.Context, encode func([]byte) []byte, n int) (*call, error) {
+	cl, err := mc.queueUnit(encode, n)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-cl.replied:
+		return cl, cl.err
+	case <-ctx.Done():
+		// The replies are read and dropped when they come.
+		return nil, ctx.Err()
+	}
+}
+
+// queueUnit writes a unit of n commands (already encoded) without waiting
+// for its replies, which the reader reads into the call returned.
+func (mc *muxConn) queueUnit(encode func([]byte) []byte, n int) (*call, error) {
 	cl := &call{n: n, replied: make(chan struct{})}
 	mc.mu.Lock()
 	if err := mc.failed(); err != nil {
@@ -246,13 +262,7 @@ func (mc *muxConn) send(ctx context.Context, encode func([]byte) []byte, n int) 
 		runtime.Gosched()
 		mc.flush()
 	}
-	select {
-	case <-cl.replied:
-		return cl, cl.err
-	case <-ctx.Done():
-		// The replies are read and dropped when they come.
-		return nil, ctx.Err()
-	}
+	return cl, nil
 }
 
 // flush writes out what the requests queued, until nothing is left: the
@@ -390,6 +400,19 @@ func (c *conn) do(ctx context.Context, cmds ...[][]byte) ([][]byte, error) {
 		}
 	}
 	return replies, nil
+}
+
+// post sends cmd, in database 0, without waiting for its reply: for
+// requests whose outcome nobody needs (garbage collection). A connection
+// that is down (or dialling) drops it.
+func (c *conn) post(cmd [][]byte) {
+	c.m.mu.Lock()
+	mc := c.m.cur
+	c.m.mu.Unlock()
+	if mc == nil || mc.failed() != nil {
+		return
+	}
+	_, _ = mc.queueUnit(func(out []byte) []byte { return resp.AppendCommand(out, cmd...) }, 1)
 }
 
 var (

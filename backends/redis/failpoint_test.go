@@ -152,26 +152,42 @@ func TestFailpoints(t *testing.T) {
 	if errs := redis.Check(facts); len(errs) > 0 {
 		t.Fatal(errors.Join(errs...))
 	}
-	for _, fp := range failpoints {
-		for _, die := range []bool{true, false} {
-			for _, res := range resolvers {
-				how := "freeze"
-				if die {
-					how = "die"
-				}
-				t.Run(fmt.Sprintf("%s/%s/%s", fp.name, how, res.name), func(t *testing.T) {
-					for _, c := range inspect {
-						if err := c.FlushAll(ctx).Err(); err != nil {
-							t.Fatal(err)
-						}
+	for _, copies := range []bool{false, true} {
+		for _, fp := range failpoints {
+			if !copies {
+				fp = fp.native()
+			}
+			for _, die := range []bool{true, false} {
+				for _, res := range resolvers {
+					how := "freeze"
+					if die {
+						how = "die"
 					}
-					f := &failCase{t: t, ctx: ctx, fp: fp, die: die, urls: urls, inspect: inspect,
-						keys: keysOnShards(strings.ReplaceAll(t.Name(), "/", ":"), 3)}
-					f.run(res)
-				})
+					path := "native"
+					if copies {
+						path = "copies"
+					}
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", path, fp.name, how, res.name), func(t *testing.T) {
+						for _, c := range inspect {
+							if err := c.FlushAll(ctx).Err(); err != nil {
+								t.Fatal(err)
+							}
+						}
+						f := &failCase{t: t, ctx: ctx, fp: fp, die: die, copies: copies, urls: urls, inspect: inspect,
+							keys: keysOnShards(strings.ReplaceAll(t.Name(), "/", ":"), 3)}
+						f.run(res)
+					})
+				}
 			}
 		}
 	}
+}
+
+// native is fp as the native path (backends.Native) reaches it: the
+// primary is never locked, as its commit needs no lock.
+func (fp failpoint) native() failpoint {
+	fp.locked[0] = false
+	return fp
 }
 
 // errDied is what a knob returns to stop the first proxy for good.
@@ -183,6 +199,7 @@ type failCase struct {
 	ctx     context.Context
 	fp      failpoint
 	die     bool
+	copies  bool // the copies path (txn.Config.ForceCopies), not the native one
 	urls    []string
 	inspect []*goredis.Client // by shard
 	keys    []string          // by shard
@@ -215,8 +232,8 @@ func (f *failCase) run(res resolver) {
 	t := f.t
 	f.armed.Store(true)
 	f.stopped, f.resume = make(chan backends.TxID, 1), make(chan struct{})
-	first := newProxy(t, f.urls, f.fp.knobs(f.stop))
-	second := newProxy(t, f.urls, nil)
+	first := newProxy(t, f.urls, f.fp.knobs(f.stop), f.copies)
+	second := newProxy(t, f.urls, nil, f.copies)
 
 	done, exited := make(chan outcome, 1), make(chan struct{})
 	go func() {
@@ -277,7 +294,7 @@ func (f *failCase) run(res resolver) {
 	if f.die || len(res.shards) == 3 {
 		// Nothing is left to the first proxy: it is dead, or the second
 		// resolved every key (checkSettled's reads resolve the rest).
-		f.checkSettled(second, want)
+		f.checkSettled(second, want, true)
 		// A dead owner releases nothing: its locks went through the
 		// primary's tombstone, and only if it did not commit.
 		f.checkTombstone(tx, !f.fp.committed)
@@ -315,7 +332,7 @@ func (f *failCase) run(res resolver) {
 	default:
 		t.Fatalf("the resumed proxy answered %v, %v; want a reply, or that nothing ran", o.v, o.err)
 	}
-	f.checkSettled(second, want)
+	f.checkSettled(second, want, false)
 	if f.fp.committed {
 		f.checkTombstone(tx, false)
 	}
@@ -409,7 +426,10 @@ func (f *failCase) stoppedState(tx backends.TxID) (deadline int64, _ error) {
 // key with that value and, of metadata, only what stays for good: no lock,
 // no record, no fence; nothing but version hashes, counters and abort
 // tombstones.
-func (f *failCase) checkSettled(p *proxy, want []int64) {
+//
+// Before the first proxy answers (dead or still frozen), the replies of
+// stages the second applied may be stashed for it.
+func (f *failCase) checkSettled(p *proxy, want []int64, unanswered bool) {
 	t := f.t
 	ctx := f.ctx
 	// 0 is a key the transaction never reached: missing.
@@ -439,6 +459,9 @@ func (f *failCase) checkSettled(p *proxy, want []int64) {
 				k == "__sp:nv", k == "__sp:clock", // counters
 				k == "__sp:abort",   // what failed checks INCR, watched by EXECs
 				k == "__sp:aborted": // tombstones of transactions rolled back
+			case unanswered && (k == "__sp:replies" || k == "__sp:replies:t"):
+				// Replies of stages a resolver applied, stashed for their
+				// coordinator (dropped after 10 minutes if it died).
 			default:
 				left = append(left, k)
 			}
@@ -496,7 +519,7 @@ type proxy struct {
 	coord *txn.Coordinator
 }
 
-func newProxy(t *testing.T, urls []string, knobs *txn.TestingKnobs) *proxy {
+func newProxy(t *testing.T, urls []string, knobs *txn.TestingKnobs, copies bool) *proxy {
 	t.Helper()
 	shards, err := redis.Open(urls, 16)
 	if err != nil {
@@ -508,7 +531,7 @@ func newProxy(t *testing.T, urls []string, knobs *txn.TestingKnobs) *proxy {
 		bs = append(bs, s)
 	}
 	return &proxy{coord: txn.New(txn.Config{Shards: bs, Exec: keyspace.NewExecutor(command.Default), Databases: 16,
-		Now: func() int64 { return time.Now().UnixMilli() }, Knobs: knobs, TxTimeout: failTxTimeout})}
+		Now: func() int64 { return time.Now().UnixMilli() }, Knobs: knobs, TxTimeout: failTxTimeout, ForceCopies: copies})}
 }
 
 // do runs one command, or a MULTI/EXEC block of several, and decodes the

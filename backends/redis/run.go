@@ -117,23 +117,8 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 			return rb, false
 		}
 		rb.db = op.DB
-		m := runModes[op.Cmd.Name]
-		switch m {
-		case runNo:
-			return rb, false
-		case runOneArg:
-			if len(op.Args) != 2 {
-				return rb, false
-			}
-		case runNoIncr:
-			for _, a := range op.Args[2:] {
-				// Redis compares options as C strings: up to a NUL.
-				if a, _, _ := bytes.Cut(a, []byte{0}); bytes.EqualFold(a, []byte("incr")) {
-					return rb, false
-				}
-			}
-		}
-		if _, other := op.Cmd.OtherDB(op.Args); other {
+		m, ok := opRunMode(op)
+		if !ok {
 			return rb, false
 		}
 		args += len(op.Args) + 3
@@ -175,6 +160,31 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 		}
 	}
 	return rb, true
+}
+
+// opRunMode is how op's reply survives the trip through Lua, or false
+// when it does not.
+func opRunMode(op backends.Op) (runMode, bool) {
+	m := runModes[op.Cmd.Name]
+	switch m {
+	case runNo:
+		return m, false
+	case runOneArg:
+		if len(op.Args) != 2 {
+			return m, false
+		}
+	case runNoIncr:
+		for _, a := range op.Args[2:] {
+			// Redis compares options as C strings: up to a NUL.
+			if a, _, _ := bytes.Cut(a, []byte{0}); bytes.EqualFold(a, []byte("incr")) {
+				return m, false
+			}
+		}
+	}
+	if _, other := op.Cmd.OtherDB(op.Args); other {
+		return m, false
+	}
+	return m, true
 }
 
 // indexKey is a linear search: batches hold few keys, and a map would

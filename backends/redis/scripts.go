@@ -19,6 +19,10 @@ import (
 //	                per such participant "<tx>:p<shard>" -> its staged part
 //	__sp:aborted    sorted set of transactions declared aborted (by time),
 //	                so that none of them commits late; trimmed after a day
+//	__sp:replies    on a primary, the replies of native stages that a
+//	                resolver applied, for their coordinators, by
+//	                "<tx>:p<shard>" (and by time in __sp:replies:t);
+//	                trimmed after 10 minutes
 //	__sp:abort      written by a failed check, to abort the EXEC it watches
 //	__sp:fence      set on every database while a request over whole
 //	                databases runs: other batches and locks wait
@@ -226,6 +230,109 @@ end
 return out
 `
 
+// scriptPrepare is a native PREPARE (native.go): scriptLock's arguments
+// and checks, but it reads no value: it answers each key's absolute
+// expiry (PEXPIRETIME), so that the coordinator can see a key that may
+// expire before the transaction applies.
+const scriptPrepare = luaNow + `
+if now_ms() >= tonumber(ARGV[2]) then return {'D'} end
+local fence = redis.call('GET', '__sp:fence')
+if fence then return {'L', 'F|' .. fence} end
+local n = tonumber(ARGV[3])
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
+  if v and v ~= ARGV[1] then return {'L', v} end
+end
+if not guards_hold(KEYS, 2 * n + 1, ARGV, 4) then return {'G'} end
+local out = {'OK'}
+for i = 1, n do
+  if redis.call('SET', KEYS[i], ARGV[1], 'GET') == false then redis.call('INCR', '__sp:nlocks') end
+  out[#out + 1] = tostring(redis.call('PEXPIRETIME', KEYS[n + i]))
+end
+return out
+`
+
+// scriptCommitCheck runs before a native commit's MULTI, on the primary,
+// with the keys it reads watched: ARGV = owner, deadline, tx id, held
+// ("1" when the primary's keys are locked by the transaction itself),
+// the count and (db, key) pairs of the primary's keys, then the count and
+// (db, key, version, liveness) of its guards. Past the deadline, after an
+// abort, at a foreign lock, at a fence (unless held: a fence then waits
+// for the transaction's own locks) or at a changed guard it writes the
+// abort key, so the EXEC that follows runs nothing.
+const scriptCommitCheck = luaNow + `
+local function fail(r)
+  sel(0)
+  redis.call('INCR', '__sp:abort')
+  return r
+end
+if now_ms() >= tonumber(ARGV[2]) then return fail({'D'}) end
+sel(0)
+if redis.call('ZSCORE', '__sp:aborted', ARGV[3]) then return fail({'A'}) end
+local held = ARGV[4] == '1'
+local a = 6
+for i = 1, tonumber(ARGV[5]) do
+  sel(ARGV[a])
+  if not held then
+    local f = redis.call('GET', '__sp:fence')
+    if f then return fail({'L', 'F|' .. f}) end
+  end
+  local v = redis.call('GET', '__sp:l:' .. ARGV[a + 1])
+  if v and v ~= ARGV[1] then return fail({'L', v}) end
+  a = a + 2
+end
+local ng = tonumber(ARGV[a])
+a = a + 1
+for i = 1, ng do
+  sel(ARGV[a])
+  local k = ARGV[a + 1]
+  local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
+  local want, wlive = tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
+  local ok
+  if redis.call('EXISTS', k) == 1 then ok = wlive and ver == want else ok = (not wlive) and ver <= want end
+  if not ok then return fail({'G'}) end
+  a = a + 4
+end
+return {'OK'}
+`
+
+// scriptCommitRecord ends a native commit's MULTI, on the primary: ARGV =
+// owner, tx id, the count and (db, key) pairs of the transaction's own
+// locks there (released), then the record's field and value pairs (the
+// other participants' stages, "p<shard>"), kept in database 0: the same
+// record scriptCommit writes.
+const scriptCommitRecord = luaNow + `
+local nl = tonumber(ARGV[3])
+for i = 0, nl - 1 do
+  sel(ARGV[4 + 2 * i])
+  unlock('__sp:l:' .. ARGV[5 + 2 * i], ARGV[1])
+end
+local f = 4 + 2 * nl
+if f <= #ARGV then
+  local id = ARGV[2]
+  sel(0)
+  redis.call('HSET', '__sp:txs', id .. ':s', 'C', id .. ':n', (#ARGV - f + 1) / 2)
+  for i = f, #ARGV, 2 do redis.call('HSET', '__sp:txs', id .. ':' .. ARGV[i], ARGV[i + 1]) end
+end
+return 1
+`
+
+// scriptOwned runs before a native apply's MULTI: ARGV = owner, then
+// (db, key) pairs of the participant's locks. A lock that is no longer
+// the owner's (a resolver applied the stage) writes the abort key, so the
+// EXEC that follows runs nothing, and answers 'X'.
+const scriptOwned = luaNow + `
+for i = 2, #ARGV, 2 do
+  sel(ARGV[i])
+  if redis.call('GET', '__sp:l:' .. ARGV[i + 1]) ~= ARGV[1] then
+    sel(0)
+    redis.call('INCR', '__sp:abort')
+    return 'X'
+  end
+end
+return 'OK'
+`
+
 // Commit, apply and unlock name every key with its database, as a
 // transaction may span databases: ARGV holds, after the fixed arguments,
 // a count of locked keys and their (db, key) pairs, then a count of
@@ -312,6 +419,148 @@ end
 return 1
 `
 
+// luaRunOps is what the native scripts share: run_ops runs the commands
+// in ARGV from a on, each as its database, reply mode (as scriptRun's),
+// argument count and arguments, and returns their replies; bump_listed
+// gives the listed (db, key) pairs from ARGV[w] (a count first) that
+// exist a new version.
+const luaRunOps = luaNow + `
+local function run_ops(a, out)
+  while a <= #ARGV do
+    sel(ARGV[a])
+    local n = tonumber(ARGV[a + 2])
+    local r = redis.pcall(unpack(ARGV, a + 3, a + 2 + n))
+    if type(r) == 'number' and (r >= 9007199254740992 or r <= -9007199254740992) then
+      if ARGV[a + 1] == 'i' then r = redis.call('GET', ARGV[a + 4])
+      elseif ARGV[a + 1] == 'h' then r = redis.call('HGET', ARGV[a + 4], ARGV[a + 5]) end
+    end
+    out[#out + 1] = r
+    a = a + 3 + n
+  end
+  return out
+end
+local function bump_listed(w)
+  local s
+  for i = 0, tonumber(ARGV[w]) - 1 do
+    sel(ARGV[w + 1 + 2 * i])
+    local k = ARGV[w + 2 + 2 * i]
+    if redis.call('EXISTS', k) == 1 then
+      s = s or next_version()
+      set_version(vkey(k), k, s)
+    end
+  end
+end
+`
+
+// scriptCommitRun is a native commit in one script, for stages whose
+// replies Lua carries (run.go): ARGV = owner, deadline, tx id, held, the
+// count and (db, key) pairs of the primary's keys, the count and (db,
+// key, version, liveness) of its guards, the count and (db, key) pairs it
+// may write, the count and (db, key) pairs of its own locks (released),
+// the count and field and value pairs of the record, then the commands
+// (see luaRunOps). It checks as scriptCommitCheck, without writing the
+// abort key: a failed check answers {'D'}, {'A'}, {'L', owner} or
+// {'G'} and runs nothing; otherwise {'R', replies...}.
+const scriptCommitRun = luaRunOps + `
+if now_ms() >= tonumber(ARGV[2]) then return {'D'} end
+local id = ARGV[3]
+sel(0)
+if redis.call('ZSCORE', '__sp:aborted', id) then return {'A'} end
+local held = ARGV[4] == '1'
+local a = 6
+for i = 1, tonumber(ARGV[5]) do
+  sel(ARGV[a])
+  if not held then
+    local f = redis.call('GET', '__sp:fence')
+    if f then return {'L', 'F|' .. f} end
+  end
+  local v = redis.call('GET', '__sp:l:' .. ARGV[a + 1])
+  if v and v ~= ARGV[1] then return {'L', v} end
+  a = a + 2
+end
+local ng = tonumber(ARGV[a])
+a = a + 1
+for i = 1, ng do
+  sel(ARGV[a])
+  local k = ARGV[a + 1]
+  local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
+  local want, wlive = tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
+  local ok
+  if redis.call('EXISTS', k) == 1 then ok = wlive and ver == want else ok = (not wlive) and ver <= want end
+  if not ok then return {'G'} end
+  a = a + 4
+end
+local w = a
+a = a + 1 + 2 * tonumber(ARGV[a])
+local l = a
+a = a + 1 + 2 * tonumber(ARGV[a])
+local f = a
+a = a + 1 + 2 * tonumber(ARGV[a])
+local out = run_ops(a, {'R'})
+bump_listed(w)
+for i = 0, tonumber(ARGV[l]) - 1 do
+  sel(ARGV[l + 1 + 2 * i])
+  unlock('__sp:l:' .. ARGV[l + 2 + 2 * i], ARGV[1])
+end
+local nf = tonumber(ARGV[f])
+if nf > 0 then
+  sel(0)
+  redis.call('HSET', '__sp:txs', id .. ':s', 'C', id .. ':n', nf)
+  for i = 0, nf - 1 do redis.call('HSET', '__sp:txs', id .. ':' .. ARGV[f + 1 + 2 * i], ARGV[f + 2 + 2 * i]) end
+end
+return out
+`
+
+// scriptApplyRun is a native apply in one script, for stages whose
+// replies Lua carries: ARGV = owner, the count and (db, key) pairs of the
+// participant's locks, the count and (db, key) pairs it may write, then
+// the commands. Locks no longer the owner's (a resolver applied the
+// stage) answer {'X'}; otherwise it runs the commands, releases the locks
+// and answers {'R', replies...}.
+const scriptApplyRun = luaRunOps + `
+local nl = tonumber(ARGV[2])
+for i = 0, nl - 1 do
+  sel(ARGV[3 + 2 * i])
+  if redis.call('GET', '__sp:l:' .. ARGV[4 + 2 * i]) ~= ARGV[1] then return {'X'} end
+end
+local w = 3 + 2 * nl
+local out = run_ops(w + 1 + 2 * tonumber(ARGV[w]), {'R'})
+bump_listed(w)
+for i = 0, nl - 1 do
+  sel(ARGV[3 + 2 * i])
+  unlock('__sp:l:' .. ARGV[4 + 2 * i], ARGV[1])
+end
+return out
+`
+
+// scriptStash keeps, on a primary, the replies of a participant's native
+// stage that a resolver applied, for its coordinator to answer its client
+// with when it comes back: ARGV = the field ("<tx>:p<shard>"), the replies.
+// Replies nobody fetched within 10 minutes (their coordinator died) are
+// dropped.
+const scriptStash = luaNow + `
+local now = now_ms()
+redis.call('HSET', '__sp:replies', ARGV[1], ARGV[2])
+redis.call('ZADD', '__sp:replies:t', now, ARGV[1])
+local old = redis.call('ZRANGEBYSCORE', '__sp:replies:t', '-inf', now - 600000, 'LIMIT', 0, 100)
+for _, f in ipairs(old) do
+  redis.call('HDEL', '__sp:replies', f)
+  redis.call('ZREM', '__sp:replies:t', f)
+end
+return 1
+`
+
+// scriptUnstash takes a stash back (ARGV = its field): the replies, or
+// nil.
+const scriptUnstash = `
+local r = redis.call('HGET', '__sp:replies', ARGV[1])
+if r then
+  redis.call('HDEL', '__sp:replies', ARGV[1])
+  redis.call('ZREM', '__sp:replies:t', ARGV[1])
+end
+return r
+`
+
 // scriptFence sets the fence of a request over whole databases on every
 // database (ARGV = token, ttl ms, databases) unless another holds one; it
 // answers how many locks are still held, which the request waits to see
@@ -366,11 +615,12 @@ return redis.call('EXISTS', unpack(KEYS)) + tonumber(redis.call('GET', '__sp:nv'
 `
 
 // The version hashes are counted apart, in __sp:nv.
-var metaKeys = []string{"__sp:nv", "__sp:clock", "__sp:abort", "__sp:fence", "__sp:nlocks", "__sp:txs", "__sp:aborted"}
+var metaKeys = []string{"__sp:nv", "__sp:clock", "__sp:abort", "__sp:fence", "__sp:nlocks", "__sp:txs", "__sp:aborted",
+	"__sp:replies", "__sp:replies:t"}
 
 // allScripts are loaded on every new connection.
 var allScripts = []string{scriptCheck, scriptBump, scriptRun, scriptVersion, scriptLock, scriptCommit, scriptApply,
-	scriptUnlock, scriptOutcome, scriptForget, scriptFence, scriptUnfence, scriptRead, scriptMetaCount}
+	scriptPrepare, scriptCommitCheck, scriptCommitRecord, scriptOwned, scriptCommitRun, scriptApplyRun, scriptUnlock, scriptOutcome, scriptForget, scriptStash, scriptUnstash, scriptFence, scriptUnfence, scriptRead, scriptMetaCount}
 
 // shas maps each script to its SHA1, as EVALSHA names it.
 var shas = func() map[string]string {

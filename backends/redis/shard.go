@@ -591,10 +591,37 @@ func owner(tx backends.TxMeta) string {
 // are in (each locks all or nothing in its database; a failure after an
 // earlier database locked leaves that to the coordinator's Unlock).
 func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.KeyRef, guards []backends.Guard) ([]backends.KeyState, error) {
-	if s.staleGuard(guards) {
-		return nil, backends.ErrGuard
-	}
 	states := make([]backends.KeyState, len(keys))
+	err := s.lockEach(ctx, tx, keys, guards, scriptLock, func(i, j int, v resp.Value) error {
+		states[i].KeyRef = keys[i]
+		payload, at := v.Elems[1+2*j].Str, string(v.Elems[2+2*j].Str)
+		if len(payload) == 0 {
+			return nil
+		}
+		e, err := keyspace.RestorePayload(payload)
+		if err != nil {
+			return fmt.Errorf("backend %s: value of %q: %w", s.addr, keys[i].Key, err)
+		}
+		if n, _ := strconv.ParseInt(at, 10, 64); n > 0 {
+			e.ExpireAt = n
+		}
+		states[i].Entry = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return states, nil
+}
+
+// lockEach runs script (scriptLock or scriptPrepare) in each database of
+// keys, and calls each with every key's index i in keys, its index j in
+// its database's script and that script's reply.
+func (s *Shard) lockEach(ctx context.Context, tx backends.TxMeta, keys []backends.KeyRef, guards []backends.Guard,
+	script string, each func(i, j int, v resp.Value) error) error {
+	if s.staleGuard(guards) {
+		return backends.ErrGuard
+	}
 	own := owner(tx)
 	for _, db := range dbsOf(keys, guards) {
 		var idx []int
@@ -625,27 +652,17 @@ func (s *Shard) Lock(ctx context.Context, tx backends.TxMeta, keys []backends.Ke
 		}
 		s.locked[tx.ID] = set
 		s.mu.Unlock()
-		v, err := s.lockDB(ctx, tx, db, all, args)
+		v, err := s.lockDB(ctx, tx, db, script, all, args)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for j, i := range idx {
-			states[i].KeyRef = keys[i]
-			payload, at := v.Elems[1+2*j].Str, string(v.Elems[2+2*j].Str)
-			if len(payload) == 0 {
-				continue
+			if err := each(i, j, v); err != nil {
+				return err
 			}
-			e, err := keyspace.RestorePayload(payload)
-			if err != nil {
-				return nil, fmt.Errorf("backend %s: value of %q: %w", s.addr, keys[i].Key, err)
-			}
-			if n, _ := strconv.ParseInt(at, 10, 64); n > 0 {
-				e.ExpireAt = n
-			}
-			states[i].Entry = e
 		}
 	}
-	return states, nil
+	return nil
 }
 
 // dbsOf lists the databases keys and guards are in, in order.
@@ -668,11 +685,11 @@ func dbsOf(keys []backends.KeyRef, guards []backends.Guard) []int {
 
 // lockDB runs the lock script in db until it locks, resolving the locks
 // it meets.
-func (s *Shard) lockDB(ctx context.Context, tx backends.TxMeta, db int, keys, args []string) (resp.Value, error) {
+func (s *Shard) lockDB(ctx context.Context, tx backends.TxMeta, db int, script string, keys, args []string) (resp.Value, error) {
 	for {
 		var v resp.Value
 		err := s.with(ctx, 2, db, func(c *conn) error {
-			r, err := c.do(ctx, evalArgs(scriptLock, keys, args...))
+			r, err := c.do(ctx, evalArgs(script, keys, args...))
 			if err == nil {
 				v, err = parseValue(r[0])
 			}
@@ -868,6 +885,9 @@ func (s *Shard) resolve(ctx context.Context, db int, own string) error {
 			if len(v.Elems[1].Str) == 0 {
 				return nil // this participant applied it meanwhile
 			}
+			if isStageNative(v.Elems[1].Str) {
+				return s.resolveNative(ctx, tx, primary, own, v.Elems[1].Str)
+			}
 			set, writes, err := decodeStaged(v.Elems[1].Str)
 			if err != nil {
 				return err
@@ -924,7 +944,7 @@ func (s *Shard) dropLocks(ctx context.Context, db int, own string) error {
 // the primary's record for whoever finishes it: the keys it locked and its
 // writes as DUMP payloads, each with its database.
 func encodeStaged(set lockSet, writes []backends.KeyState) []byte {
-	b := binary.AppendUvarint(nil, uint64(len(set.keys)))
+	b := binary.AppendUvarint([]byte{stageCopies}, uint64(len(set.keys)))
 	for _, k := range set.keys {
 		b = binary.AppendUvarint(b, uint64(k.DB))
 		b = binary.AppendUvarint(b, uint64(len(k.Key)))
@@ -951,6 +971,10 @@ var errStaged = errors.New("backend: malformed staged transaction")
 
 func decodeStaged(b []byte) (lockSet, []backends.KeyState, error) {
 	var set lockSet
+	if len(b) == 0 || b[0] != stageCopies {
+		return set, nil, errStaged
+	}
+	b = b[1:]
 	next := func() uint64 {
 		v, n := binary.Uvarint(b)
 		if n <= 0 {
