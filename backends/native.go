@@ -36,6 +36,10 @@ type Native interface {
 	// locks, with the replies appended to w. It fails with
 	// ErrRepliesLost when a resolver applied the stage first.
 	ApplyNative(ctx context.Context, tx TxMeta, ops []Op, w *resp.Writer) error
+	// Forget drops, on the primary, the stages of participants that
+	// applied them (the record goes with the last). It does not wait:
+	// a stage left behind is garbage, never applied again.
+	Forget(tx TxMeta, participants []int)
 }
 
 // ErrRepliesLost is ApplyNative's answer when the stage was applied by

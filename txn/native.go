@@ -215,6 +215,12 @@ func (c *Coordinator) runNative(ctx context.Context, r *Request, parts []*partic
 		// replies are lost: the reply cannot promise what it would say.
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 	}
+	// Every stage is applied: the primary's record is garbage now.
+	done := make([]int, 0, len(others))
+	for _, p := range others {
+		done = append(done, p.shard)
+	}
+	native(tx.Primary).Forget(tx, done)
 	return writeNativeReplies(r, plan, replies)
 }
 

@@ -42,6 +42,8 @@ type failpoint struct {
 	// locked and applied say, by shard, whether the transaction's key
 	// there is locked, and written, while the proxy is stopped.
 	locked, applied [3]bool
+	// forgetsAtOnce: the record keeps applied stages until all are.
+	forgetsAtOnce bool
 	knobs           func(stop func(backends.TxID) error) *txn.TestingKnobs
 }
 
@@ -184,9 +186,12 @@ func TestFailpoints(t *testing.T) {
 }
 
 // native is fp as the native path (backends.Native) reaches it: the
-// primary is never locked, as its commit needs no lock.
+// primary is never locked, as its commit needs no lock, and the record
+// keeps every stage until all are applied (the coordinator forgets them
+// at once).
 func (fp failpoint) native() failpoint {
 	fp.locked[0] = false
+	fp.forgetsAtOnce = true
 	return fp
 }
 
@@ -406,7 +411,7 @@ func (f *failCase) stoppedState(tx backends.TxID) (deadline int64, _ error) {
 		id := strconv.FormatUint(uint64(tx), 10)
 		n := 0
 		for i := 1; i < 3; i++ {
-			if !f.fp.applied[i] {
+			if !f.fp.applied[i] || f.fp.forgetsAtOnce {
 				want = append(want, fmt.Sprintf("%s:p%d", id, i))
 				n++
 			}

@@ -397,8 +397,6 @@ func (s *Shard) ApplyNative(ctx context.Context, tx backends.TxMeta, ops []backe
 		writeReplies(b, replies)
 		return nil
 	}
-	// Applied here: the stage in the primary's record is garbage now.
-	s.siblings[tx.Primary].postForget(tx.ID, s.index)
 	writeReplies(b, replies)
 	return nil
 }
@@ -507,12 +505,14 @@ func (s *Shard) resolveNative(ctx context.Context, tx backends.TxID, primary int
 	return p.forgetStaged(ctx, tx, s.index)
 }
 
-// postForget drops, on this primary, participant's staged part of tx
-// without waiting for the reply: only garbage is at stake, and the
-// reply's round trip need not delay the client's.
-func (s *Shard) postForget(tx backends.TxID, participant int) {
+// Forget implements backends.Native, on the primary.
+func (s *Shard) Forget(tx backends.TxMeta, participants []int) {
+	args := []string{txID(tx.ID)}
+	for _, p := range participants {
+		args = append(args, "p"+strconv.Itoa(p))
+	}
 	c := &conn{m: s.mux(2)}
-	c.post(evalArgs(scriptForget, nil, txID(tx), "p"+strconv.Itoa(participant)))
+	c.post(evalArgs(scriptForget, nil, args...))
 }
 
 // isStageNative says which kind a stage in a primary's record is.

@@ -407,13 +407,16 @@ end
 return {'P'}
 `
 
-// scriptForget drops a participant's staged part once it is applied, and
-// the record with the last one: ARGV = tx id, field ("p<shard>").
+// scriptForget drops participants' staged parts once they are applied,
+// and the record with the last one: ARGV = tx id, then fields
+// ("p<shard>").
 const scriptForget = `
 local id = ARGV[1]
-if redis.call('HDEL', '__sp:txs', id .. ':' .. ARGV[2]) == 1 then
-  if redis.call('HINCRBY', '__sp:txs', id .. ':n', -1) <= 0 then
-    redis.call('HDEL', '__sp:txs', id .. ':s', id .. ':n')
+for i = 2, #ARGV do
+  if redis.call('HDEL', '__sp:txs', id .. ':' .. ARGV[i]) == 1 then
+    if redis.call('HINCRBY', '__sp:txs', id .. ':n', -1) <= 0 then
+      redis.call('HDEL', '__sp:txs', id .. ':s', id .. ':n')
+    end
   end
 end
 return 1

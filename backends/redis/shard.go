@@ -816,12 +816,76 @@ func (s *Shard) applyStaged(ctx context.Context, mine lockSet, own string, write
 	})
 }
 
-// forgetStaged drops, on this primary, participant's staged part of tx.
-func (s *Shard) forgetStaged(ctx context.Context, tx backends.TxID, participant int) error {
+// forgetStaged drops, on this primary, participants' staged parts of tx.
+func (s *Shard) forgetStaged(ctx context.Context, tx backends.TxID, participants ...int) error {
+	args := []string{txID(tx)}
+	for _, p := range participants {
+		args = append(args, "p"+strconv.Itoa(p))
+	}
 	return s.with(ctx, 2, 0, func(c *conn) error {
-		_, err := c.do(ctx, evalArgs(scriptForget, nil, txID(tx), "p"+strconv.Itoa(participant)))
+		_, err := c.do(ctx, evalArgs(scriptForget, nil, args...))
 		return err
 	})
+}
+
+// sweep forgets, on this primary, the stages of tx whose participants no
+// longer hold its locks: they applied it (after the commit every
+// participant holds its locks until it applies), and nobody forgot them.
+func (s *Shard) sweep(ctx context.Context, tx backends.TxID, own string) error {
+	get := [][]byte{[]byte("HMGET"), []byte("__sp:txs")}
+	for i := range s.siblings {
+		get = append(get, []byte(txID(tx)+":p"+strconv.Itoa(i)))
+	}
+	var r []byte
+	err := s.with(ctx, 2, 0, func(c *conn) error {
+		rs, err := c.do(ctx, get)
+		if err == nil {
+			r = rs[0]
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	v, err := parseValue(r)
+	if err != nil || len(v.Elems) != len(s.siblings) {
+		return fmt.Errorf("backend %s: HMGET: %q", s.addr, r)
+	}
+	var applied []int
+	for i, e := range v.Elems {
+		if e.Null {
+			continue
+		}
+		var locks []backends.KeyRef
+		if isStageNative(e.Str) {
+			_, locks, _, err = decodeNative(e.Str)
+		} else {
+			var set lockSet
+			set, _, err = decodeStaged(e.Str)
+			locks = set.keys
+		}
+		if err != nil || len(locks) == 0 {
+			continue
+		}
+		var held []byte
+		err := s.siblings[i].with(ctx, 2, locks[0].DB, func(c *conn) error {
+			rs, err := c.do(ctx, [][]byte{[]byte("GET"), []byte(lockKey(locks[0].Key))})
+			if err == nil {
+				held = rs[0]
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if lv, err := parseValue(held); err == nil && (lv.Null || string(lv.Str) != own) {
+			applied = append(applied, i)
+		}
+	}
+	if len(applied) == 0 {
+		return nil
+	}
+	return s.forgetStaged(ctx, tx, applied...)
 }
 
 // Unlock implements backends.Shard.
@@ -886,7 +950,12 @@ func (s *Shard) resolve(ctx context.Context, db int, own string) error {
 				return nil // this participant applied it meanwhile
 			}
 			if isStageNative(v.Elems[1].Str) {
-				return s.resolveNative(ctx, tx, primary, own, v.Elems[1].Str)
+				if err := s.resolveNative(ctx, tx, primary, own, v.Elems[1].Str); err != nil {
+					return err
+				}
+				// Its coordinator forgets the stages once all are
+				// applied: if it died first, the record is swept here.
+				return s.siblings[primary].sweep(ctx, tx, own)
 			}
 			set, writes, err := decodeStaged(v.Elems[1].Str)
 			if err != nil {
