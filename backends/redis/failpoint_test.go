@@ -44,7 +44,7 @@ type failpoint struct {
 	locked, applied [3]bool
 	// forgetsAtOnce: the record keeps applied stages until all are.
 	forgetsAtOnce bool
-	knobs           func(stop func(backends.TxID) error) *txn.TestingKnobs
+	knobs         func(stop func(backends.TxID) error) *txn.TestingKnobs
 }
 
 var failpoints = []failpoint{
