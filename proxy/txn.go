@@ -3,10 +3,8 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"time"
 
-	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
@@ -73,19 +71,7 @@ type interactive struct {
 	state txnState
 	// deadline is when TIMEOUT runs out; zero: never.
 	deadline time.Time
-	// store holds the keys read and the transaction's writes; now is its
-	// clock, the shards' time of the command running.
-	store *keyspace.Store
-	now   int64
-	rnd   *rand.Rand
-	// read holds every key read, guards their guards in the order read.
-	read   map[backends.KeyRef]struct{}
-	guards []backends.Guard
-	// ops are the commands that changed the store, as COMMIT runs them;
-	// failed says which of them answered an error in the transaction.
-	ops      []backends.Op
-	failed   []bool
-	commands int
+	*txn.Optimistic
 }
 
 // timeOut drops what the transaction holds once it is past its deadline
@@ -167,12 +153,10 @@ func (s *session) txnBegin(opts [][]byte) {
 		timeout = time.Duration(ms) * time.Millisecond
 		i++
 	}
-	t := &interactive{read: map[backends.KeyRef]struct{}{},
-		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	t := &interactive{Optimistic: s.srv.coord.NewOptimistic(s.pending)}
 	if timeout > 0 {
 		t.deadline = s.cmdStart.Add(timeout)
 	}
-	t.store = keyspace.NewStore(s.srv.cfg.Databases, func() int64 { return t.now })
 	s.txn = t
 	w.OK()
 }
@@ -182,7 +166,10 @@ func (s *session) txnStatus() {
 	t := s.txn
 	state, read, writes, commands, left := "none", 0, 0, 0, int64(-1)
 	if t != nil {
-		state, read, writes, commands = t.state.String(), len(t.guards), len(t.ops), t.commands
+		state = t.state.String()
+		if t.Optimistic != nil {
+			read, writes, commands = len(t.Guards), len(t.Ops), t.Commands
+		}
 		if !t.deadline.IsZero() {
 			left = max(0, t.deadline.Sub(s.cmdStart).Milliseconds())
 		}
@@ -207,17 +194,7 @@ func (s *session) txnStatus() {
 // read.
 func (s *session) txnCommit(ctx context.Context, t *interactive) {
 	w := &s.w
-	if len(t.guards) == 0 && len(t.ops) == 0 {
-		w.OK()
-		return
-	}
-	cw := resp.Writer{Proto: 2}
-	s.req = txn.Request{Batch: backends.Batch{Ops: t.ops, Guards: t.guards, W: &cw}, Multi: true, Pending: s.pending}
-	if err := s.srv.coord.Run(ctx, &s.req); err != nil {
-		s.backendError(err)
-		return
-	}
-	v, _, err := resp.Parse(cw.B)
+	v, err := t.Commit(ctx)
 	switch {
 	case err != nil:
 		s.backendError(err)
@@ -231,8 +208,8 @@ func (s *session) txnCommit(ctx context.Context, t *interactive) {
 		return
 	}
 	for i, r := range v.Elems {
-		if i < len(t.ops) && r.Kind == resp.KindError && !t.failed[i] {
-			w.Error(errTxnPartial(t.ops[i].Cmd.Name, string(r.Str)))
+		if i < len(t.Ops) && r.Kind == resp.KindError && !t.Failed[i] {
+			w.Error(errTxnPartial(t.Ops[i].Cmd.Name, string(r.Str)))
 			return
 		}
 	}
@@ -280,7 +257,6 @@ func blocks(cmd *command.Command, args [][]byte) bool {
 // txnData runs a data command on the transaction's scratch store, reading
 // its keys first.
 func (s *session) txnData(ctx context.Context, cmd *command.Command, args [][]byte) {
-	t := s.txn
 	var idx [8]int
 	keys, ok := cmd.KeyIndexes(idx[:0], args)
 	if ok && len(keys) == 0 && !cmd.Is(command.Write) {
@@ -288,95 +264,7 @@ func (s *session) txnData(ctx context.Context, cmd *command.Command, args [][]by
 		s.dispatch(ctx, cmd, args)
 		return
 	}
-	other, hasOther := cmd.OtherDB(args)
-	for _, k := range keys {
-		if !s.txnRead(ctx, s.db, args[k]) {
-			return
-		}
-		if hasOther && other != s.db && other < s.srv.cfg.Databases && !s.txnRead(ctx, other, args[k]) {
-			return
-		}
-	}
-	// The transaction's clock never goes back.
-	t.now = max(t.now, s.srv.coord.Now())
-	start := len(s.w.B)
-	cx := &keyspace.Ctx{Store: t.store, DBIndex: s.db, DB: t.store.DB(s.db), Args: args, W: &s.w,
-		Now: t.now, Rand: t.rnd}
-	s.srv.exec.Run(cx, cmd)
-	t.commands++
-	if cx.Dirty == 0 {
-		// Nothing changed: with the guards holding, it changes nothing at
-		// commit either.
-		return
-	}
-	op := backends.Op{Cmd: cmd, Args: args, DB: s.db}
-	if cx.Propagate != nil {
-		// SPOP's choice, INCRBYFLOAT's result: what the store would log.
-		prop := make([][]byte, len(cx.Propagate))
-		for i, a := range cx.Propagate {
-			prop[i] = bytes.Clone(a)
-		}
-		op.Cmd, op.Args = s.srv.table.Lookup(prop[0]), prop
-	}
-	if cmd.Name == "xadd" {
-		if reply, _, err := resp.Parse(s.w.B[start:]); err == nil && reply.Kind == resp.KindBulk && !reply.Null {
-			op.Args = pinXAddID(op.Args, reply.Str)
-		}
-	}
-	t.ops = append(t.ops, op)
-	t.failed = append(t.failed, len(s.w.B) > start && s.w.B[start] == '-')
-}
-
-// txnRead reads key into the transaction, guard first, unless it has it;
-// on a failure it answers the error and reports false.
-func (s *session) txnRead(ctx context.Context, db int, key []byte) bool {
-	t := s.txn
-	ref := backends.KeyRef{DB: db, Key: string(key)}
-	if _, ok := t.read[ref]; ok {
-		return true
-	}
-	g, e, err := s.srv.coord.ReadGuarded(ctx, db, key, s.pending)
-	if err != nil {
+	if err := s.txn.Run(ctx, cmd, args, s.db, &s.w); err != nil {
 		s.backendError(err)
-		return false
 	}
-	t.read[ref] = struct{}{}
-	t.guards = append(t.guards, g)
-	if e != nil {
-		t.now = max(t.now, s.srv.coord.Now())
-		t.store.DB(db).Put(ref.Key, e)
-	}
-	return true
-}
-
-// pinXAddID returns XADD's arguments with a generated ID (* or ms-*)
-// replaced by id, the one it answered, so that COMMIT adds the entry the
-// transaction saw.
-func pinXAddID(args [][]byte, id []byte) [][]byte {
-	i := 2
-	for i < len(args) {
-		switch {
-		case keyspace.EqualFold(args[i], "nomkstream"):
-			i++
-			continue
-		case keyspace.EqualFold(args[i], "maxlen") || keyspace.EqualFold(args[i], "minid"):
-			i++
-			if i < len(args) && (string(args[i]) == "=" || string(args[i]) == "~") {
-				i++
-			}
-			i++ // the threshold
-			if i+1 < len(args) && keyspace.EqualFold(args[i], "limit") {
-				i += 2
-			}
-			continue
-		}
-		break
-	}
-	if i >= len(args) || !bytes.Contains(args[i], []byte("*")) {
-		return args
-	}
-	out := make([][]byte, len(args))
-	copy(out, args)
-	out[i] = bytes.Clone(id)
-	return out
 }

@@ -189,3 +189,21 @@ func TestScriptKill9(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptBankRedisBackends: the same transfers through a proxy over
+// four redis-servers, where a script runs on copies of its keys and
+// commits like a guarded MULTI/EXEC (run again when a key it read
+// changed): declared and undeclared accounts alike keep the total.
+func TestScriptBankRedisBackends(t *testing.T) {
+	_, urls := startBackends(t, 4)
+	p := startProxy(t, backendArgs(urls)...)
+	c := client(t, p.Addr)
+	for _, undeclared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("undeclared=%v", undeclared), func(t *testing.T) {
+			prefix := fmt.Sprintf("rb%v", undeclared)
+			if n := runScriptBank(t, c, accountsOnShards(prefix, 8, 4), 6, 150, undeclared); n == 0 {
+				t.Fatal("no transfer committed")
+			}
+		})
+	}
+}

@@ -136,6 +136,10 @@ func (c *Coordinator) run(ctx context.Context, r *Request) error {
 	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Is(command.Scripting) && !touchesData(r.Ops[0].Cmd) {
 		return c.runScriptAdmin(ctx, &r.Ops[0], r.W)
 	}
+	if !r.Multi && len(r.Ops) == 1 && r.Ops[0].Cmd != nil && r.Ops[0].Cmd.Is(command.Scripting) &&
+		c.cfg.Scripts != nil && c.optimisticScripts() {
+		return c.runScriptOptimistic(ctx, r)
+	}
 	shard, single, global := c.plan(r)
 	switch {
 	case global:

@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"errors"
 
 	"github.com/schemaproxy/schemaproxy/backends"
 	"github.com/schemaproxy/schemaproxy/command"
@@ -68,4 +69,84 @@ func (c *Coordinator) scriptOp(ctx context.Context, held []backends.Section, op 
 // ScriptBusy reports whether a script has run past the time limit.
 func (c *Coordinator) ScriptBusy() bool {
 	return c.cfg.Scripts != nil && c.cfg.Scripts.Busy()
+}
+
+// Over shards that cannot be held (Redis servers, whose Exclusive section
+// fences every database of every backend), a script runs as an
+// Optimistic transaction instead: its redis.calls run on copies of the
+// keys they touch, declared or not, read with their guards; then the
+// writes commit as one guarded MULTI/EXEC. When a key it read changed
+// meanwhile, the script runs again from scratch, invisibly to the client,
+// as a conflict inside MULTI/EXEC is retried. A script that calls a
+// command over whole databases, or that keeps conflicting, runs with
+// every shard exclusive after all.
+
+// optimisticTries is how many conflicts a script meets before it runs
+// with every shard exclusive, which always succeeds.
+const optimisticTries = 8
+
+// errNeedsExclusive stops an optimistic run of a script that called a
+// command it cannot run on copies.
+var errNeedsExclusive = errors.New("txn: the script needs every shard")
+
+// optimisticScripts says whether scripts run optimistically: when a shard
+// cannot be held.
+func (c *Coordinator) optimisticScripts() bool {
+	for _, s := range c.cfg.Shards {
+		if _, ok := s.(backends.Holder); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// onCopies says whether a script's call can run on an Optimistic's copies:
+// a command on keys, not over whole databases, whose result does not hang
+// on when it runs (XCLAIM and XAUTOCLAIM pick entries by idle time).
+func onCopies(cmd *command.Command, args [][]byte) bool {
+	if cmd.Is(command.Global) || cmd.Is(command.Scripting) || cmd.Is(command.PubSub) ||
+		cmd.Name == "xclaim" || cmd.Name == "xautoclaim" {
+		return false
+	}
+	var idx [8]int
+	keys, _ := cmd.KeyIndexes(idx[:0], args)
+	return len(keys) > 0
+}
+
+// runScriptOptimistic runs r, one script, as an Optimistic transaction
+// (see above).
+func (c *Coordinator) runScriptOptimistic(ctx context.Context, r *Request) error {
+	op := &r.Ops[0]
+	for range optimisticTries {
+		o := c.NewOptimistic(r.Pending)
+		sw := resp.Writer{Proto: r.W.Proto}
+		call := func(cmd *command.Command, args [][]byte, db int, cw *resp.Writer) error {
+			if !onCopies(cmd, args) {
+				return errNeedsExclusive
+			}
+			return o.Run(ctx, cmd, args, db, cw)
+		}
+		err := c.cfg.Scripts.RunScript(ctx, op.Cmd, op.Args, op.DB, &sw, call)
+		if errors.Is(err, errNeedsExclusive) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		v, err := o.Commit(ctx)
+		switch {
+		case err != nil:
+			return err
+		case v.Null:
+			continue // a key it read changed: run it again
+		case v.Kind == resp.KindError:
+			// The backends refused the writes whole (OOM...): nothing
+			// of the script happened.
+			r.W.Error(string(v.Str))
+			return nil
+		}
+		r.W.Raw(sw.B)
+		return nil
+	}
+	return c.runExclusive(ctx, r)
 }

@@ -1,11 +1,11 @@
-package proxy
+package txn
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestTXNPinXAddID(t *testing.T) {
+func TestPinXAddID(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"xadd s * f v", "xadd s 7-1 f v"},
 		{"xadd s 5-* f v", "xadd s 7-1 f v"},
