@@ -46,3 +46,12 @@ type Native interface {
 // someone else (the coordinator stalled past its deadline): the
 // transaction is committed and applied, but its replies are not known.
 var ErrRepliesLost = errors.New("backends: the transaction committed, but another proxy applied it and its replies are lost")
+
+// GuardedReader is implemented by shards that read a key's guard (as
+// Version) and its value in one step, waiting for a transaction that
+// holds the key as a plain read does: the reads of optimistic
+// transactions. payload is the value as a DUMP payload (nil: missing),
+// expireAt its absolute expiry in unix ms (0: none).
+type GuardedReader interface {
+	ReadGuarded(ctx context.Context, db int, key []byte) (g Guard, payload []byte, expireAt int64, err error)
+}

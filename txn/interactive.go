@@ -36,6 +36,19 @@ var ErrBadRead = errors.New("txn: unexpected reply to a guarded read")
 // the key), on the embedded store and on Redis servers alike. pending is
 // Request.Pending.
 func (c *Coordinator) ReadGuarded(ctx context.Context, db int, key []byte, pending []uint64) (backends.Guard, *keyspace.Entry, error) {
+	if gr, ok := c.cfg.Shards[c.slots.ShardOf(key)].(backends.GuardedReader); ok {
+		// One step on shards that can.
+		g, payload, at, err := gr.ReadGuarded(ctx, db, key)
+		if err != nil || payload == nil {
+			return g, nil, err
+		}
+		e, err := keyspace.RestorePayload(payload)
+		if err != nil {
+			return g, nil, fmt.Errorf("%w: %w", ErrBadRead, err)
+		}
+		e.ExpireAt = at
+		return g, e, nil
+	}
 	g, err := c.Watch(ctx, db, key)
 	if err != nil {
 		return g, nil, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schemaproxy/schemaproxy/backends"
@@ -662,4 +663,51 @@ func (s *Shard) applyRun(ctx context.Context, proto int, cmd [][]byte, modes []r
 		return nil, false, nil
 	}
 	return nil, false, fmt.Errorf("backend %s: apply answered %q", s.addr, word)
+}
+
+var _ backends.GuardedReader = (*Shard)(nil)
+
+// ReadGuarded implements backends.GuardedReader: one script, resolving
+// the locks it meets.
+func (s *Shard) ReadGuarded(ctx context.Context, db int, key []byte) (backends.Guard, []byte, int64, error) {
+	g := backends.Guard{DB: db, Key: string(key)}
+	if bytes.HasPrefix(key, []byte(metaPrefix)) {
+		return g, nil, 0, errors.New(strings.TrimSpace(errReserved[1:]))
+	}
+	for {
+		g.Epoch = s.Epoch()
+		var v resp.Value
+		err := s.with(ctx, 2, db, func(c *conn) error {
+			r, err := c.do(ctx, evalArgs(scriptReadGuarded, []string{string(key), lockKey(string(key))}))
+			if err == nil {
+				v, err = parseValue(r[0])
+			}
+			return err
+		})
+		if err != nil {
+			return g, nil, 0, err
+		}
+		if v.Kind == resp.KindError || len(v.Elems) < 2 {
+			return g, nil, 0, fmt.Errorf("backend %s: guarded read: %v", s.addr, v)
+		}
+		if string(v.Elems[0].Str) == "L" {
+			if err := s.resolve(ctx, db, string(v.Elems[1].Str)); err != nil {
+				return g, nil, 0, err
+			}
+			continue
+		}
+		if s.Epoch() != g.Epoch {
+			continue // the server restarted around the read
+		}
+		g.Version, _ = strconv.ParseUint(string(v.Elems[1].Str), 10, 64)
+		if v.Elems[0].Int == 0 {
+			return g, nil, 0, nil
+		}
+		if len(v.Elems) != 4 {
+			return g, nil, 0, fmt.Errorf("backend %s: guarded read: %v", s.addr, v)
+		}
+		g.Live = true
+		at, _ := strconv.ParseInt(string(v.Elems[3].Str), 10, 64)
+		return g, v.Elems[2].Str, max(at, 0), nil
+	}
 }

@@ -94,6 +94,9 @@ type runBatch struct {
 	nw    int // keys[:nw] are written,
 	ns    int // keys[:ns] surely exist after the batch
 	modes []runMode
+	// guards are the batch's WATCHed keys, all in db: checked in the
+	// script, with their locks.
+	guards []backends.Guard
 }
 
 // planRun returns b's fast path, or false when b cannot take it: guards,
@@ -102,9 +105,6 @@ type runBatch struct {
 // little: the common batch is one command.
 func planRun(b *backends.Batch) (runBatch, bool) {
 	rb := runBatch{db: -1}
-	if len(b.Guards) > 0 {
-		return rb, false
-	}
 	var idx []int
 	var read [][]byte
 	var sure []bool // by written key
@@ -143,8 +143,17 @@ func planRun(b *backends.Batch) (runBatch, bool) {
 		}
 	}
 	if rb.db == -1 {
-		return rb, false // nothing to run
+		if len(b.Guards) == 0 {
+			return rb, false // nothing to run
+		}
+		rb.db = b.Guards[0].DB
 	}
+	for _, g := range b.Guards {
+		if g.DB != rb.db {
+			return rb, false
+		}
+	}
+	rb.guards = b.Guards
 	rb.nw = len(rb.keys)
 	// The keys that surely exist go first.
 	for i := range rb.keys {
@@ -203,14 +212,24 @@ func containsKey(keys [][]byte, k []byte) bool { return indexKey(keys, k) >= 0 }
 // execRun runs b on the fast path (see planRun); its results are
 // execRead's.
 func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, rb runBatch, fence string) (owner string, done bool, err error) {
-	// EVALSHA sha nkeys keys... fence nw hashes... then per command its
-	// mode, its count and its arguments.
-	cmd := make([][]byte, 0, 5+len(rb.keys)+rb.nw+3*len(rb.modes)+len(b.Ops)*3)
-	cmd = append(cmd, evalSHA, scriptRunSHA, strconv.AppendInt(nil, int64(len(rb.keys)), 10))
+	if s.staleGuard(rb.guards) {
+		return "", false, backends.ErrGuard
+	}
+	// EVALSHA sha nkeys keys... guarded keys... fence nw ns ng hashes...
+	// guards... then per command its mode, its count and its arguments.
+	cmd := make([][]byte, 0, 6+len(rb.keys)+rb.nw+3*len(rb.guards)+len(b.Ops)*3)
+	cmd = append(cmd, evalSHA, scriptRunSHA, strconv.AppendInt(nil, int64(len(rb.keys)+len(rb.guards)), 10))
 	cmd = append(cmd, rb.keys...)
-	cmd = append(cmd, []byte(fence), strconv.AppendInt(nil, int64(rb.nw), 10), strconv.AppendInt(nil, int64(rb.ns), 10))
+	for _, g := range rb.guards {
+		cmd = append(cmd, []byte(g.Key))
+	}
+	cmd = append(cmd, []byte(fence), strconv.AppendInt(nil, int64(rb.nw), 10), strconv.AppendInt(nil, int64(rb.ns), 10),
+		strconv.AppendInt(nil, int64(len(rb.guards)), 10))
 	for _, k := range rb.keys[:rb.nw] {
 		cmd = append(cmd, versionHash(k))
+	}
+	for _, g := range rb.guards {
+		cmd = append(cmd, strconv.AppendUint(nil, g.Version, 10), []byte(b01(g.Live)))
 	}
 	i := 0
 	for _, op := range b.Ops {
@@ -243,6 +262,8 @@ func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, rb runB
 		}
 		v, err := parseValue(parts[1])
 		return string(v.Str), false, err
+	case "$1\r\nG\r\n":
+		return "", false, backends.ErrGuard
 	case "$1\r\nR\r\n":
 	default:
 		return "", false, fmt.Errorf("backend %s: run: %q", s.addr, r)

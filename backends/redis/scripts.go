@@ -150,14 +150,16 @@ return #live
 `
 
 // scriptRun runs a whole batch of one database in one call, the fast path
-// of batches without guards whose replies survive the trip through Lua
-// (run.go): KEYS = the keys the batch touches, the nw it may write first;
-// ARGV = the fence token the batch may pass (or ""), nw, ns, the version
-// hash of each written key (vkey's suffix, computed by the caller), then
-// each command as its reply mode, its argument count and its arguments.
-// A lock or a fence met runs nothing and answers {'L', owner}; otherwise
-// {'R', replies...}, and the written keys that exist get a new version:
-// the first ns are known to (only commands that leave their key in place
+// of batches whose replies survive the trip through Lua (run.go): KEYS =
+// the keys the batch touches, the nw it may write first, then the ng it
+// guards (WATCHed keys; some may be among the others too); ARGV = the
+// fence token the batch may pass (or ""), nw, ns, ng, the version hash of
+// each written key (vkey's suffix, computed by the caller), each guard's
+// version and liveness, then each command as its reply mode, its
+// argument count and its arguments. A lock or a fence met runs nothing
+// and answers {'L', owner}, a guard that changed {'G'}; otherwise {'R',
+// replies...}, and the written keys that exist get a new version: the
+// first ns are known to (only commands that leave their key in place
 // wrote them), the others are looked at. A version given to a key that
 // is gone after all is harmless: it only makes guards on it fail.
 const scriptRun = luaBump + `
@@ -168,9 +170,18 @@ if held[1] and held[1] ~= ARGV[1] then return {'L', 'F|' .. held[1]} end
 for i = 2, #held do
   if held[i] then return {'L', held[i]} end
 end
-local nw, ns = tonumber(ARGV[2]), tonumber(ARGV[3])
+local nw, ns, ng = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local a = 5 + nw
+for i = #KEYS - ng + 1, #KEYS do
+  local k = KEYS[i]
+  local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
+  local want, wlive = tonumber(ARGV[a]), ARGV[a + 1] == '1'
+  local ok
+  if redis.call('EXISTS', k) == 1 then ok = wlive and ver == want else ok = (not wlive) and ver <= want end
+  if not ok then return {'G'} end
+  a = a + 2
+end
 local out = {'R'}
-local a = 4 + nw
 while a <= #ARGV do
   local n = tonumber(ARGV[a + 1])
   local r = redis.pcall(unpack(ARGV, a + 2, a + 1 + n))
@@ -187,7 +198,7 @@ local s
 for i = 1, nw do
   if i <= ns or redis.call('EXISTS', KEYS[i]) == 1 then
     s = s or next_version()
-    set_version('__sp:v:' .. ARGV[3 + i], KEYS[i], s)
+    set_version('__sp:v:' .. ARGV[4 + i], KEYS[i], s)
   end
 end
 return out
@@ -198,6 +209,24 @@ return out
 const scriptVersion = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {1, redis.call('HGET', '__sp:v:' .. string.sub(redis.sha1hex(KEYS[1]), 1, 3), KEYS[1]) or '0'}
+end
+return {0, redis.call('GET', '__sp:clock') or '0'}
+`
+
+// scriptReadGuarded reads a key's guard and value in one step, for
+// optimistic transactions: KEYS = the key, its lock key. A lock or a
+// fence answers {'L', owner}; otherwise a live key answers {1, version,
+// DUMP payload, absolute expiry (-1: none)}, a missing one {0, the
+// clock} (every later change exceeds it).
+const scriptReadGuarded = `
+local f = redis.call('GET', '__sp:fence')
+if f then return {'L', 'F|' .. f} end
+local l = redis.call('GET', KEYS[2])
+if l then return {'L', l} end
+local d = redis.call('DUMP', KEYS[1])
+if d then
+  local v = redis.call('HGET', '__sp:v:' .. string.sub(redis.sha1hex(KEYS[1]), 1, 3), KEYS[1]) or '0'
+  return {1, v, d, tostring(redis.call('PEXPIRETIME', KEYS[1]))}
 end
 return {0, redis.call('GET', '__sp:clock') or '0'}
 `
@@ -623,7 +652,7 @@ var metaKeys = []string{"__sp:nv", "__sp:clock", "__sp:abort", "__sp:fence", "__
 
 // allScripts are loaded on every new connection.
 var allScripts = []string{scriptCheck, scriptBump, scriptRun, scriptVersion, scriptLock, scriptCommit, scriptApply,
-	scriptPrepare, scriptCommitCheck, scriptCommitRecord, scriptOwned, scriptCommitRun, scriptApplyRun, scriptUnlock, scriptOutcome, scriptForget, scriptStash, scriptUnstash, scriptFence, scriptUnfence, scriptRead, scriptMetaCount}
+	scriptPrepare, scriptCommitCheck, scriptCommitRecord, scriptOwned, scriptCommitRun, scriptApplyRun, scriptReadGuarded, scriptUnlock, scriptOutcome, scriptForget, scriptStash, scriptUnstash, scriptFence, scriptUnfence, scriptRead, scriptMetaCount}
 
 // shas maps each script to its SHA1, as EVALSHA names it.
 var shas = func() map[string]string {

@@ -181,7 +181,7 @@ func (s *Shard) exec(ctx context.Context, b *backends.Batch, fence string) error
 			var owner string
 			done := false
 			err := s.with(ctx, b.W.Proto, rb.db, func(c *conn) (err error) {
-				if rb.nw == 0 {
+				if rb.nw == 0 && len(rb.guards) == 0 {
 					owner, done, err = s.execFastRead(ctx, c, b, rb, fence)
 				} else {
 					owner, done, err = s.execRun(ctx, c, b, rb, fence)
