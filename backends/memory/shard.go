@@ -667,7 +667,7 @@ func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Section) error
 		s.log.enterExclusive()
 	}
 	s.mu.Unlock()
-	err := fn(lockedShard{s})
+	err := fn(section{s: s, locks: true})
 	s.mu.Lock()
 	s.exclusive = false
 	if s.log != nil {
@@ -684,40 +684,48 @@ func (s *Shard) Exclusive(ctx context.Context, fn func(x backends.Section) error
 	return s.durable(ctx, pos)
 }
 
-// lockedShard is a shard inside its Exclusive section. It still takes mu
-// (WATCH may read meanwhile) but never waits for transaction locks.
-type lockedShard struct{ s *Shard }
-
-func (l lockedShard) Run(b *backends.Batch) error {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	return l.s.runLocked(b, false)
+// section is the shard as a backends.Section: inside its Exclusive
+// section (locks: it still takes mu, which WATCH may take meanwhile, but
+// never waits for transaction locks) or held by a Holder, whose caller
+// holds mu already.
+type section struct {
+	s     *Shard
+	locks bool
 }
 
-func (l lockedShard) Read(keys []backends.KeyRef) []backends.KeyState {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	return l.s.readLocked(keys)
+func (x section) lock() func() {
+	if !x.locks {
+		return func() {}
+	}
+	x.s.mu.Lock()
+	return x.s.mu.Unlock
 }
 
-func (l lockedShard) Now() int64 { return l.s.clock.now() }
-
-func (l lockedShard) Install(writes []backends.KeyState) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	l.s.installLocked(writes, l.s.clock.now())
+func (x section) Run(b *backends.Batch) error {
+	defer x.lock()()
+	return x.s.runLocked(b, false)
 }
 
-func (l lockedShard) RunOps(ops []backends.Op, now int64, w *resp.Writer) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	l.s.runOpsLocked(ops, now, w)
+func (x section) Read(keys []backends.KeyRef) []backends.KeyState {
+	defer x.lock()()
+	return x.s.readLocked(keys)
 }
 
-func (l lockedShard) Log(record *backends.TxRecord) {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	l.s.logTxLocked(record)
+func (x section) Now() int64 { return x.s.clock.now() }
+
+func (x section) Install(writes []backends.KeyState) {
+	defer x.lock()()
+	x.s.installLocked(writes, x.s.clock.now())
+}
+
+func (x section) RunOps(ops []backends.Op, now int64, w *resp.Writer) {
+	defer x.lock()()
+	x.s.runOpsLocked(ops, now, w)
+}
+
+func (x section) Log(record *backends.TxRecord) {
+	defer x.lock()()
+	x.s.logTxLocked(record)
 }
 
 // readLocked returns copies of keys' states.
@@ -752,7 +760,7 @@ func (s *Shard) TryHold(keys []backends.KeyRef) (bool, <-chan struct{}) {
 }
 
 // Held implements backends.Holder.
-func (s *Shard) Held() backends.Section { return heldShard{s} }
+func (s *Shard) Held() backends.Section { return section{s: s} }
 
 // Unhold implements backends.Holder.
 func (s *Shard) Unhold() uint64 {
@@ -760,25 +768,6 @@ func (s *Shard) Unhold() uint64 {
 	s.mu.Unlock()
 	return pos
 }
-
-// heldShard is a shard whose mutex the caller holds (TryHold).
-type heldShard struct{ s *Shard }
-
-func (h heldShard) Run(b *backends.Batch) error { return h.s.runLocked(b, false) }
-
-func (h heldShard) Read(keys []backends.KeyRef) []backends.KeyState { return h.s.readLocked(keys) }
-
-func (h heldShard) Now() int64 { return h.s.clock.now() }
-
-func (h heldShard) Install(writes []backends.KeyState) {
-	h.s.installLocked(writes, h.s.clock.now())
-}
-
-func (h heldShard) RunOps(ops []backends.Op, now int64, w *resp.Writer) {
-	h.s.runOpsLocked(ops, now, w)
-}
-
-func (h heldShard) Log(record *backends.TxRecord) { h.s.logTxLocked(record) }
 
 // activeExpire removes expired keys from every database, a bounded amount
 // per call, as Redis's active expiry cycle does, and logs their deletion.
