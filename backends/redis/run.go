@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 
@@ -64,12 +65,16 @@ var runModes = map[string]runMode{
 	"pfadd": runPlain,
 }
 
-// versionHash is the suffix of the hash holding key's version, as the
-// scripts' vkey computes it: the first 3 hex digits of its SHA1.
-func versionHash(key []byte) []byte {
-	h := sha1.Sum(key)
-	const digits = "0123456789abcdef"
-	return []byte{digits[h[0]>>4], digits[h[0]&15], digits[h[1]>>4]}
+// versionRef is where key's version lives, as the scripts' vref says:
+// the suffix of its hash (the first 3 hex digits of its SHA1) and its
+// field (the 6 bytes of the next 12 digits).
+func versionRef(key []byte) (suffix, field []byte) {
+	sum := sha1.Sum(key)
+	var digits [40]byte
+	hex.Encode(digits[:], sum[:])
+	field = make([]byte, 6)
+	_, _ = hex.Decode(field, digits[3:15])
+	return bytes.Clone(digits[:3]), field
 }
 
 // leavesKeyLive are the commands after which every key they write exists
@@ -217,7 +222,7 @@ func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, rb runB
 	}
 	// EVALSHA sha nkeys keys... guarded keys... fence nw ns ng hashes...
 	// guards... then per command its mode, its count and its arguments.
-	cmd := make([][]byte, 0, 6+len(rb.keys)+rb.nw+3*len(rb.guards)+len(b.Ops)*3)
+	cmd := make([][]byte, 0, 6+len(rb.keys)+2*rb.nw+3*len(rb.guards)+len(b.Ops)*3)
 	cmd = append(cmd, evalSHA, scriptRunSHA, strconv.AppendInt(nil, int64(len(rb.keys)+len(rb.guards)), 10))
 	cmd = append(cmd, rb.keys...)
 	for _, g := range rb.guards {
@@ -226,7 +231,8 @@ func (s *Shard) execRun(ctx context.Context, c *conn, b *backends.Batch, rb runB
 	cmd = append(cmd, []byte(fence), strconv.AppendInt(nil, int64(rb.nw), 10), strconv.AppendInt(nil, int64(rb.ns), 10),
 		strconv.AppendInt(nil, int64(len(rb.guards)), 10))
 	for _, k := range rb.keys[:rb.nw] {
-		cmd = append(cmd, versionHash(k))
+		suffix, field := versionRef(k)
+		cmd = append(cmd, suffix, field)
 	}
 	for _, g := range rb.guards {
 		cmd = append(cmd, strconv.AppendUint(nil, g.Version, 10), []byte(b01(g.Live)))

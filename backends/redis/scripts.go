@@ -10,8 +10,8 @@ import (
 // names; metadata lives under the reserved prefix __sp: in each database:
 //
 //	__sp:v:<xyz>    hashes, one per 3 hex digits of the key's SHA1 (4096):
-//	                key -> version of its last change (kept after a
-//	                delete, as its tombstone)
+//	                the next 6 bytes of the SHA1 -> version of the key's
+//	                last change (kept after a delete, as its tombstone)
 //	__sp:clock      the last version handed out
 //	__sp:l:<key>    lock of key: "<tx>|<primary>|<deadline>"
 //	__sp:txs        on a primary, per committed transaction <tx>: "<tx>:s"
@@ -35,11 +35,22 @@ import (
 // TIME_ms*1024, above every version handed out before, as long as fewer
 // than 1024 changes a millisecond were made since the first.
 
+// luaVref locates a key's version (vref: its hash and field).
+const luaVref = `
+-- vref is where key's version lives: one of 4096 small hashes (they stay
+-- in Redis's compact encoding up to about half a million keys per
+-- database), under 6 bytes of the key's SHA1 rather than the key itself,
+-- which costs half as much for common keys: two keys that share a field
+-- share their version, which only makes guards fail more often.
+local function vref(key)
+  local h = redis.sha1hex(key)
+  return '__sp:v:' .. string.sub(h, 1, 3),
+    (string.gsub(string.sub(h, 4, 15), '..', function(c) return string.char(tonumber(c, 16)) end))
+end
+`
+
 // luaBump is the versioning every script that writes shares.
-const luaBump = `
--- vkey is the hash holding key's version: 4096 small hashes stay in
--- Redis's compact encoding up to about half a million keys per database.
-local function vkey(key) return '__sp:v:' .. string.sub(redis.sha1hex(key), 1, 3) end
+const luaBump = luaVref + `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -53,15 +64,18 @@ local function next_version()
   redis.call('SET', '__sp:clock', s)
   return s
 end
--- set_version records version s of key in its hash h; a hash that
--- appears is counted in __sp:nv, for DBSIZE.
-local function set_version(h, key, s)
-  if redis.call('HSET', h, key, s) == 1 and redis.call('HLEN', h) == 1 then redis.call('INCR', '__sp:nv') end
+-- set_version records version s in hash h, field f (vref's); a hash
+-- that appears is counted in __sp:nv, for DBSIZE.
+local function set_version(h, f, s)
+  if redis.call('HSET', h, f, s) == 1 and redis.call('HLEN', h) == 1 then redis.call('INCR', '__sp:nv') end
 end
 -- bump gives keys[from..to] the next version.
 local function bump(keys, from, to)
   local s = next_version()
-  for i = from, to do set_version(vkey(keys[i]), keys[i], s) end
+  for i = from, to do
+    local h, f = vref(keys[i])
+    set_version(h, f, s)
+  end
 end
 `
 
@@ -69,7 +83,7 @@ const luaNow = luaBump + `
 local function guards_hold(keys, from, argv, g)
   for i = from, #keys do
     local k = keys[i]
-    local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
+    local ver = tonumber(redis.call('HGET', vref(k)) or '0')
     local want, wlive = tonumber(argv[g]), argv[g + 1] == '1'
     g = g + 2
     local ok
@@ -153,8 +167,9 @@ return #live
 // of batches whose replies survive the trip through Lua (run.go): KEYS =
 // the keys the batch touches, the nw it may write first, then the ng it
 // guards (WATCHed keys; some may be among the others too); ARGV = the
-// fence token the batch may pass (or ""), nw, ns, ng, the version hash of
-// each written key (vkey's suffix, computed by the caller), each guard's
+// fence token the batch may pass (or ""), nw, ns, ng, where each written
+// key's version goes (vref's hash suffix and field, computed by the
+// caller), each guard's
 // version and liveness, then each command as its reply mode, its
 // argument count and its arguments. A lock or a fence met runs nothing
 // and answers {'L', owner}, a guard that changed {'G'}; otherwise {'R',
@@ -171,10 +186,10 @@ for i = 2, #held do
   if held[i] then return {'L', held[i]} end
 end
 local nw, ns, ng = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local a = 5 + nw
+local a = 5 + 2 * nw
 for i = #KEYS - ng + 1, #KEYS do
   local k = KEYS[i]
-  local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
+  local ver = tonumber(redis.call('HGET', vref(k)) or '0')
   local want, wlive = tonumber(ARGV[a]), ARGV[a + 1] == '1'
   local ok
   if redis.call('EXISTS', k) == 1 then ok = wlive and ver == want else ok = (not wlive) and ver <= want end
@@ -198,7 +213,7 @@ local s
 for i = 1, nw do
   if i <= ns or redis.call('EXISTS', KEYS[i]) == 1 then
     s = s or next_version()
-    set_version('__sp:v:' .. ARGV[4 + i], KEYS[i], s)
+    set_version('__sp:v:' .. ARGV[3 + 2 * i], ARGV[4 + 2 * i], s)
   end
 end
 return out
@@ -206,9 +221,9 @@ return out
 
 // scriptVersion answers WATCH: KEYS = the key. A live key reports its
 // version, a missing one the clock (every later change exceeds it).
-const scriptVersion = `
+const scriptVersion = luaVref + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return {1, redis.call('HGET', '__sp:v:' .. string.sub(redis.sha1hex(KEYS[1]), 1, 3), KEYS[1]) or '0'}
+  return {1, redis.call('HGET', vref(KEYS[1])) or '0'}
 end
 return {0, redis.call('GET', '__sp:clock') or '0'}
 `
@@ -218,14 +233,14 @@ return {0, redis.call('GET', '__sp:clock') or '0'}
 // fence answers {'L', owner}; otherwise a live key answers {1, version,
 // DUMP payload, absolute expiry (-1: none)}, a missing one {0, the
 // clock} (every later change exceeds it).
-const scriptReadGuarded = `
+const scriptReadGuarded = luaVref + `
 local f = redis.call('GET', '__sp:fence')
 if f then return {'L', 'F|' .. f} end
 local l = redis.call('GET', KEYS[2])
 if l then return {'L', l} end
 local d = redis.call('DUMP', KEYS[1])
 if d then
-  local v = redis.call('HGET', '__sp:v:' .. string.sub(redis.sha1hex(KEYS[1]), 1, 3), KEYS[1]) or '0'
+  local v = redis.call('HGET', vref(KEYS[1])) or '0'
   return {1, v, d, tostring(redis.call('PEXPIRETIME', KEYS[1]))}
 end
 return {0, redis.call('GET', '__sp:clock') or '0'}
@@ -315,7 +330,7 @@ a = a + 1
 for i = 1, ng do
   sel(ARGV[a])
   local k = ARGV[a + 1]
-  local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
+  local ver = tonumber(redis.call('HGET', vref(k)) or '0')
   local want, wlive = tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
   local ok
   if redis.call('EXISTS', k) == 1 then ok = wlive and ver == want else ok = (not wlive) and ver <= want end
@@ -478,7 +493,8 @@ local function bump_listed(w)
     local k = ARGV[w + 2 + 2 * i]
     if redis.call('EXISTS', k) == 1 then
       s = s or next_version()
-      set_version(vkey(k), k, s)
+      local h, f = vref(k)
+      set_version(h, f, s)
     end
   end
 end
@@ -515,7 +531,7 @@ a = a + 1
 for i = 1, ng do
   sel(ARGV[a])
   local k = ARGV[a + 1]
-  local ver = tonumber(redis.call('HGET', vkey(k), k) or '0')
+  local ver = tonumber(redis.call('HGET', vref(k)) or '0')
   local want, wlive = tonumber(ARGV[a + 2]), ARGV[a + 3] == '1'
   local ok
   if redis.call('EXISTS', k) == 1 then ok = wlive and ver == want else ok = (not wlive) and ver <= want end
