@@ -60,6 +60,11 @@ type Config struct {
 	MaxmemorySamples int
 	LFULogFactor     int
 	LFUDecayTime     int
+	// TxTimeoutMS bounds a cross-shard transaction from its first lock to
+	// its commit (its deadline): past it, whoever meets its locks may
+	// resolve them, so it is also how long a proxy that died or froze
+	// can hold up others.
+	TxTimeoutMS int
 }
 
 // Default returns the settings used when nothing is given.
@@ -81,6 +86,8 @@ func Default() Config {
 		MaxmemorySamples: 5,
 		LFULogFactor:     10,
 		LFUDecayTime:     1,
+		// Far above a transaction's normal time, below clients' timeouts.
+		TxTimeoutMS: 5000,
 	}
 }
 
@@ -111,6 +118,7 @@ func (c *Config) settings() []setting {
 		{name: "lfu-log-factor", usage: "LFU counter's logarithm factor", num: &c.LFULogFactor},
 		{name: "lfu-decay-time", usage: "minutes for an LFU counter to lose one", num: &c.LFUDecayTime},
 		{name: "slots", usage: "slot ranges per shard in shard order, ';' between shards, ',' between a shard's ranges: 0-8191;8192-16383 (default: split evenly)", str: &c.Slots},
+		{name: "tx-timeout-ms", usage: "deadline of a cross-shard transaction, from its first lock to its commit", num: &c.TxTimeoutMS},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
 }
@@ -255,6 +263,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Databases < 1 || c.Databases > 1<<20 {
 		errs = append(errs, fmt.Errorf("databases must be at least 1, got %d", c.Databases))
+	}
+	if c.TxTimeoutMS < 1 {
+		errs = append(errs, fmt.Errorf("tx-timeout-ms must be at least 1, got %d", c.TxTimeoutMS))
 	}
 	switch c.AppendFsync {
 	case "always", "everysec", "no":

@@ -90,7 +90,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	}
 	var shutdown func() // set once the signal context exists
 	coord := txn.New(txn.Config{Shards: st.shards, Slots: slots, Exec: exec, Databases: cfg.Databases, Now: st.now,
-		Scripts: script.New(script.Config{Logger: log})})
+		Scripts: script.New(script.Config{Logger: log}), TxTimeout: time.Duration(cfg.TxTimeoutMS) * time.Millisecond})
 	ps := cfg.PubSub()
 	settings := map[string]string{
 		"bind":        hostOf(cfg.Listen),
