@@ -34,7 +34,10 @@ type Native interface {
 	CommitNative(ctx context.Context, tx TxMeta, keys []KeyRef, guards []Guard, ops []Op, stages map[int][]Op, w *resp.Writer) error
 	// ApplyNative runs a participant's ops (its stage) and releases its
 	// locks, with the replies appended to w. It fails with
-	// ErrRepliesLost when a resolver applied the stage first.
+	// ErrRepliesLost when a resolver applied the stage first, and with
+	// ErrNotExecuted when a resolver dropped it: only a transaction that
+	// writes nothing commits without a record, so only its stages can
+	// be dropped once committed.
 	ApplyNative(ctx context.Context, tx TxMeta, ops []Op, w *resp.Writer) error
 	// Forget drops, on the primary, the stages of participants that
 	// applied them (the record goes with the last). It does not wait:

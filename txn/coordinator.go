@@ -294,13 +294,20 @@ func (c *Coordinator) runCross(ctx context.Context, r *Request) error {
 		} else {
 			err = c.runProtocol(ctx, r, parts)
 		}
-		if err == nil || !errors.Is(err, backends.ErrNotExecuted) || ctx.Err() != nil || time.Now().After(giveUp) {
+		if err == nil || !notExecuted(err) || ctx.Err() != nil || time.Now().After(giveUp) {
 			return err
 		}
 		for _, p := range parts {
 			p.states, p.tried, p.locked = nil, false, false
 		}
 	}
+}
+
+// notExecuted reports whether err says for sure that nothing ran: a
+// participant's refusal may come after the commit point (an apply refused
+// with BUSY), and then the outcome is unknown whatever the shard says.
+func notExecuted(err error) bool {
+	return errors.Is(err, backends.ErrNotExecuted) && !errors.Is(err, ErrUnknownOutcome)
 }
 
 // retryFor is how many transaction timeouts a request keeps retrying for.

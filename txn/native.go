@@ -211,6 +211,11 @@ func (c *Coordinator) runNative(ctx context.Context, r *Request, parts []*partic
 	}
 	applying.Wait()
 	if err := errors.Join(applyErrs...); err != nil {
+		if (errors.Is(err, backends.ErrRepliesLost) || errors.Is(err, backends.ErrNotExecuted)) && !writes(r) {
+			// A resolver applied or dropped a stage that only read:
+			// its replies are gone, but reading again changes nothing.
+			return fmt.Errorf("%w: %w", backends.ErrNotExecuted, err)
+		}
 		// Committed, but a participant may not show it yet, or its
 		// replies are lost: the reply cannot promise what it would say.
 		return fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
@@ -252,4 +257,14 @@ func writeNativeReplies(r *Request, plan nativePlan, replies map[int]*resp.Write
 		next[s] = next[s][n:]
 	}
 	return nil
+}
+
+// writes reports whether any of r's commands may write.
+func writes(r *Request) bool {
+	for _, op := range r.Ops {
+		if op.Cmd != nil && op.Cmd.Is(command.Write) {
+			return true
+		}
+	}
+	return false
 }

@@ -598,3 +598,74 @@ func keysOnShards(prefix string, n int) []string {
 	}
 	return keys
 }
+
+// TestReadOnlyRepliesLost freezes a proxy after the commit of a native
+// read-only MULTI and lets a second proxy meet its locks: the commit of a
+// transaction that writes nothing records nothing, so they are dropped
+// past the deadline, and the stages' replies with them. The resumed
+// transaction only read, so it runs again and answers what it reads then
+// (one that wrote would answer that its outcome is unknown).
+func TestReadOnlyRepliesLost(t *testing.T) {
+	ctx := context.Background()
+	var urls []string
+	var inspect []*goredis.Client
+	for range 3 {
+		p := testutil.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+		urls = append(urls, "redis://"+p.Addr)
+		c := goredis.NewClient(&goredis.Options{Addr: p.Addr})
+		t.Cleanup(func() { c.Close() })
+		inspect = append(inspect, c)
+	}
+	stopped, resume := make(chan struct{}), make(chan struct{})
+	var armed atomic.Bool
+	armed.Store(true)
+	first := newProxy(t, urls, &txn.TestingKnobs{AfterCommit: func(backends.TxID) error {
+		if armed.CompareAndSwap(true, false) {
+			close(stopped)
+			<-resume
+		}
+		return nil
+	}}, false)
+	second := newProxy(t, urls, nil, false)
+	keys := keysOnShards("lost", 3)
+	var gets [][]string
+	for _, k := range keys {
+		if err := second.expect(`"OK"`, false, []string{"SET", k, "1"}); err != nil {
+			t.Fatal(err)
+		}
+		gets = append(gets, []string{"GET", k})
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		v, err := first.do(true, gets...)
+		done <- outcome{v, err}
+	}()
+	var resumeOnce sync.Once
+	t.Cleanup(func() { resumeOnce.Do(func() { close(resume) }) })
+	select {
+	case <-stopped:
+	case <-time.After(waitFor):
+		t.Fatal("the transaction never committed")
+	}
+	// Writes meet the frozen transaction's locks on the other
+	// participants; its commit wrote no record, as it wrote nothing, so
+	// they drop them past its deadline.
+	if err := incrbys(second, keys[1:], 1); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range inspect {
+		if n, err := c.Exists(ctx, "__sp:nlocks").Result(); err != nil || n != 0 {
+			t.Fatalf("shard %d still counts locks (%d, %v)", i, n, err)
+		}
+	}
+	resumeOnce.Do(func() { close(resume) })
+	var o outcome
+	select {
+	case o = <-done:
+	case <-time.After(waitFor):
+		t.Fatal("the resumed proxy did not answer")
+	}
+	if want := `["1" "11" "11"]`; o.err != nil || o.v.String() != want {
+		t.Fatalf("the resumed read-only MULTI answered %v, %v; want %s, read again", o.v, o.err, want)
+	}
+}

@@ -414,7 +414,7 @@ func (s *Shard) unstash(ctx context.Context, tx backends.TxID, participant int) 
 	for {
 		var r []byte
 		err := s.with(ctx, 2, 0, func(c *conn) error {
-			rs, err := c.do(ctx, evalArgs(scriptUnstash, nil, field))
+			rs, err := c.do(ctx, evalArgs(scriptUnstash, nil, field, txID(tx)))
 			if err == nil {
 				r = rs[0]
 			}
@@ -427,6 +427,9 @@ func (s *Shard) unstash(ctx context.Context, tx backends.TxID, participant int) 
 			v, err := parseValue(r)
 			if err != nil || v.Kind == resp.KindError {
 				return nil, fmt.Errorf("backend %s: unstash: %q", s.addr, r)
+			}
+			if v.Kind == resp.KindArray {
+				return nil, fmt.Errorf("%w: transaction %d wrote nothing and was dropped past its deadline", backends.ErrNotExecuted, tx)
 			}
 			var replies [][]byte
 			for b := v.Str; len(b) > 0; {

@@ -598,15 +598,19 @@ end
 return 1
 `
 
-// scriptUnstash takes a stash back (ARGV = its field): the replies, or
-// nil.
+// scriptUnstash takes a stash back (ARGV = its field, the transaction's
+// id): the replies; {'A'} when the transaction was declared aborted (its
+// commit recorded nothing, as it wrote nothing, and a resolver dropped its
+// stages past its deadline); or nil.
 const scriptUnstash = `
 local r = redis.call('HGET', '__sp:replies', ARGV[1])
 if r then
   redis.call('HDEL', '__sp:replies', ARGV[1])
   redis.call('ZREM', '__sp:replies:t', ARGV[1])
+  return r
 end
-return r
+if redis.call('ZSCORE', '__sp:aborted', ARGV[2]) then return {'A'} end
+return nil
 `
 
 // scriptFence sets the fence of a request over whole databases on every
