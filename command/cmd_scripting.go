@@ -16,4 +16,17 @@ var scriptingCommands = []spec{
 		{Name: "kill", Arity: 2, Flags: NoScript | AllowBusy},
 		{Name: "load", Arity: 3, Flags: NoScript | Stale},
 	}},
+	{Name: "fcall", Arity: -3, Flags: NoScript | SkipMonitor | NoMandatoryKeys | Stale | Scripting, Keys: numKeysAt(2)},
+	{Name: "fcall_ro", Arity: -3, Flags: NoScript | SkipMonitor | NoMandatoryKeys | Stale | ReadOnly | Scripting, Keys: numKeysAt(2)},
+	{Name: "function", Arity: -2, Flags: Scripting, Subcommands: []spec{
+		{Name: "delete", Arity: 3, Flags: NoScript | Write},
+		{Name: "dump", Arity: 2, Flags: NoScript},
+		{Name: "flush", Arity: -2, Flags: NoScript | Write},
+		{Name: "help", Arity: 2, Flags: Loading | Stale},
+		{Name: "kill", Arity: 2, Flags: NoScript | AllowBusy},
+		{Name: "list", Arity: -2, Flags: NoScript},
+		{Name: "load", Arity: -3, Flags: NoScript | Write | DenyOOM},
+		{Name: "restore", Arity: -3, Flags: NoScript | Write | DenyOOM},
+		{Name: "stats", Arity: 2, Flags: NoScript | AllowBusy},
+	}},
 }

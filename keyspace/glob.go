@@ -25,6 +25,9 @@ func globMatch(pattern, s []byte, nocase bool) bool {
 // the pattern "*" does not match the empty channel name there either.
 func Match(pattern, s []byte) bool { return globMatch(pattern, s, false) }
 
+// MatchFold is Match ignoring case (FUNCTION LIST LIBRARYNAME).
+func MatchFold(pattern, s []byte) bool { return globMatch(pattern, s, true) }
+
 func globMatchNested(pat, str []byte, nocase bool, skip *bool, nesting int) bool {
 	if nesting > 1000 {
 		return false

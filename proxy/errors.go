@@ -32,8 +32,6 @@ const (
 	errNoShutdown    = "ERR No shutdown in progress."
 	errBGSaveRunning = "ERR Background save already in progress"
 	errBGRewriteRun  = "ERR Background append only file rewriting already in progress"
-	// errBusy is the answer while a script has run past lua-time-limit.
-	errBusy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 )
 
 // MULTI, EXEC, DISCARD and WATCH.

@@ -37,7 +37,7 @@ const notBatched = command.Conn | command.Server | command.Global | command.Scri
 // runBatch runs the longest run of batchable commands at the start of
 // cmds, if it has two or more, and returns how many it ran.
 func (s *session) runBatch(ctx context.Context, cmds []redcon.Command) int {
-	if s.multi || s.txn != nil || s.sub != nil || !s.authed || len(cmds) < 2 || s.srv.coord.ScriptBusy() {
+	if s.multi || s.txn != nil || s.sub != nil || !s.authed || len(cmds) < 2 || s.srv.coord.ScriptBusy() != "" {
 		return 0
 	}
 	ops, shards := s.batchOps[:0], s.batchShards[:0]

@@ -7,9 +7,10 @@ import "github.com/schemaproxy/schemaproxy/command"
 // (SCRIPT KILL, SHUTDOWN): the client gets an answer instead of waiting
 // behind the script.
 func (s *session) scriptBusy(cmd, full *command.Command) bool {
-	if !s.srv.coord.ScriptBusy() || full.Is(command.AllowBusy) || cmd.Name == "shutdown" {
+	busy := s.srv.coord.ScriptBusy()
+	if busy == "" || full.Is(command.AllowBusy) || cmd.Name == "shutdown" {
 		return false
 	}
-	s.rejectCmd(cmd, errBusy)
+	s.rejectCmd(cmd, busy)
 	return true
 }

@@ -61,6 +61,11 @@ type Engine struct {
 	// running is the script being run, for BUSY and SCRIPT KILL; scripts
 	// run one at a time because each holds every shard.
 	running atomic.Pointer[run]
+
+	// libs are the function libraries by name, funcs their functions by
+	// lower-case name (FCALL ignores case); under mu.
+	libs  map[string]*library
+	funcs map[string]*function
 }
 
 // compiled is a script of the cache.
@@ -88,7 +93,7 @@ func New(cfg Config) *Engine {
 		cfg.BusyAfter = 5 * time.Second
 	}
 	e := &Engine{table: cfg.Table, log: cfg.Logger, busyAfter: cfg.BusyAfter,
-		scripts: map[string]*compiled{}}
+		scripts: map[string]*compiled{}, libs: map[string]*library{}, funcs: map[string]*function{}}
 	e.rnd.seed(int32(time.Now().UnixNano()))
 	return e
 }
@@ -101,6 +106,11 @@ func (e *Engine) RunScript(ctx context.Context, cmd *command.Command, args [][]b
 	case "script":
 		e.scriptCommand(args, w)
 		return nil
+	case "function":
+		e.functionCommand(args, w)
+		return nil
+	case "fcall", "fcall_ro":
+		return e.fcall(ctx, cmd.Name, args, db, w, call)
 	case "eval", "eval_ro", "evalsha", "evalsha_ro":
 	default:
 		w.Error("ERR unknown scripting command '" + cmd.Name + "'")
@@ -180,7 +190,7 @@ func (e *Engine) load(body []byte) (*compiled, error) {
 	}
 	chunk, err := parse.Parse(strings.NewReader(src), "@user_script")
 	if err != nil {
-		return nil, errors.New("ERR Error compiling script (new function): " + compileMessage(err))
+		return nil, errors.New("ERR Error compiling script (new function): " + compileMessage(err, "user_script"))
 	}
 	proto, err := lua.Compile(chunk, "user_script")
 	if err != nil {
@@ -200,16 +210,16 @@ func (e *Engine) load(body []byte) (*compiled, error) {
 // compileMessage renders a gopher-lua syntax error in Lua 5.1's shape
 // ("user_script:LINE: message near 'token'"); the messages themselves are
 // gopher-lua's, not Lua's.
-func compileMessage(err error) string {
+func compileMessage(err error, chunk string) string {
 	var pe *parse.Error
 	if errors.As(err, &pe) {
 		line := strconv.Itoa(pe.Pos.Line)
 		if pe.Pos.Line == parse.EOF {
-			return "user_script: " + pe.Message + " near '<eof>'"
+			return chunk + ": " + pe.Message + " near '<eof>'"
 		}
-		return "user_script:" + line + ": " + pe.Message + " near '" + pe.Token + "'"
+		return chunk + ":" + line + ": " + pe.Message + " near '" + pe.Token + "'"
 	}
-	return "user_script: " + err.Error()
+	return chunk + ": " + err.Error()
 }
 
 // parseShebang reads Redis 7.0's "#!lua flags=..." first line and returns
@@ -283,7 +293,7 @@ func (e *Engine) scriptCommand(args [][]byte, w *resp.Writer) {
 		e.mu.Unlock()
 		w.OK()
 	case "kill":
-		e.kill(w)
+		e.kill(w, false)
 	case "debug":
 		w.Error("ERR SCRIPT DEBUG is not supported by schemaproxy")
 	case "help":
@@ -314,25 +324,36 @@ var scriptHelp = []string{
 	"    Prints this help.",
 }
 
-// Busy reports whether a script has run past the time limit, when other
-// clients get ErrBusy (commands flagged allow-busy still run).
-func (e *Engine) Busy() bool {
+// Busy returns the BUSY error other clients get once a script or
+// function has run past the time limit, or "" (commands flagged
+// allow-busy still run).
+func (e *Engine) Busy() string {
 	r := e.running.Load()
-	return r != nil && time.Since(r.start) >= e.busyAfter
+	switch {
+	case r == nil || time.Since(r.start) < e.busyAfter:
+		return ""
+	case r.function:
+		return errBusyFunction
+	}
+	return ErrBusy
 }
 
-// kill stops the running script if it has not written (SCRIPT KILL).
-func (e *Engine) kill(w *resp.Writer) {
+// kill stops the running script (SCRIPT KILL) or function (FUNCTION
+// KILL) if it has not written.
+func (e *Engine) kill(w *resp.Writer, function bool) {
 	r := e.running.Load()
-	if r == nil {
+	switch {
+	case r == nil:
 		w.Error(errNotBusy)
-		return
-	}
-	if r.wrote.Load() {
+	case r.wrote.Load():
 		w.Error(errUnkillable)
-		return
+	case r.function && !function:
+		w.Error(errBusyFunction)
+	case !r.function && function:
+		w.Error(ErrBusy)
+	default:
+		r.killed.Store(true)
+		r.cancel()
+		w.OK()
 	}
-	r.killed.Store(true)
-	r.cancel()
-	w.OK()
 }

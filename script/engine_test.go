@@ -103,9 +103,7 @@ func TestScriptKill(t *testing.T) {
 	} {
 		done := make(chan string)
 		go func() { done <- eval(t, e, f, 2, c.body, "0") }()
-		for !e.Busy() {
-			time.Sleep(time.Millisecond) // waiting for the script to start
-		}
+		waitBusy(t, e)
 		if got := kill(); !strings.HasPrefix(got, c.kill) {
 			t.Errorf("%s: SCRIPT KILL answered %q", c.body, got)
 		}
@@ -113,4 +111,72 @@ func TestScriptKill(t *testing.T) {
 			t.Errorf("%s: script answered %q", c.body, got)
 		}
 	}
+}
+
+// waitBusy returns once a script or function has run past the time limit.
+func waitBusy(t *testing.T, e *Engine) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); e.Busy() == ""; {
+		if time.Now().After(end) {
+			t.Fatal("the script never got busy")
+		}
+		time.Sleep(time.Millisecond) // the script has to start
+	}
+}
+
+// TestFunctionKill: a function past the time limit answers others with
+// the BUSY that names FUNCTION KILL; SCRIPT KILL refuses to stop it,
+// FUNCTION STATS shows it, FUNCTION KILL stops it.
+func TestFunctionKill(t *testing.T) {
+	e := New(Config{BusyAfter: time.Millisecond})
+	f := &fakeStore{data: map[string]string{}}
+	do := func(args ...string) string {
+		all := make([][]byte, len(args))
+		for i, a := range args {
+			all[i] = []byte(a)
+		}
+		w := &resp.Writer{Proto: 2}
+		if err := e.RunScript(context.Background(), command.Default.Lookup(all[0]), all, 0, w, f.call); err != nil {
+			t.Fatal(err)
+		}
+		return string(w.B)
+	}
+	if got := do("function", "load", "#!lua name=spin\nredis.register_function('spin', function() while true do end end)"); got != "$4\r\nspin\r\n" {
+		t.Fatalf("FUNCTION LOAD: %q", got)
+	}
+	if got := do("function", "kill"); got != "-"+errNotBusy+"\r\n" {
+		t.Fatalf("FUNCTION KILL with nothing running: %q", got)
+	}
+	done := make(chan string)
+	go func() { done <- do("fcall", "spin", "0", "arg") }()
+	waitBusy(t, e)
+	if got := e.Busy(); got != errBusyFunction {
+		t.Errorf("Busy while a function runs: %q", got)
+	}
+	if got := do("script", "kill"); got != "-"+errBusyFunction+"\r\n" {
+		t.Errorf("SCRIPT KILL of a function: %q", got)
+	}
+	stats := do("function", "stats")
+	if want := "*4\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*4\r\n$5\r\nfcall\r\n$4\r\nspin\r\n$1\r\n0\r\n$3\r\narg\r\n$11\r\nduration_ms\r\n:"; !strings.HasPrefix(stats, want) {
+		t.Errorf("FUNCTION STATS while spinning: %q", stats)
+	}
+	if got := do("function", "kill"); got != "+OK\r\n" {
+		t.Errorf("FUNCTION KILL: %q", got)
+	}
+	if got, want := <-done, "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:"; !strings.HasPrefix(got, want) {
+		t.Errorf("the killed function answered %q, want %q...", got, want)
+	}
+	// A script is not stopped by FUNCTION KILL.
+	go func() { done <- eval(t, e, f, 2, "while true do end", "0") }()
+	waitBusy(t, e)
+	if got := do("function", "kill"); got != "-"+ErrBusy+"\r\n" {
+		t.Errorf("FUNCTION KILL of a script: %q", got)
+	}
+	if got := do("function", "stats"); got != "-"+ErrBusy+"\r\n" {
+		t.Errorf("FUNCTION STATS while a script runs: %q", got)
+	}
+	if got := do("script", "kill"); got != "+OK\r\n" {
+		t.Errorf("SCRIPT KILL: %q", got)
+	}
+	<-done
 }

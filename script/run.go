@@ -12,7 +12,13 @@ import (
 
 // run is one script execution.
 type run struct {
-	sha      string
+	// name is what errors call the script: its SHA1, or the function's
+	// name; source is its chunk ("@user_script", "@user_function").
+	name, source string
+	// function is set for FCALL (FUNCTION KILL stops it, not SCRIPT
+	// KILL); argv is its command, for FUNCTION STATS.
+	function bool
+	argv     [][]byte
 	call     Call
 	db       int
 	readOnly bool
@@ -31,26 +37,37 @@ type run struct {
 func (e *Engine) eval(ctx context.Context, sc *compiled, keys, argv [][]byte, db int, readOnly bool, w *resp.Writer, call Call) error {
 	st := e.state()
 	defer e.release(st)
+	L := st.L
+	st.globals.RawSetString("KEYS", luaArray(L, keys))
+	st.globals.RawSetString("ARGV", luaArray(L, argv))
+	// The next script gets its own; a pooled state must not pin these.
+	defer st.globals.RawSetString("KEYS", lua.LNil)
+	defer st.globals.RawSetString("ARGV", lua.LNil)
+	fn := L.NewFunctionFromProto(sc.proto)
+	fn.Env = st.env
+	r := &run{name: sc.sha, source: "@user_script", call: call, db: db, readOnly: readOnly}
+	return e.execute(ctx, st, r, fn, nil, w)
+}
+
+// execute calls fn with args in st as run r, and writes its reply (or the
+// error it raised) to w. An error returned is a failure of r.call.
+func (e *Engine) execute(ctx context.Context, st *state, r *run, fn *lua.LFunction, args []lua.LValue, w *resp.Writer) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := &run{sha: sc.sha, call: call, db: db, readOnly: readOnly, resp: 2, start: time.Now(), cancel: cancel}
+	r.resp, r.start, r.cancel = 2, time.Now(), cancel
 	e.running.Store(r)
 	defer e.running.Store(nil)
 	st.run = r
 	defer func() { st.run = nil }()
 
 	L := st.L
-	st.globals.RawSetString("KEYS", luaArray(L, keys))
-	st.globals.RawSetString("ARGV", luaArray(L, argv))
-	fn := L.NewFunctionFromProto(sc.proto)
-	fn.Env = st.env
 	L.SetContext(runCtx)
 	L.Push(fn)
-	err := L.PCall(0, 1, st.handler)
+	for _, a := range args {
+		L.Push(a)
+	}
+	err := L.PCall(len(args), 1, st.handler)
 	L.RemoveContext()
-	// The next script gets its own; a pooled state must not pin these.
-	st.globals.RawSetString("KEYS", lua.LNil)
-	st.globals.RawSetString("ARGV", lua.LNil)
 	if r.err != nil {
 		L.SetTop(0)
 		return r.err
@@ -61,7 +78,7 @@ func (e *Engine) eval(ctx context.Context, sc *compiled, keys, argv [][]byte, db
 			obj = ae.Object
 		}
 		L.SetTop(0)
-		writeRaisedError(w, obj, sc.sha)
+		writeRaisedError(w, obj, r.name)
 		return nil
 	}
 	ret := L.Get(-1)
@@ -80,16 +97,16 @@ func luaArray(L *lua.LState, items [][]byte) *lua.LTable {
 
 // writeRaisedError writes the reply of a script that raised obj: the error
 // handler made it a table with err, source and line.
-func writeRaisedError(w *resp.Writer, obj lua.LValue, sha string) {
+func writeRaisedError(w *resp.Writer, obj lua.LValue, name string) {
 	t, ok := obj.(*lua.LTable)
 	if !ok {
-		w.Error("ERR Error running script " + sha + ", " + truncate(lua.LVAsString(obj), 100))
+		w.Error("ERR Error running script " + name + ", " + truncate(lua.LVAsString(obj), 100))
 		return
 	}
 	msg := lua.LVAsString(t.RawGetString("err"))
 	source, line := t.RawGetString("source"), t.RawGetString("line")
 	if source != lua.LNil && line != lua.LNil {
-		msg += " script: " + sha + ", on " + lua.LVAsString(source) + ":" + lua.LVAsString(line) + "."
+		msg += " script: " + name + ", on " + lua.LVAsString(source) + ":" + lua.LVAsString(line) + "."
 	}
 	w.Error(msg)
 }

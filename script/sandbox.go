@@ -26,6 +26,8 @@ type state struct {
 	handler *lua.LFunction
 	run     *run
 	engine  *Engine
+	// loading is the library whose code runs (FUNCTION LOAD), if any.
+	loading *loading
 }
 
 // The base library functions Redis 7.0 leaves to scripts.
@@ -198,7 +200,11 @@ func (st *state) errHandler(L *lua.LState) int {
 			break
 		}
 		if dbg.What != "G" && dbg.CurrentLine > 0 {
-			t.RawSetString("source", lua.LString("@user_script"))
+			source := "@user_script"
+			if st.run != nil {
+				source = st.run.source
+			}
+			t.RawSetString("source", lua.LString(source))
 			t.RawSetString("line", lua.LNumber(dbg.CurrentLine))
 			break
 		}

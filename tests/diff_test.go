@@ -64,7 +64,7 @@ func runDifferential(t *testing.T, proto int, proxyArgs ...string) {
 					if err := resetConn(c); err != nil {
 						t.Fatal(err)
 					}
-					for _, cmd := range [][]string{{"FLUSHALL"}, {"SELECT", "0"}, {"HELLO", fmt.Sprint(proto)}} {
+					for _, cmd := range [][]string{{"FLUSHALL"}, {"FUNCTION", "FLUSH"}, {"SELECT", "0"}, {"HELLO", fmt.Sprint(proto)}} {
 						if _, err := c.Do(cmd...); err != nil {
 							t.Fatal(err)
 						}

@@ -24,9 +24,9 @@ import (
 type ScriptRunner interface {
 	RunScript(ctx context.Context, cmd *command.Command, args [][]byte, db int, w *resp.Writer,
 		call func(cmd *command.Command, args [][]byte, db int, w *resp.Writer) error) error
-	// Busy reports whether a script has run past the time limit, when
-	// clients are answered BUSY.
-	Busy() bool
+	// Busy returns the BUSY error clients are answered once a script has
+	// run past the time limit, or "".
+	Busy() string
 }
 
 var errNoScripts = "ERR scripts are not enabled on this server"
@@ -66,9 +66,13 @@ func (c *Coordinator) scriptOp(ctx context.Context, held []backends.Section, op 
 	return c.cfg.Scripts.RunScript(ctx, op.Cmd, op.Args, op.DB, w, call)
 }
 
-// ScriptBusy reports whether a script has run past the time limit.
-func (c *Coordinator) ScriptBusy() bool {
-	return c.cfg.Scripts != nil && c.cfg.Scripts.Busy()
+// ScriptBusy returns the BUSY error clients get while a script has run
+// past the time limit, or "".
+func (c *Coordinator) ScriptBusy() string {
+	if c.cfg.Scripts == nil {
+		return ""
+	}
+	return c.cfg.Scripts.Busy()
 }
 
 // Over shards that cannot be held (Redis servers, whose Exclusive section
