@@ -36,6 +36,9 @@ type Config struct {
 	Table *command.Table
 	// Logger receives redis.log lines; nil means slog.Default().
 	Logger *slog.Logger
+	// Libraries keeps the function libraries across restarts (and
+	// between the proxies sharing it); nil keeps them in memory only.
+	Libraries LibraryStore
 	// BusyAfter is Redis's lua-time-limit (busy-reply-threshold): once a
 	// script has run this long, other clients are answered BUSY and SCRIPT
 	// KILL may stop it. 0 means 5 s, Redis's default.
@@ -62,10 +65,11 @@ type Engine struct {
 	// run one at a time because each holds every shard.
 	running atomic.Pointer[run]
 
-	// libs are the function libraries by name, funcs their functions by
-	// lower-case name (FCALL ignores case); under mu.
-	libs  map[string]*library
-	funcs map[string]*function
+	// fns are the function libraries (under mu); changeMu orders their
+	// changes, store keeps them.
+	fns      *librarySet
+	changeMu sync.Mutex
+	store    LibraryStore
 }
 
 // compiled is a script of the cache.
@@ -93,7 +97,7 @@ func New(cfg Config) *Engine {
 		cfg.BusyAfter = 5 * time.Second
 	}
 	e := &Engine{table: cfg.Table, log: cfg.Logger, busyAfter: cfg.BusyAfter,
-		scripts: map[string]*compiled{}, libs: map[string]*library{}, funcs: map[string]*function{}}
+		scripts: map[string]*compiled{}, fns: newLibrarySet(), store: cfg.Libraries}
 	e.rnd.seed(int32(time.Now().UnixNano()))
 	return e
 }
@@ -107,7 +111,7 @@ func (e *Engine) RunScript(ctx context.Context, cmd *command.Command, args [][]b
 		e.scriptCommand(args, w)
 		return nil
 	case "function":
-		e.functionCommand(args, w)
+		e.functionCommand(ctx, args, w)
 		return nil
 	case "fcall", "fcall_ro":
 		return e.fcall(ctx, cmd.Name, args, db, w, call)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ func libraryMeta(code string) (engine, name, body string, err error) {
 
 // functionLoad is FUNCTION LOAD: it loads code as a library, replacing
 // the library of that name if replace, and returns its name.
-func (e *Engine) functionLoad(code string, replace bool) (string, error) {
+func (e *Engine) functionLoad(ctx context.Context, code string, replace bool) (string, error) {
 	engine, name, body, err := libraryMeta(code)
 	if err != nil {
 		return "", err
@@ -143,35 +144,49 @@ func (e *Engine) functionLoad(code string, replace bool) (string, error) {
 	if !strings.EqualFold(engine, "lua") {
 		return "", fmt.Errorf("ERR Engine '%s' not found", engine)
 	}
-	e.mu.Lock()
-	old := e.libs[name]
-	e.mu.Unlock()
-	if old != nil && !replace {
-		return "", fmt.Errorf("ERR Library '%s' already exists", name)
-	}
-	lib := &library{name: name, code: code, body: body}
-	ls, err := e.loadLibrary(lib, loadTimeout)
+	err = e.change(ctx, func(next *librarySet) error {
+		if next.libs[name] != nil && !replace {
+			return fmt.Errorf("ERR Library '%s' already exists", name)
+		}
+		lib := &library{name: name, code: code, body: body}
+		ls, err := e.loadLibrary(lib, loadTimeout)
+		if err != nil {
+			return err
+		}
+		if len(lib.funcs) == 0 {
+			return errors.New("ERR No functions registered")
+		}
+		lib.free = append(lib.free, ls)
+		return next.link([]*library{lib}, replace)
+	})
 	if err != nil {
-		return "", err
-	}
-	if len(lib.funcs) == 0 {
-		return "", errors.New("ERR No functions registered")
-	}
-	lib.free = append(lib.free, ls)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.linkLocked([]*library{lib}, replace); err != nil {
 		return "", err
 	}
 	return name, nil
 }
 
-// linkLocked adds libs, replacing libraries of the same names if replace,
+// librarySet is the loaded libraries by name and their functions by
+// lower-case name (FCALL ignores case). A set is never changed once the
+// engine holds it: a change makes a new one (change).
+type librarySet struct {
+	libs  map[string]*library
+	funcs map[string]*function
+}
+
+func newLibrarySet() *librarySet {
+	return &librarySet{libs: map[string]*library{}, funcs: map[string]*function{}}
+}
+
+func (ls *librarySet) clone() *librarySet {
+	return &librarySet{libs: maps.Clone(ls.libs), funcs: maps.Clone(ls.funcs)}
+}
+
+// link adds libs, replacing libraries of the same names if replace,
 // unless a name or a function collides: then nothing changes.
-func (e *Engine) linkLocked(libs []*library, replace bool) error {
+func (ls *librarySet) link(libs []*library, replace bool) error {
 	replaced := map[string]bool{}
 	for _, lib := range libs {
-		if e.libs[lib.name] != nil {
+		if ls.libs[lib.name] != nil {
 			if !replace {
 				// Unquoted, unlike FUNCTION LOAD's: Redis's own words.
 				return fmt.Errorf("ERR Library %s already exists", lib.name)
@@ -181,28 +196,114 @@ func (e *Engine) linkLocked(libs []*library, replace bool) error {
 	}
 	for _, lib := range libs {
 		for _, f := range lib.funcs {
-			if g := e.funcs[strings.ToLower(f.name)]; g != nil && !replaced[g.lib.name] {
+			if g := ls.funcs[strings.ToLower(f.name)]; g != nil && !replaced[g.lib.name] {
 				return fmt.Errorf("ERR Function %s already exists", f.name)
 			}
 		}
 	}
 	for name := range replaced {
-		e.unlinkLocked(e.libs[name])
+		ls.unlink(ls.libs[name])
 	}
 	for _, lib := range libs {
-		e.libs[lib.name] = lib
+		ls.libs[lib.name] = lib
 		for _, f := range lib.funcs {
-			e.funcs[strings.ToLower(f.name)] = f
+			ls.funcs[strings.ToLower(f.name)] = f
 		}
 	}
 	return nil
 }
 
-func (e *Engine) unlinkLocked(lib *library) {
+func (ls *librarySet) unlink(lib *library) {
 	for _, f := range lib.funcs {
-		delete(e.funcs, strings.ToLower(f.name))
+		delete(ls.funcs, strings.ToLower(f.name))
 	}
-	delete(e.libs, lib.name)
+	delete(ls.libs, lib.name)
+}
+
+// sorted returns the libraries by name (Redis's order is its hash
+// table's; a stable one is kinder to whoever reads it).
+func (ls *librarySet) sorted() []*library {
+	libs := make([]*library, 0, len(ls.libs))
+	for _, lib := range ls.libs {
+		libs = append(libs, lib)
+	}
+	slices.SortFunc(libs, func(a, b *library) int { return strings.Compare(a.name, b.name) })
+	return libs
+}
+
+// dump is FUNCTION DUMP's payload: each library's code after its opcode,
+// then the RDB version and checksum, as in an RDB file.
+func (ls *librarySet) dump() []byte {
+	var b []byte
+	for _, lib := range ls.sorted() {
+		b = append(b, rdbOpFunction2)
+		b = rdb.AppendString(b, []byte(lib.code))
+	}
+	return rdb.AppendFooter(b, 0)
+}
+
+// libraries returns the set the engine holds.
+func (e *Engine) libraries() *librarySet {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fns
+}
+
+// change edits a copy of the libraries and, once the store (if any) has
+// kept the result, makes it the engine's: a change the store refused
+// never happened. Changes run one at a time.
+func (e *Engine) change(ctx context.Context, edit func(next *librarySet) error) error {
+	e.changeMu.Lock()
+	defer e.changeMu.Unlock()
+	next := e.libraries().clone()
+	if err := edit(next); err != nil {
+		return err
+	}
+	if e.store != nil {
+		if err := e.store.Save(ctx, next.dump()); err != nil {
+			e.log.Warn("function libraries not saved", "err", err)
+			return errors.New("ERR the function libraries could not be saved: " + err.Error())
+		}
+	}
+	e.mu.Lock()
+	e.fns = next
+	e.mu.Unlock()
+	return nil
+}
+
+// LibraryStore keeps the function libraries where they outlive the
+// process (a file beside the embedded store's, the Redis backends' own
+// function store), as a FUNCTION DUMP payload.
+type LibraryStore interface {
+	Save(ctx context.Context, payload []byte) error
+	// Load returns what was saved last, nil if nothing was.
+	Load(ctx context.Context) ([]byte, error)
+}
+
+// LoadLibraries replaces the libraries with those of the store: at start,
+// and when a function is not found (another proxy may have loaded it).
+func (e *Engine) LoadLibraries(ctx context.Context) error {
+	if e.store == nil {
+		return nil
+	}
+	e.changeMu.Lock()
+	defer e.changeMu.Unlock()
+	payload, err := e.store.Load(ctx)
+	if err != nil || payload == nil {
+		return err
+	}
+	next := newLibrarySet()
+	libs, err := e.readPayload(payload)
+	if err == nil {
+		err = next.link(libs, false)
+	}
+	if err != nil {
+		return fmt.Errorf("function libraries: %w", err)
+	}
+	e.mu.Lock()
+	e.fns = next
+	e.mu.Unlock()
+	return nil
 }
 
 // loadLibrary runs lib's code in a new state, within timeout (0: none),
@@ -445,9 +546,15 @@ func readFlags(t *lua.LTable) (funcFlags, bool) {
 
 // fcall is FCALL and FCALL_RO.
 func (e *Engine) fcall(ctx context.Context, cmdName string, args [][]byte, db int, w *resp.Writer, call Call) error {
-	e.mu.Lock()
-	f := e.funcs[strings.ToLower(string(args[1]))]
-	e.mu.Unlock()
+	name := strings.ToLower(string(args[1]))
+	f := e.libraries().funcs[name]
+	if f == nil && e.store != nil {
+		// Another proxy may have loaded it.
+		if err := e.LoadLibraries(ctx); err != nil {
+			e.log.Warn("function libraries not loaded", "err", err)
+		}
+		f = e.libraries().funcs[name]
+	}
 	if f == nil {
 		w.Error("ERR Function not found")
 		return nil
@@ -507,7 +614,7 @@ func (e *Engine) releaseLibState(lib *library, ls *libState) {
 }
 
 // functionCommand answers FUNCTION's subcommands.
-func (e *Engine) functionCommand(args [][]byte, w *resp.Writer) {
+func (e *Engine) functionCommand(ctx context.Context, args [][]byte, w *resp.Writer) {
 	switch strings.ToLower(string(args[1])) {
 	case "load":
 		replace := false
@@ -519,21 +626,23 @@ func (e *Engine) functionCommand(args [][]byte, w *resp.Writer) {
 			}
 			replace = true
 		}
-		name, err := e.functionLoad(string(args[i]), replace)
+		name, err := e.functionLoad(ctx, string(args[i]), replace)
 		if err != nil {
 			w.Error(err.Error())
 			return
 		}
 		w.BulkString(name)
 	case "delete":
-		e.mu.Lock()
-		lib := e.libs[string(args[2])]
-		if lib != nil {
-			e.unlinkLocked(lib)
-		}
-		e.mu.Unlock()
-		if lib == nil {
-			w.Error("ERR Library not found")
+		err := e.change(ctx, func(next *librarySet) error {
+			lib := next.libs[string(args[2])]
+			if lib == nil {
+				return errors.New("ERR Library not found")
+			}
+			next.unlink(lib)
+			return nil
+		})
+		if err != nil {
+			w.Error(err.Error())
 			return
 		}
 		w.OK()
@@ -546,16 +655,17 @@ func (e *Engine) functionCommand(args [][]byte, w *resp.Writer) {
 			w.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
 			return
 		}
-		e.mu.Lock()
-		e.libs, e.funcs = map[string]*library{}, map[string]*function{}
-		e.mu.Unlock()
+		if err := e.change(ctx, func(next *librarySet) error { *next = *newLibrarySet(); return nil }); err != nil {
+			w.Error(err.Error())
+			return
+		}
 		w.OK()
 	case "list":
 		e.functionList(args, w)
 	case "dump":
-		w.Bulk(e.functionDump())
+		w.Bulk(e.libraries().dump())
 	case "restore":
-		e.functionRestore(args, w)
+		e.functionRestore(ctx, args, w)
 	case "stats":
 		e.functionStats(w)
 	case "kill":
@@ -566,19 +676,6 @@ func (e *Engine) functionCommand(args [][]byte, w *resp.Writer) {
 			w.Status(l)
 		}
 	}
-}
-
-// sortedLibs returns the libraries by name (Redis's order is its hash
-// table's; a stable one is kinder to whoever reads it).
-func (e *Engine) sortedLibs() []*library {
-	e.mu.Lock()
-	libs := make([]*library, 0, len(e.libs))
-	for _, lib := range e.libs {
-		libs = append(libs, lib)
-	}
-	e.mu.Unlock()
-	slices.SortFunc(libs, func(a, b *library) int { return strings.Compare(a.name, b.name) })
-	return libs
 }
 
 // functionList is FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
@@ -602,7 +699,7 @@ func (e *Engine) functionList(args [][]byte, w *resp.Writer) {
 		}
 	}
 	var libs []*library
-	for _, lib := range e.sortedLibs() {
+	for _, lib := range e.libraries().sorted() {
 		if pattern == nil || keyspace.MatchFold(pattern, []byte(lib.name)) {
 			libs = append(libs, lib)
 		}
@@ -652,19 +749,8 @@ func (e *Engine) functionList(args [][]byte, w *resp.Writer) {
 // rdbOpFunction2 is the RDB opcode before each library's code.
 const rdbOpFunction2 = 245
 
-// functionDump is FUNCTION DUMP: each library's code after its opcode,
-// then the RDB version and checksum, as in an RDB file.
-func (e *Engine) functionDump() []byte {
-	var b []byte
-	for _, lib := range e.sortedLibs() {
-		b = append(b, rdbOpFunction2)
-		b = rdb.AppendString(b, []byte(lib.code))
-	}
-	return rdb.AppendFooter(b, 0)
-}
-
 // functionRestore is FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE].
-func (e *Engine) functionRestore(args [][]byte, w *resp.Writer) {
+func (e *Engine) functionRestore(ctx context.Context, args [][]byte, w *resp.Writer) {
 	if len(args) > 4 {
 		w.Error(errSubcommandSyntax(args[1]))
 		return
@@ -677,23 +763,37 @@ func (e *Engine) functionRestore(args [][]byte, w *resp.Writer) {
 			return
 		}
 	}
-	payload := args[2]
-	if rdb.CheckFooter(payload) != nil {
-		w.Error("ERR DUMP payload version or checksum are wrong")
+	libs, err := e.readPayload(args[2])
+	if err == nil {
+		err = e.change(ctx, func(next *librarySet) error {
+			if policy == "flush" {
+				*next = *newLibrarySet()
+			}
+			return next.link(libs, policy == "replace")
+		})
+	}
+	if err != nil {
+		w.Error(err.Error())
 		return
+	}
+	w.OK()
+}
+
+// readPayload loads the libraries of a FUNCTION DUMP payload.
+func (e *Engine) readPayload(payload []byte) ([]*library, error) {
+	if rdb.CheckFooter(payload) != nil {
+		return nil, errors.New("ERR DUMP payload version or checksum are wrong")
 	}
 	var libs []*library
 	names := map[string]bool{}
 	funcs := map[string]bool{}
 	for p := payload[:len(payload)-10]; len(p) > 0; {
 		if p[0] != rdbOpFunction2 {
-			w.Error("ERR given type is not a function")
-			return
+			return nil, errors.New("ERR given type is not a function")
 		}
 		code, rest, err := rdb.ReadString(p[1:])
 		if err != nil {
-			w.Error("ERR Failed loading library payload")
-			return
+			return nil, errors.New("ERR Failed loading library payload")
 		}
 		p = rest
 		_, name, body, err := libraryMeta(string(code))
@@ -701,40 +801,27 @@ func (e *Engine) functionRestore(args [][]byte, w *resp.Writer) {
 			err = fmt.Errorf("ERR Library '%s' already exists", name)
 		}
 		if err != nil {
-			w.Error(err.Error())
-			return
+			return nil, err
 		}
 		lib := &library{name: name, code: string(code), body: body}
 		ls, err := e.loadLibrary(lib, 0)
 		if err != nil {
-			w.Error(err.Error())
-			return
+			return nil, err
 		}
 		for _, f := range lib.funcs {
 			if funcs[strings.ToLower(f.name)] {
-				w.Error("ERR Function " + f.name + " already exists")
-				return
+				return nil, errors.New("ERR Function " + f.name + " already exists")
 			}
 			funcs[strings.ToLower(f.name)] = true
 		}
 		if len(lib.funcs) == 0 {
-			w.Error("ERR No functions registered")
-			return
+			return nil, errors.New("ERR No functions registered")
 		}
 		lib.free = append(lib.free, ls)
 		names[name] = true
 		libs = append(libs, lib)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if policy == "flush" {
-		e.libs, e.funcs = map[string]*library{}, map[string]*function{}
-	}
-	if err := e.linkLocked(libs, policy == "replace"); err != nil {
-		w.Error(err.Error())
-		return
-	}
-	w.OK()
+	return libs, nil
 }
 
 // functionStats is FUNCTION STATS: the running function, and how many
@@ -761,9 +848,8 @@ func (e *Engine) functionStats(w *resp.Writer) {
 		w.BulkString("duration_ms")
 		w.Int(time.Since(r.start).Milliseconds())
 	}
-	e.mu.Lock()
-	nlibs, nfuncs := len(e.libs), len(e.funcs)
-	e.mu.Unlock()
+	fns := e.libraries()
+	nlibs, nfuncs := len(fns.libs), len(fns.funcs)
 	w.BulkString("engines")
 	w.Map(1)
 	w.BulkString("LUA")

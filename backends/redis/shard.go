@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -1091,4 +1092,39 @@ func decodeStaged(b []byte) (lockSet, []backends.KeyState, error) {
 		return set, nil, errStaged
 	}
 	return set, writes, nil
+}
+
+// SaveLibraries makes payload (a FUNCTION DUMP) the backend's function
+// libraries, replacing what it held: Redis keeps them in its AOF, across
+// FLUSHALL, for every proxy.
+func (s *Shard) SaveLibraries(ctx context.Context, payload []byte) error {
+	return s.with(ctx, 2, 0, func(c *conn) error {
+		rs, err := c.do(ctx, [][]byte{[]byte("FUNCTION"), []byte("RESTORE"), payload, []byte("FLUSH")})
+		if err != nil {
+			return fmt.Errorf("backend %s: FUNCTION RESTORE: %w", s.addr, err)
+		}
+		if v, err := parseValue(rs[0]); err != nil || v.Kind == resp.KindError {
+			return fmt.Errorf("backend %s: FUNCTION RESTORE: %q", s.addr, bytes.TrimSpace(rs[0]))
+		}
+		return nil
+	})
+}
+
+// LoadLibraries returns the backend's function libraries as a FUNCTION
+// DUMP payload.
+func (s *Shard) LoadLibraries(ctx context.Context) ([]byte, error) {
+	var payload []byte
+	err := s.with(ctx, 2, 0, func(c *conn) error {
+		rs, err := c.do(ctx, [][]byte{[]byte("FUNCTION"), []byte("DUMP")})
+		if err != nil {
+			return fmt.Errorf("backend %s: FUNCTION DUMP: %w", s.addr, err)
+		}
+		v, err := parseValue(rs[0])
+		if err != nil || v.Kind != resp.KindBulk {
+			return fmt.Errorf("backend %s: FUNCTION DUMP: %q", s.addr, bytes.TrimSpace(rs[0]))
+		}
+		payload = v.Str
+		return nil
+	})
+	return payload, err
 }

@@ -89,8 +89,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		}
 	}
 	var shutdown func() // set once the signal context exists
+	scripts := script.New(script.Config{Logger: log, Libraries: st.libraries})
+	if err := scripts.LoadLibraries(ctx); err != nil {
+		return fmt.Errorf("load the function libraries: %w", err)
+	}
 	coord := txn.New(txn.Config{Shards: st.shards, Slots: slots, Exec: exec, Databases: cfg.Databases, Now: st.now,
-		Scripts: script.New(script.Config{Logger: log}), TxTimeout: time.Duration(cfg.TxTimeoutMS) * time.Millisecond})
+		Scripts: scripts, TxTimeout: time.Duration(cfg.TxTimeoutMS) * time.Millisecond})
 	ps := cfg.PubSub()
 	settings := map[string]string{
 		"bind":        hostOf(cfg.Listen),

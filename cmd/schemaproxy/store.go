@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/backends/redis"
 	"github.com/schemaproxy/schemaproxy/config"
 	"github.com/schemaproxy/schemaproxy/keyspace"
+	"github.com/schemaproxy/schemaproxy/script"
 )
 
 // store is what the server runs on: the embedded shards, or Redis servers.
@@ -30,6 +32,35 @@ type store struct {
 	// setMemory applies maxmemory settings; nil: the store has none
 	// (Redis backends keep noeviction).
 	setMemory func(maxmemory int64, m config.Memory) error
+	// libraries keeps the function libraries.
+	libraries script.LibraryStore
+}
+
+// libraryStore is a script.LibraryStore made of two functions.
+type libraryStore struct {
+	save func(ctx context.Context, payload []byte) error
+	load func(ctx context.Context) ([]byte, error)
+}
+
+func (l libraryStore) Save(ctx context.Context, payload []byte) error { return l.save(ctx, payload) }
+func (l libraryStore) Load(ctx context.Context) ([]byte, error)       { return l.load(ctx) }
+
+// librariesFile is where the embedded store keeps the function libraries
+// (a FUNCTION DUMP payload, replaced whole at every change).
+const librariesFile = "functions.rdb"
+
+// fileLibraries keeps the libraries in dir/librariesFile.
+func fileLibraries(dir string) libraryStore {
+	return libraryStore{
+		save: func(_ context.Context, payload []byte) error { return aof.WriteFile(dir, librariesFile, payload) },
+		load: func(context.Context) ([]byte, error) {
+			b, err := os.ReadFile(filepath.Join(dir, librariesFile))
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil
+			}
+			return b, err
+		},
+	}
 }
 
 func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, log *slog.Logger) (*store, error) {
@@ -55,6 +86,7 @@ func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, 
 		describe: fmt.Sprintf("embedded, data_dir %s, appendfsync %s", cfg.DataDir, cfg.AppendFsync),
 		info:     m.Info, snapshot: m.Snapshot, bgsave: m.BGSave, lastSave: m.LastSave, close: m.Close,
 		setMemory: func(maxmemory int64, mc config.Memory) error { return m.SetMemory(maxmemory, mc.Policy) },
+		libraries: fileLibraries(cfg.DataDir),
 	}, nil
 }
 
@@ -95,9 +127,12 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 			log.Warn("starting anyway (--unsafe-backends)", "problem", e.Error())
 		}
 	}
+	// The first backend's own function store holds the libraries, for
+	// every proxy in front of these backends.
 	out := &store{now: func() int64 { return time.Now().UnixMilli() },
-		describe: "redis " + strings.Join(cfg.Backends, " "),
-		info:     func(section string) [][2]string { return redisInfo(shards, cfg.Databases, section) },
+		libraries: libraryStore{save: shards[0].SaveLibraries, load: shards[0].LoadLibraries},
+		describe:  "redis " + strings.Join(cfg.Backends, " "),
+		info:      func(section string) [][2]string { return redisInfo(shards, cfg.Databases, section) },
 		close: func() error {
 			for _, s := range shards {
 				s.Close()
