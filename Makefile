@@ -16,9 +16,10 @@ run:
 	$(GO) run ./cmd/schemaproxy
 
 # deps makes sure redis-server (the reference of the differential and
-# end-to-end tests) is installed, installing the Debian package if it can.
+# end-to-end tests) and the job frameworks the end-to-end tests run are
+# installed, installing their Debian packages if it can.
 deps:
-	@scripts/ensure-deps.sh redis-server
+	@scripts/ensure-deps.sh redis-server py:rq
 
 test: deps
 	$(GO) vet ./...

@@ -1,20 +1,34 @@
 #!/bin/sh
-# Makes sure the programs named as arguments are installed, installing their
-# Debian packages when this machine allows it; otherwise stops with a clear
-# message. Programs: redis-server, redis-benchmark, nutcracker.
+# Makes sure what is named as arguments is installed, installing its Debian
+# packages when this machine allows it; otherwise stops with a clear
+# message. Names: programs (redis-server, redis-benchmark, nutcracker) and
+# the job frameworks the end-to-end tests run, as py:<module> (under
+# Debian's /usr/bin/python3) or rb:<library> (under ruby).
 set -eu
+
+present() {
+	case "$1" in
+	py:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${1#py:}" >/dev/null 2>&1 ;;
+	rb:*) command -v ruby >/dev/null 2>&1 && ruby -e "require '${1#rb:}'" >/dev/null 2>&1 ;;
+	*) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ;;
+	esac
+}
+
 missing=""
-for prog in "$@"; do
-	command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || missing="$missing $prog"
+for name in "$@"; do
+	present "$name" || missing="$missing $name"
 done
 [ -z "$missing" ] && exit 0
 pkgs=""
-for prog in $missing; do
-	case "$prog" in
+for name in $missing; do
+	case "$name" in
 	redis-server) pkgs="$pkgs redis-server" ;;
 	redis-benchmark | redis-cli) pkgs="$pkgs redis-tools" ;;
 	nutcracker) pkgs="$pkgs nutcracker" ;;
-	*) echo "ensure-deps: don't know how to install $prog" >&2; exit 1 ;;
+	py:rq) pkgs="$pkgs python3-rq" ;;
+	py:celery) pkgs="$pkgs python3-celery" ;;
+	rb:sidekiq) pkgs="$pkgs ruby-sidekiq" ;;
+	*) echo "ensure-deps: don't know how to install $name" >&2; exit 1 ;;
 	esac
 done
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -32,7 +46,6 @@ echo "ensure-deps: installing$pkgs" >&2
 $SUDO apt-get update -qq >/dev/null
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs >/dev/null
 # The Debian package starts a service on port 6379; tests never use it.
-for prog in $missing; do
-	command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || {
-		echo "ensure-deps: $prog still missing after installing$pkgs" >&2; exit 1; }
+for name in $missing; do
+	present "$name" || { echo "ensure-deps: $name still missing after installing$pkgs" >&2; exit 1; }
 done

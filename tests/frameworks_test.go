@@ -1,0 +1,116 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The job frameworks' own workers and producers, unchanged, against
+// schemaproxy: each test enqueues a few hundred jobs (plain, retried,
+// failing, chained, delayed), runs the framework's worker until every job
+// has ended, and checks that each ran as planned. The frameworks come
+// from Debian's packages (make test installs them, as it does
+// redis-server); their scripts are in tests/frameworks.
+
+// systemPython is Debian's interpreter, which sees the packages apt
+// installs (a python3 earlier in PATH may not).
+const systemPython = "/usr/bin/python3"
+
+// requirePython fails the test unless module imports under systemPython.
+func requirePython(t *testing.T, module, pkg string) {
+	t.Helper()
+	if out, err := exec.Command(systemPython, "-c", "import "+module).CombinedOutput(); err != nil {
+		t.Fatalf("%s -c 'import %s': %v %s\ninstall the Debian package %s (make test does)", systemPython, module, err, out, pkg)
+	}
+}
+
+// runTool runs name with args in dir, in a process group of its own that
+// is killed whole when it outlives timeout (workers fork children), and
+// returns its output.
+func runTool(t *testing.T, timeout time.Duration, dir, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	err := cmd.Run()
+	// Whatever the leader did, nothing of its group outlives it.
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s %s: still running after %v: %w", name, strings.Join(args, " "), timeout, ctx.Err())
+	}
+	return out.String(), err
+}
+
+// mustRun is runTool that fails the test on an error.
+func mustRun(t *testing.T, timeout time.Duration, dir, name string, args ...string) string {
+	t.Helper()
+	out, err := runTool(t, timeout, dir, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// untilDone runs work, then done, until done succeeds, within a minute.
+func untilDone(t *testing.T, work, done func() (string, error)) {
+	t.Helper()
+	var log []string
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); {
+		out, err := work()
+		log = append(log, out)
+		if err != nil {
+			t.Fatalf("worker: %v\n%s", err, strings.Join(log, "\n"))
+		}
+		if out, err := done(); err == nil {
+			return
+		} else if !errors.Is(err, errNotDone) {
+			t.Fatalf("checking progress: %v\n%s", err, out)
+		}
+	}
+	t.Fatalf("the jobs did not end within a minute; worker output:\n%s", strings.Join(log, "\n"))
+}
+
+var errNotDone = errors.New("not every job has ended")
+
+// TestRQ: RQ's producer API and its worker (rq worker --burst
+// --with-scheduler) over schemaproxy, queues in database 1.
+func TestRQ(t *testing.T) {
+	requirePython(t, "rq", "python3-rq")
+	p := startProxy(t)
+	dir, err := filepath.Abs("frameworks/rq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]
+	const jobs = "200"
+	mustRun(t, time.Minute, dir, systemPython, "rq_e2e.py", port, "enqueue", jobs)
+	untilDone(t, func() (string, error) {
+		return runTool(t, time.Minute, dir, systemPython, "-m", "rq.cli", "worker", "--burst", "--with-scheduler",
+			"--url", "redis://"+p.Addr+"/1", "--path", dir, "default")
+	}, func() (string, error) {
+		out, err := runTool(t, time.Minute, dir, systemPython, "rq_e2e.py", port, "done", jobs)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+			return out, errNotDone
+		}
+		return out, err
+	})
+	if out := mustRun(t, time.Minute, dir, systemPython, "rq_e2e.py", port, "check", jobs); !strings.Contains(out, "ok") {
+		t.Fatalf("check: %s", out)
+	}
+}
