@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,10 +39,17 @@ func requirePython(t *testing.T, module, pkg string) {
 // returns its output.
 func runTool(t *testing.T, timeout time.Duration, dir, name string, args ...string) (string, error) {
 	t.Helper()
+	return runToolEnv(t, timeout, dir, nil, name, args...)
+}
+
+// runToolEnv is runTool with env added to the environment.
+func runToolEnv(t *testing.T, timeout time.Duration, dir string, env []string, name string, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -54,6 +63,45 @@ func runTool(t *testing.T, timeout time.Duration, dir, name string, args ...stri
 		err = fmt.Errorf("%s %s: still running after %v: %w", name, strings.Join(args, " "), timeout, ctx.Err())
 	}
 	return out.String(), err
+}
+
+// startTool starts name with args in dir and env, in a process group of
+// its own that is killed whole (by its pid) when the test ends; the
+// returned function gives its output so far.
+func startTool(t *testing.T, dir string, env []string, name string, args ...string) func() string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	return out.String
+}
+
+// lockedBuffer is a bytes.Buffer written by a process and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // mustRun is runTool that fails the test on an error.
@@ -112,5 +160,24 @@ func TestRQ(t *testing.T) {
 	})
 	if out := mustRun(t, time.Minute, dir, systemPython, "rq_e2e.py", port, "check", jobs); !strings.Contains(out, "ok") {
 		t.Fatalf("check: %s", out)
+	}
+}
+
+// TestCelery: Celery (Debian python3-celery) with schemaproxy as its
+// broker and result backend, database 1: its own worker runs plain tasks,
+// a task that retries until it succeeds, a failing one, a chain, a
+// delayed task, a group and a chord; the producer waits for each result.
+func TestCelery(t *testing.T) {
+	requirePython(t, "celery", "python3-celery")
+	p := startProxy(t)
+	dir, err := filepath.Abs("frameworks/celery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"E2E_PORT=" + p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]}
+	worker := startTool(t, dir, env, systemPython, "-m", "celery", "-A", "e2e_tasks", "worker", "--pool=solo", "-l", "warning")
+	out, err := runToolEnv(t, 2*time.Minute, dir, env, systemPython, "celery_e2e.py", "200")
+	if err != nil || !strings.Contains(out, "ok") {
+		t.Fatalf("celery_e2e.py: %v\n%s\nworker:\n%s", err, out, worker())
 	}
 }
