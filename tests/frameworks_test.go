@@ -181,3 +181,25 @@ func TestCelery(t *testing.T) {
 		t.Fatalf("celery_e2e.py: %v\n%s\nworker:\n%s", err, out, worker())
 	}
 }
+
+// TestSidekiq: Sidekiq (Debian ruby-sidekiq) over schemaproxy, database 1:
+// its own server (sidekiq, five threads, two queues) runs plain jobs, a
+// job retried until it succeeds, one that fails for good (to the dead
+// set), a scheduled one; the jobs record their results in Redis, which
+// the producer checks, with Sidekiq's own API for its sets and queues.
+func TestSidekiq(t *testing.T) {
+	if out, err := exec.Command("ruby", "-e", "require 'sidekiq'").CombinedOutput(); err != nil {
+		t.Fatalf("ruby -e \"require 'sidekiq'\": %v %s\ninstall the Debian package ruby-sidekiq (make test does)", err, out)
+	}
+	p := startProxy(t)
+	dir, err := filepath.Abs("frameworks/sidekiq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"REDIS_URL=redis://" + p.Addr + "/1"}
+	server := startTool(t, dir, env, "sidekiq", "-r", "./e2e.rb", "-q", "default", "-q", "other", "-c", "5")
+	out, err := runToolEnv(t, 2*time.Minute, dir, env, "ruby", "sidekiq_e2e.rb", "200")
+	if err != nil || !strings.Contains(out, "ok") {
+		t.Fatalf("sidekiq_e2e.rb: %v\n%s\nsidekiq:\n%s", err, out, server())
+	}
+}
