@@ -19,7 +19,7 @@ run:
 # end-to-end tests) and the job frameworks the end-to-end tests run are
 # installed, installing their Debian packages if it can.
 deps:
-	@scripts/ensure-deps.sh redis-server py:rq py:celery rb:sidekiq
+	@scripts/ensure-deps.sh redis-server py:rq py:celery rb:sidekiq npm:tests/frameworks/bullmq
 
 test: deps
 	$(GO) vet ./...

@@ -3,13 +3,15 @@
 # packages when this machine allows it; otherwise stops with a clear
 # message. Names: programs (redis-server, redis-benchmark, nutcracker) and
 # the job frameworks the end-to-end tests run, as py:<module> (under
-# Debian's /usr/bin/python3) or rb:<library> (under ruby).
+# Debian's /usr/bin/python3), rb:<library> (under ruby) or npm:<dir> (the
+# npm packages of dir's package-lock.json, installed with npm ci).
 set -eu
 
 present() {
 	case "$1" in
 	py:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${1#py:}" >/dev/null 2>&1 ;;
 	rb:*) command -v ruby >/dev/null 2>&1 && ruby -e "require '${1#rb:}'" >/dev/null 2>&1 ;;
+	npm:*) command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ;;
 	*) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ;;
 	esac
 }
@@ -18,7 +20,24 @@ missing=""
 for name in "$@"; do
 	present "$name" || missing="$missing $name"
 done
-[ -z "$missing" ] && exit 0
+# npm packages are installed once node and npm are there.
+install_npm() {
+	for name in "$@"; do
+		case "$name" in
+		npm:*)
+			dir=${name#npm:}
+			[ -d "$dir/node_modules" ] && continue
+			echo "ensure-deps: npm ci in $dir" >&2
+			(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
+				echo "ensure-deps: npm ci in $dir failed" >&2; exit 1; }
+			;;
+		esac
+	done
+}
+if [ -z "$missing" ]; then
+	install_npm "$@"
+	exit 0
+fi
 pkgs=""
 for name in $missing; do
 	case "$name" in
@@ -28,6 +47,7 @@ for name in $missing; do
 	py:rq) pkgs="$pkgs python3-rq" ;;
 	py:celery) pkgs="$pkgs python3-celery" ;;
 	rb:sidekiq) pkgs="$pkgs ruby-sidekiq" ;;
+	npm:*) pkgs="$pkgs nodejs npm" ;;
 	*) echo "ensure-deps: don't know how to install $name" >&2; exit 1 ;;
 	esac
 done
@@ -49,3 +69,4 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs >/dev/null
 for name in $missing; do
 	present "$name" || { echo "ensure-deps: $name still missing after installing$pkgs" >&2; exit 1; }
 done
+install_npm "$@"

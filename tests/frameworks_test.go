@@ -16,7 +16,8 @@ import (
 )
 
 // The job frameworks' own workers and producers, unchanged, against
-// schemaproxy: each test enqueues a few hundred jobs (plain, retried,
+// schemaproxy on its embedded store and in front of redis-servers: each
+// test enqueues a few hundred jobs (plain, retried,
 // failing, chained, delayed), runs the framework's worker until every job
 // has ended, and checks that each ran as planned. The frameworks come
 // from Debian's packages (make test installs them, as it does
@@ -135,15 +136,29 @@ func untilDone(t *testing.T, work, done func() (string, error)) {
 
 var errNotDone = errors.New("not every job has ended")
 
+// onBothStores runs fn against schemaproxy on its embedded store and in
+// front of three redis-servers.
+func onBothStores(t *testing.T, fn func(t *testing.T, p *proxy)) {
+	t.Run("embedded", func(t *testing.T) { fn(t, startProxy(t)) })
+	t.Run("redis-backends", func(t *testing.T) {
+		_, urls := startBackends(t, 3)
+		fn(t, startProxy(t, backendArgs(urls)...))
+	})
+}
+
 // TestRQ: RQ's producer API and its worker (rq worker --burst
 // --with-scheduler) over schemaproxy, queues in database 1.
 func TestRQ(t *testing.T) {
+	t.Parallel() // the frameworks mostly wait: they share the cores well
 	requirePython(t, "rq", "python3-rq")
-	p := startProxy(t)
 	dir, err := filepath.Abs("frameworks/rq")
 	if err != nil {
 		t.Fatal(err)
 	}
+	onBothStores(t, func(t *testing.T, p *proxy) { runRQ(t, dir, p) })
+}
+
+func runRQ(t *testing.T, dir string, p *proxy) {
 	port := p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]
 	const jobs = "200"
 	mustRun(t, time.Minute, dir, systemPython, "rq_e2e.py", port, "enqueue", jobs)
@@ -168,12 +183,16 @@ func TestRQ(t *testing.T) {
 // a task that retries until it succeeds, a failing one, a chain, a
 // delayed task, a group and a chord; the producer waits for each result.
 func TestCelery(t *testing.T) {
+	t.Parallel() // the frameworks mostly wait: they share the cores well
 	requirePython(t, "celery", "python3-celery")
-	p := startProxy(t)
 	dir, err := filepath.Abs("frameworks/celery")
 	if err != nil {
 		t.Fatal(err)
 	}
+	onBothStores(t, func(t *testing.T, p *proxy) { runCelery(t, dir, p) })
+}
+
+func runCelery(t *testing.T, dir string, p *proxy) {
 	env := []string{"E2E_PORT=" + p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]}
 	worker := startTool(t, dir, env, systemPython, "-m", "celery", "-A", "e2e_tasks", "worker", "--pool=solo", "-l", "warning")
 	out, err := runToolEnv(t, 2*time.Minute, dir, env, systemPython, "celery_e2e.py", "200")
@@ -188,18 +207,48 @@ func TestCelery(t *testing.T) {
 // set), a scheduled one; the jobs record their results in Redis, which
 // the producer checks, with Sidekiq's own API for its sets and queues.
 func TestSidekiq(t *testing.T) {
+	t.Parallel() // the frameworks mostly wait: they share the cores well
 	if out, err := exec.Command("ruby", "-e", "require 'sidekiq'").CombinedOutput(); err != nil {
 		t.Fatalf("ruby -e \"require 'sidekiq'\": %v %s\ninstall the Debian package ruby-sidekiq (make test does)", err, out)
 	}
-	p := startProxy(t)
 	dir, err := filepath.Abs("frameworks/sidekiq")
 	if err != nil {
 		t.Fatal(err)
 	}
+	onBothStores(t, func(t *testing.T, p *proxy) { runSidekiq(t, dir, p) })
+}
+
+func runSidekiq(t *testing.T, dir string, p *proxy) {
 	env := []string{"REDIS_URL=redis://" + p.Addr + "/1"}
 	server := startTool(t, dir, env, "sidekiq", "-r", "./e2e.rb", "-q", "default", "-q", "other", "-c", "5")
 	out, err := runToolEnv(t, 2*time.Minute, dir, env, "ruby", "sidekiq_e2e.rb", "200")
 	if err != nil || !strings.Contains(out, "ok") {
 		t.Fatalf("sidekiq_e2e.rb: %v\n%s\nsidekiq:\n%s", err, out, server())
+	}
+}
+
+// TestBullMQ: BullMQ (npm, with ioredis; make test runs npm ci in
+// tests/frameworks/bullmq) over schemaproxy, database 1: a Worker with
+// five jobs at a time runs plain jobs added in bulk, one retried with
+// backoff until it succeeds, one that fails, a delayed one, a prioritized
+// one and a flow (a parent summing its children's results); each is
+// awaited through QueueEvents (XREAD BLOCK on its events stream) and the
+// queue's counts are checked at the end.
+func TestBullMQ(t *testing.T) {
+	t.Parallel() // the frameworks mostly wait: they share the cores well
+	dir, err := filepath.Abs("frameworks/bullmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "bullmq")); err != nil {
+		t.Fatalf("BullMQ is not installed in %s: run npm ci there (make test does)", dir)
+	}
+	onBothStores(t, func(t *testing.T, p *proxy) { runBullMQ(t, dir, p) })
+}
+
+func runBullMQ(t *testing.T, dir string, p *proxy) {
+	port := p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]
+	if out := mustRun(t, 2*time.Minute, dir, "node", "bullmq_e2e.js", port, "200"); !strings.Contains(out, "ok") {
+		t.Fatalf("bullmq_e2e.js: %s", out)
 	}
 }

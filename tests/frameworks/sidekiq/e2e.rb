@@ -8,8 +8,11 @@ require "sidekiq/api"
 Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
 Redis.sadd_returns_boolean = false if Redis.respond_to?(:sadd_returns_boolean=)
 
+# Scheduled jobs and retries are looked at every second, from the start
+# (an explicit poll_interval_average skips Sidekiq's initial 10 s wait).
 Sidekiq.configure_server do |config|
   config.average_scheduled_poll_interval = 1
+  config.options[:poll_interval_average] = 1
 end
 
 class AddJob
