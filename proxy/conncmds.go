@@ -293,7 +293,8 @@ func (s *session) exec(ctx context.Context) {
 		}
 	}
 	start := len(w.B)
-	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true, Pending: s.pending}
+	s.req = txn.Request{Batch: backends.Batch{Ops: ops, Guards: s.watches, W: w}, Multi: true, Pending: s.pending,
+		Publisher: scriptPublisher{s: s}}
 	err := s.srv.coord.Run(ctx, &s.req)
 	s.multi, s.multiErr = false, false
 	s.watches = s.watches[:0]

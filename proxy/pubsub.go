@@ -10,6 +10,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proto/resp"
 	"github.com/schemaproxy/schemaproxy/pubsub"
+	"github.com/schemaproxy/schemaproxy/txn"
 )
 
 // Pub/Sub: the proxy answers these commands itself, from its hub.
@@ -281,4 +282,44 @@ func (s *session) atomic(fn func(tx *pubsub.Tx)) {
 		return
 	}
 	s.srv.hub.Atomic(fn)
+}
+
+// scriptPublisher delivers the messages of a session's scripts
+// (txn.Publisher): inside the hub's critical section, right after the
+// script's commit, so that they follow the commits' order.
+type scriptPublisher struct {
+	s *session
+	// hold moves the session's replies so far ahead of a message to
+	// itself; not inside EXEC, whose reply is still being put together.
+	hold bool
+}
+
+func (p scriptPublisher) Receivers(shard bool, channel []byte) int {
+	kind := pubsub.Channel
+	if shard {
+		kind = pubsub.Shard
+	}
+	n := 0
+	p.s.atomic(func(tx *pubsub.Tx) { n = tx.Receivers(kind, channel) })
+	return n
+}
+
+func (p scriptPublisher) Commit(commit func() error, msgs []txn.Publication) error {
+	var err error
+	p.s.atomic(func(tx *pubsub.Tx) {
+		if err = commit(); err != nil {
+			return
+		}
+		if p.hold {
+			p.s.holdOutput(tx)
+		}
+		for _, m := range msgs {
+			kind := pubsub.Channel
+			if m.Shard {
+				kind = pubsub.Shard
+			}
+			tx.Publish(kind, m.Channel, m.Message)
+		}
+	})
+	return err
 }

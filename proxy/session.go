@@ -208,6 +208,9 @@ func (s *session) dispatch(ctx context.Context, cmd *command.Command, args [][]b
 	default:
 		s.one[0] = backends.Op{Cmd: cmd, Args: args, DB: s.db}
 		s.req = txn.Request{Batch: backends.Batch{Ops: s.one[:], W: &s.w}, Pending: s.pending}
+		if cmd.Is(command.Scripting) {
+			s.req.Publisher = scriptPublisher{s: s, hold: true}
+		}
 		if err := s.srv.coord.Run(ctx, &s.req); err != nil {
 			s.backendError(err)
 		}

@@ -171,6 +171,22 @@ func (tx *Tx) Publish(kind Kind, channel, message []byte) int {
 	return n
 }
 
+// Receivers counts the subscriptions a message on channel (kind Channel,
+// with the patterns it matches, or Shard) would reach now: what PUBLISH
+// answers, for a message delivered later (a script's, at its commit).
+func (tx *Tx) Receivers(kind Kind, channel []byte) int {
+	n := len(tx.h.subs[kind][string(channel)])
+	if kind == Shard {
+		return n
+	}
+	for pat, subs := range tx.h.subs[Pattern] {
+		if keyspace.Match([]byte(pat), channel) {
+			n += len(subs)
+		}
+	}
+	return n
+}
+
 // Hold queues b, bytes s's client must receive before anything delivered
 // to it from now on (its earlier replies and a subscription's
 // confirmation), held back until s.Release: a pipeline's replies leave

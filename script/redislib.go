@@ -128,7 +128,8 @@ func (st *state) redisCall(L *lua.LState, raise bool) int {
 		return fail(L, raise, errWrongArgs)
 	case cmd.Is(command.NoScript):
 		return fail(L, raise, errNotAllowed)
-	case cmd.Is(command.Write) && r.readOnly:
+	case (cmd.Is(command.Write) || cmd.Name == "publish" || cmd.Name == "spublish") && r.readOnly:
+		// PUBLISH is may-replicate: refused with the writes, as Redis does.
 		return fail(L, raise, errWriteReadOnly)
 	}
 	if cmd.Is(command.Write) {
@@ -138,7 +139,10 @@ func (st *state) redisCall(L *lua.LState, raise bool) int {
 	if msg, ok := xreadBlockError(cmd, args); ok {
 		w.Error(msg)
 	} else if !st.connCommand(cmd, args, &w) {
-		if cmd.Is(command.Conn) || cmd.Is(command.Server) || cmd.Is(command.Unsupported) {
+		// PUBLISH goes to call like data commands: the caller delivers
+		// the script's messages when it commits.
+		publish := cmd.Name == "publish" || cmd.Name == "spublish"
+		if (cmd.Is(command.Conn) && !publish) || cmd.Is(command.Server) || cmd.Is(command.Unsupported) {
 			return fail(L, raise, errNotAllowed)
 		}
 		if err := r.call(cmd, args, r.db, &w); err != nil {

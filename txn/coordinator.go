@@ -121,6 +121,28 @@ type Request struct {
 	// each to Durable before releasing replies (see Batch.Defer). A
 	// pipeline then waits once per shard, not once per command.
 	Pending []uint64
+	// Publisher lets the request's scripts publish; nil refuses PUBLISH
+	// and SPUBLISH inside scripts.
+	Publisher Publisher
+}
+
+// Publisher takes the messages scripts publish (PUBLISH and SPUBLISH
+// inside EVAL and FCALL). They are delivered only once the script has
+// committed, in the order of the commits, and a script run again from
+// scratch publishes anew.
+type Publisher interface {
+	// Receivers counts the subscriptions a message on channel (a shard
+	// channel if shard) would reach now: PUBLISH's reply in the script.
+	Receivers(shard bool, channel []byte) int
+	// Commit runs commit and, if it succeeds, delivers msgs in order,
+	// with no other delivery in between.
+	Commit(commit func() error, msgs []Publication) error
+}
+
+// Publication is a message a script published.
+type Publication struct {
+	Shard            bool
+	Channel, Message []byte
 }
 
 // ErrUnknownOutcome is returned when a cross-shard commit may or may not

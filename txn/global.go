@@ -62,7 +62,7 @@ func (c *Coordinator) runHeld(ctx context.Context, r *Request, held []backends.S
 			continue
 		}
 		if op.Cmd.Is(command.Scripting) {
-			if err := c.scriptOp(ctx, held, &op, r.W); err != nil {
+			if err := c.scriptOp(ctx, held, &op, r); err != nil {
 				return err
 			}
 			continue

@@ -48,23 +48,55 @@ func (c *Coordinator) runScriptAdmin(ctx context.Context, op *backends.Op, w *re
 	return c.cfg.Scripts.RunScript(ctx, op.Cmd, op.Args, op.DB, w, nil)
 }
 
-// scriptOp runs a scripting command inside a held request: its
-// redis.calls run on the held shards.
-func (c *Coordinator) scriptOp(ctx context.Context, held []backends.Section, op *backends.Op, w *resp.Writer) error {
+// scriptOp runs a scripting command of r inside a held request: its
+// redis.calls run on the held shards. Its messages are delivered before
+// the shards are let go: in the order scripts commit.
+func (c *Coordinator) scriptOp(ctx context.Context, held []backends.Section, op *backends.Op, r *Request) error {
 	if c.cfg.Scripts == nil {
-		w.Error(errNoScripts)
+		r.W.Error(errNoScripts)
 		return nil
 	}
 	ops := make([]backends.Op, 1)
-	call := func(cmd *command.Command, args [][]byte, db int, cw *resp.Writer) error {
+	var pubs []Publication
+	call := publishing(r.Publisher, &pubs, func(cmd *command.Command, args [][]byte, db int, cw *resp.Writer) error {
 		ops[0] = backends.Op{Cmd: cmd, Args: args, DB: db}
 		err := c.runHeld(ctx, &Request{Batch: backends.Batch{Ops: ops, W: cw}}, held)
 		// The script holds every shard: whoever is woken looks after it.
 		c.notify(ops)
 		return err
+	})
+	if err := c.cfg.Scripts.RunScript(ctx, op.Cmd, op.Args, op.DB, r.W, call); err != nil {
+		return err
 	}
-	return c.cfg.Scripts.RunScript(ctx, op.Cmd, op.Args, op.DB, w, call)
+	if len(pubs) > 0 {
+		return r.Publisher.Commit(func() error { return nil }, pubs)
+	}
+	return nil
 }
+
+// scriptCall is how a script's redis.call runs a command.
+type scriptCall = func(cmd *command.Command, args [][]byte, db int, w *resp.Writer) error
+
+// publishing wraps call so that PUBLISH and SPUBLISH are kept in pubs,
+// answered with their receivers' count now, rather than run.
+func publishing(p Publisher, pubs *[]Publication, call scriptCall) scriptCall {
+	return func(cmd *command.Command, args [][]byte, db int, w *resp.Writer) error {
+		if cmd.Name != "publish" && cmd.Name != "spublish" {
+			return call(cmd, args, db, w)
+		}
+		if p == nil {
+			w.Error(errNotFromScript)
+			return nil
+		}
+		shard := cmd.Name == "spublish"
+		*pubs = append(*pubs, Publication{Shard: shard, Channel: args[1], Message: args[2]})
+		w.Int(int64(p.Receivers(shard, args[1])))
+		return nil
+	}
+}
+
+// errNotFromScript refuses PUBLISH in a script when nobody delivers.
+const errNotFromScript = "ERR This Redis command is not allowed from script"
 
 // ScriptBusy returns the BUSY error clients get while a script has run
 // past the time limit, or "".
@@ -84,6 +116,10 @@ func (c *Coordinator) ScriptBusy() string {
 // as a conflict inside MULTI/EXEC is retried. A script that calls a
 // command over whole databases, or that keeps conflicting, runs with
 // every shard exclusive after all.
+
+// errNotCommitted stops the delivery of a script's messages when its
+// commit ran nothing (a conflict, or the backends refused it).
+var errNotCommitted = errors.New("txn: the script's writes were not committed")
 
 // optimisticTries is how many conflicts a script meets before it runs
 // with every shard exclusive, which always succeeds.
@@ -124,12 +160,13 @@ func (c *Coordinator) runScriptOptimistic(ctx context.Context, r *Request) error
 	for range optimisticTries {
 		o := c.NewOptimistic(r.Pending)
 		sw := resp.Writer{Proto: r.W.Proto}
-		call := func(cmd *command.Command, args [][]byte, db int, cw *resp.Writer) error {
+		var pubs []Publication
+		call := publishing(r.Publisher, &pubs, func(cmd *command.Command, args [][]byte, db int, cw *resp.Writer) error {
 			if !onCopies(cmd, args) {
 				return errNeedsExclusive
 			}
 			return o.Run(ctx, cmd, args, db, cw)
-		}
+		})
 		err := c.cfg.Scripts.RunScript(ctx, op.Cmd, op.Args, op.DB, &sw, call)
 		if errors.Is(err, errNeedsExclusive) {
 			break
@@ -137,7 +174,22 @@ func (c *Coordinator) runScriptOptimistic(ctx context.Context, r *Request) error
 		if err != nil {
 			return err
 		}
-		v, err := o.Commit(ctx)
+		var v resp.Value
+		commit := func() (err error) {
+			v, err = o.Commit(ctx)
+			if err == nil && (v.Null || v.Kind == resp.KindError) {
+				return errNotCommitted
+			}
+			return err
+		}
+		if len(pubs) > 0 {
+			err = r.Publisher.Commit(commit, pubs)
+		} else {
+			err = commit()
+		}
+		if errors.Is(err, errNotCommitted) {
+			err = nil
+		}
 		switch {
 		case err != nil:
 			return err
