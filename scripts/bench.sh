@@ -3,13 +3,19 @@
 # redis-server and twemproxy (nutcracker) in front of another redis-server,
 # in one run, on free loopback ports, at equal durability (appendonly yes,
 # the same appendfsync). Prints requests/s, the ratios and server CPU per
-# request. Environment: BENCH_N (requests per test, default 200000),
-# BENCH_FSYNC (default everysec), BENCH_TESTS (default set,get,incr,lpush,hset,mset).
+# request. Then transfers between accounts (internal/tools/txbench, total
+# checked) written as WATCH/MULTI, as one EVAL and as TXN, uniform and Zipf
+# keys, against schemaproxy and the redis-server running the same EVAL on
+# one node. Environment: BENCH_N (requests per test, default 200000),
+# BENCH_FSYNC (default everysec), BENCH_TESTS (default set,get,incr,lpush,hset,mset),
+# BENCH_TX_SECONDS (default 5), BENCH_TX_CLIENTS (default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_N:-200000}
 FSYNC=${BENCH_FSYNC:-everysec}
 TESTS=${BENCH_TESTS:-set,get,incr,lpush,hset,mset}
+TX_SECONDS=${BENCH_TX_SECONDS:-5}
+TX_CLIENTS=${BENCH_TX_CLIENTS:-50}
 CLIENTS=50
 NUTCRACKER=$(command -v nutcracker || echo /usr/sbin/nutcracker)
 
@@ -17,6 +23,7 @@ NUTCRACKER=$(command -v nutcracker || echo /usr/sbin/nutcracker)
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 go build -o "$work/schemaproxy" ./cmd/schemaproxy
+go build -o "$work/txbench" ./internal/tools/txbench
 
 redis_port=$(freeport)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync "$FSYNC" \
@@ -78,3 +85,50 @@ for pipe in 1 16; do
 	done
 done
 echo "(redis-us / sp-us: server CPU microseconds per request, all cores)"
+
+# Transfers. field LINE NAME -> the value of NAME=... in a txbench line.
+field() { grep -o " $2=[^ ]*" <<<"$1" | cut -d= -f2 | sed 's/ms$//'; }
+declare -A txn
+# tx TARGET MODE DIST: one txbench run; prints a row, keeps txn/s in txn[TARGET/MODE/DIST]
+tx() {
+	local target=$1 mode=$2 dist=$3 out rc args=()
+	case $target in
+	redis) args=(-addr "127.0.0.1:$redis_port" -backend-pids "$redis_pid") ;;
+	schemaproxy) args=(-addr "127.0.0.1:$sp_port" -backend-pids "$sp_pid") ;;
+	esac
+	rc=0
+	out=$("$work/txbench" "${args[@]}" -name "$target" -mode "$mode" -dist "$dist" \
+		-clients "$TX_CLIENTS" -duration "${TX_SECONDS}s" -prefix "txb:$mode:$dist:") || rc=$?
+	if [ "$rc" = 2 ]; then
+		txn[$target/$mode/$dist]=n/a
+		printf '%-12s %-13s %-8s %9s   (%s)\n' "$target" "$mode" "$dist" n/a "refused: ${out#*unsupported: }"
+		return
+	elif [ "$rc" != 0 ]; then
+		echo "$out"; echo "txbench failed against $target ($mode $dist)" >&2; exit 1
+	fi
+	txn[$target/$mode/$dist]=$(field "$out" txn/s)
+	printf '%-12s %-13s %-8s %9s %8s %8s %7s %8s %9s\n' "$target" "$mode" "$dist" "$(field "$out" txn/s)" \
+		"$(field "$out" p50)" "$(field "$out" p99)" "$(field "$out" abort_rate)" "$(field "$out" retries/txn)" \
+		"$(field "$out" backend_us/txn)"
+}
+printf '\ntransfers (txbench, %d clients, %ss each, 1000 accounts, total checked): transfer is WATCH a b, GET a, GET b,\n' "$TX_CLIENTS" "$TX_SECONDS"
+printf 'MULTI, DECRBY a, INCRBY b, EXEC, retried on a nil EXEC; evaltransfer one EVALSHA that checks the funds\n'
+printf '(accounts on different shards of schemaproxy, one node of redis); txntransfer TXN BEGIN, GET, GET, SET, SET,\n'
+printf 'TXN COMMIT, retried on CONFLICT\n'
+printf '%-12s %-13s %-8s %9s %8s %8s %7s %8s %9s\n' target mode dist txn/s p50-ms p99-ms aborts retr/txn server-us
+for dist in uniform zipfian; do
+	for mode in transfer evaltransfer txntransfer; do
+		for target in redis schemaproxy; do
+			tx "$target" "$mode" "$dist"
+		done
+	done
+done
+echo "(aborts: failed commits per attempt; retr/txn: retries per committed transfer; server-us: server CPU microseconds per transfer)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+printf '\n%-44s %8s  %s\n' ratio value aim
+for dist in uniform zipfian; do
+	printf '%-44s %8s  %s\n' "sp evaltransfer / redis evaltransfer, $dist" \
+		"$(ratio "${txn[schemaproxy/evaltransfer/$dist]}" "${txn[redis/evaltransfer/$dist]}")" ">= 0.5"
+	printf '%-44s %8s  %s\n' "sp evaltransfer / sp WATCH transfer, $dist" \
+		"$(ratio "${txn[schemaproxy/evaltransfer/$dist]}" "${txn[schemaproxy/transfer/$dist]}")" "> 1 under zipf"
+done

@@ -63,7 +63,7 @@ func main() {
 	var backends string
 	flag.StringVar(&c.addr, "addr", "127.0.0.1:7000", "server address")
 	flag.StringVar(&c.name, "name", "server", "label for the report")
-	flag.StringVar(&c.mode, "mode", "multi4", "set, multi4, transfer or fill")
+	flag.StringVar(&c.mode, "mode", "multi4", "set, multi4, transfer, evaltransfer, txntransfer or fill")
 	flag.StringVar(&c.dist, "dist", "uniform", "key distribution: uniform or zipfian")
 	flag.Float64Var(&c.zipfS, "zipf-s", 1.01, "Zipf exponent s (> 1)")
 	flag.IntVar(&c.clients, "clients", 50, "concurrent clients, one connection each")
@@ -91,7 +91,7 @@ func main() {
 		}
 	}
 	if c.keys == 0 {
-		c.keys = map[string]int{"fill": 100_000, "transfer": 1000}[c.mode]
+		c.keys = map[string]int{"fill": 100_000, "transfer": 1000, "evaltransfer": 1000, "txntransfer": 1000}[c.mode]
 		if c.keys == 0 {
 			c.keys = 10_000
 		}
@@ -166,14 +166,21 @@ func run(c config) error {
 		if err := m.start(ctx, client); err != nil {
 			return err
 		}
-	case "transfer":
+	case "transfer", "evaltransfer", "txntransfer":
 		t := &transfers{prefix: c.prefix + "t:", accounts: c.keys}
 		if err := t.start(ctx, client); err != nil {
 			return err
 		}
 		newWorker = func(i int) worker {
 			r := newRand(i)
-			return &transferWorker{t: t, conn: client.Conn(), r: r, pick: picker(c, r, c.keys)}
+			w := &transferWorker{t: t, conn: client.Conn(), r: r, pick: picker(c, r, c.keys)}
+			switch c.mode {
+			case "evaltransfer":
+				return (*evalTransferWorker)(w)
+			case "txntransfer":
+				return (*txnTransferWorker)(w)
+			}
+			return w
 		}
 		check = func() error { return t.check(ctx, client) }
 	default:
@@ -252,7 +259,7 @@ func run(c config) error {
 	fmt.Printf("%s mode=%s dist=%s clients=%d keys=%d txns=%d txn/s=%.0f p50=%.2fms p99=%.2fms",
 		c.name, c.mode, c.dist, c.clients, c.keys, tot.done, float64(tot.done)/elapsed.Seconds(),
 		ms(tot.lat[len(tot.lat)/2]), ms(tot.lat[len(tot.lat)*99/100]))
-	if c.mode == "transfer" {
+	if c.mode == "transfer" || c.mode == "txntransfer" {
 		fmt.Printf(" abort_rate=%.3f retries/txn=%.3f", float64(tot.aborts)/float64(tot.attempts),
 			float64(tot.aborts)/float64(tot.done))
 	}
@@ -492,6 +499,67 @@ func (w *transferWorker) txn(ctx context.Context) (attempts, aborts int64, err e
 			return nil
 		})
 		if errors.Is(err, redis.TxFailedErr) {
+			aborts++
+			continue
+		}
+		return attempts, aborts, err
+	}
+}
+
+// accounts picks two different accounts.
+func (w *transferWorker) accounts() (ka, kb string) {
+	a := w.pick()
+	b := w.pick()
+	for b == a {
+		b = w.r.IntN(w.t.accounts)
+	}
+	return w.t.key(a), w.t.key(b)
+}
+
+// transferScript moves up to ARGV[1] from KEYS[1] to KEYS[2], never below
+// zero: it branches on what it reads, which MULTI cannot.
+var transferScript = redis.NewScript(`
+local have = tonumber(redis.call('get', KEYS[1]))
+local amount = math.min(tonumber(ARGV[1]), have)
+redis.call('decrby', KEYS[1], amount)
+redis.call('incrby', KEYS[2], amount)
+return amount`)
+
+// evalTransferWorker transfers with one EVALSHA (EVAL the first time): a
+// conflict is run again inside the server, unseen.
+type evalTransferWorker transferWorker
+
+func (w *evalTransferWorker) txn(ctx context.Context) (attempts, aborts int64, err error) {
+	ka, kb := (*transferWorker)(w).accounts()
+	return 1, 0, transferScript.Run(ctx, w.conn, []string{ka, kb}, 1+w.r.Int64N(10)).Err()
+}
+
+// txnTransferWorker transfers in an interactive transaction (TXN BEGIN,
+// GET, GET, SET, SET, TXN COMMIT), from scratch again on CONFLICT.
+type txnTransferWorker transferWorker
+
+func (w *txnTransferWorker) txn(ctx context.Context) (attempts, aborts int64, err error) {
+	ka, kb := (*transferWorker)(w).accounts()
+	for {
+		attempts++
+		if err := w.conn.Do(ctx, "txn", "begin").Err(); err != nil {
+			return attempts, aborts, err
+		}
+		va, err1 := w.conn.Get(ctx, ka).Int64()
+		vb, err2 := w.conn.Get(ctx, kb).Int64()
+		if err := errors.Join(err1, err2); err != nil {
+			return attempts, aborts, err
+		}
+		amount := min(1+w.r.Int64N(10), va)
+		if _, err := w.conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, ka, va-amount, 0)
+			p.Set(ctx, kb, vb+amount, 0)
+			return nil
+		}); err != nil {
+			return attempts, aborts, err
+		}
+		err := w.conn.Do(ctx, "txn", "commit").Err()
+		if err != nil && strings.HasPrefix(err.Error(), "CONFLICT") {
 			aborts++
 			continue
 		}
