@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -251,6 +252,11 @@ func (s *session) exec(ctx context.Context) {
 	if s.multiErr {
 		s.endMulti()
 		w.Error(errExecAbort)
+		return
+	}
+	if s.outOfMemory() && slices.ContainsFunc(s.queue, func(op backends.Op) bool { return op.Cmd.Is(command.DenyOOM) }) {
+		s.endMulti()
+		w.Error(errExecAbortBecause(keyspace.ErrOOM))
 		return
 	}
 	// Commands the proxy answers (PING, SELECT, ...) run now, in order, so

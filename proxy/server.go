@@ -56,6 +56,10 @@ type Config struct {
 	LastSave func() int64
 	// Shutdown asks the process to stop gracefully (SHUTDOWN).
 	Shutdown func()
+	// OutOfMemory reports whether the store is over maxmemory with
+	// nothing to evict: MULTI then queues nothing and an EXEC of writes
+	// is refused, as in Redis. Nil: never (the store checks each write).
+	OutOfMemory func() bool
 	// Logger receives connection-level events; nil means slog.Default().
 	Logger *slog.Logger
 	// PubSub configures the Pub/Sub hub (output limits); nil means

@@ -154,6 +154,11 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 				s.reject(errNotInMulti)
 				return
 			}
+			if s.outOfMemory() {
+				// Queuing takes memory too: Redis refuses every command.
+				s.reject(keyspace.ErrOOM)
+				return
+			}
 			s.queue = append(s.queue, backends.Op{Cmd: cmd, Args: args})
 			w.Status("QUEUED")
 			return
@@ -175,6 +180,11 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		st.failed.Add(1)
 	}
 	s.srv.stats.processed.Add(1)
+}
+
+// outOfMemory is the store's OutOfMemory, false when it has none.
+func (s *session) outOfMemory() bool {
+	return s.srv.cfg.OutOfMemory != nil && s.srv.cfg.OutOfMemory()
 }
 
 // rejectCmd is reject for a known command: a rejected EXEC discards the

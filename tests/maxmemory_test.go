@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/schemaproxy/schemaproxy/internal/testutil"
 )
 
 // infoField reads one field of INFO section from c.
@@ -175,15 +177,50 @@ func TestMaxmemoryDifferential(t *testing.T) {
 		[]string{"RPUSH", "fill:1", "y"},
 		[]string{"GET", "fill:1"},
 		[]string{"DEL", "fill:2"},
+		// Out of memory, MULTI queues nothing, reads included.
+		[]string{"MULTI"},
+		[]string{"GET", "fill:1"},
+		[]string{"SET", "x", "y"},
+		[]string{"EXEC"},
+		[]string{"MULTI"},
+		[]string{"DISCARD"},
+		// Writes queued before memory ran out (another client lowers
+		// maxmemory): EXEC is refused; reads only, it runs.
+		[]string{"CONFIG", "SET", "maxmemory", "0"},
+		[]string{"MULTI"},
+		[]string{"SET", "x", "y"},
+		[]string{"GET", "fill:1"},
+		[]string{"2", "CONFIG", "SET", "maxmemory", "1"},
+		[]string{"EXEC"},
+		[]string{"CONFIG", "SET", "maxmemory", "0"},
+		[]string{"MULTI"},
+		[]string{"GET", "fill:1"},
+		[]string{"2", "CONFIG", "SET", "maxmemory", "1"},
+		[]string{"EXEC"},
 		[]string{"CONFIG", "SET", "maxmemory", "0"},
 		[]string{"SET", "x", "y"},
 	)
+	// A step starting with "2" goes on a second connection of each.
+	ref2, err := testutil.Dial(ref.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref2.Close()
+	got2, err := testutil.Dial(got.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got2.Close()
 	for _, s := range steps {
-		want, err := ref.Do(s...)
+		r, g := ref, got
+		if s[0] == "2" {
+			r, g, s = ref2, got2, s[1:]
+		}
+		want, err := r.Do(s...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		have, err := got.Do(s...)
+		have, err := g.Do(s...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -155,7 +155,25 @@ func (st *Store) SetMemory(maxmemory int64, p keyspace.MemoryPolicy) error {
 	for _, s := range st.shards {
 		s.setMemory(budget, p)
 	}
+	st.noEvictLimit.Store(maxmemory > 0 && p.Policy == keyspace.NoEviction)
 	return nil
+}
+
+// OutOfMemory reports whether the store is over maxmemory with nothing it
+// may evict (policy noeviction): Redis's out_of_memory, under which a
+// MULTI refuses to queue commands and an EXEC of writes is refused.
+func (st *Store) OutOfMemory() bool {
+	if !st.noEvictLimit.Load() {
+		return false // no limit, or the shards evict as commands run
+	}
+	var used, budget int64
+	for _, s := range st.shards {
+		s.mu.Lock()
+		used += s.store.Used()
+		budget += s.mem.budget
+		s.mu.Unlock()
+	}
+	return budget > 0 && used > budget
 }
 
 // memoryStats sums the shards' accounting, and records the peak.

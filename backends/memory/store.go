@@ -67,6 +67,9 @@ type Store struct {
 	lastCost  atomic.Int64 // bytes the last snapshot saved before changes
 	lastTook  atomic.Int64 // milliseconds the last snapshot took
 	peak      atomic.Int64 // the highest used memory seen (INFO used_memory_peak)
+	// noEvictLimit is set while maxmemory is on under noeviction: only
+	// then can the store be out of memory (OutOfMemory).
+	noEvictLimit atomic.Bool
 }
 
 // Open creates the shards, loads their data from Dir and starts the

@@ -138,6 +138,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		BGSave:      st.bgsave,
 		LastSave:    st.lastSave,
 		Shutdown:    func() { shutdown() },
+		OutOfMemory: st.outOfMemory,
 	}, coord)
 	shutdown = stop
 	served := make(chan error, 1)

@@ -34,6 +34,9 @@ type store struct {
 	setMemory func(maxmemory int64, m config.Memory) error
 	// libraries keeps the function libraries.
 	libraries script.LibraryStore
+	// outOfMemory reports maxmemory reached with nothing to evict; nil
+	// for Redis backends (they refuse writes themselves).
+	outOfMemory func() bool
 }
 
 // libraryStore is a script.LibraryStore made of two functions.
@@ -86,7 +89,7 @@ func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, 
 		describe: fmt.Sprintf("embedded, data_dir %s, appendfsync %s", cfg.DataDir, cfg.AppendFsync),
 		info:     m.Info, snapshot: m.Snapshot, bgsave: m.BGSave, lastSave: m.LastSave, close: m.Close,
 		setMemory: func(maxmemory int64, mc config.Memory) error { return m.SetMemory(maxmemory, mc.Policy) },
-		libraries: fileLibraries(cfg.DataDir),
+		libraries: fileLibraries(cfg.DataDir), outOfMemory: m.OutOfMemory,
 	}, nil
 }
 
