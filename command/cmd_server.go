@@ -22,7 +22,11 @@ var serverCommands = []spec{
 		{Name: "set", Arity: -4, Flags: Admin | NoScript | Loading | Stale},
 	}},
 	{Name: "memory", Arity: -2, Flags: ReadOnly, First: 2, Last: 2, Subcommands: []spec{
+		{Name: "doctor", Arity: 2, Flags: Server},
 		{Name: "help", Arity: 2, Flags: Loading | Stale},
+		{Name: "malloc-stats", Arity: 2, Flags: Server},
+		{Name: "purge", Arity: 2, Flags: Server},
+		{Name: "stats", Arity: 2, Flags: Server},
 		{Name: "usage", Arity: -3, Flags: ReadOnly},
 	}},
 	{Name: "lastsave", Arity: 1, Flags: Loading | Stale | Fast | Server},

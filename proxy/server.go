@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,8 @@ type Server struct {
 	exec  *keyspace.Executor
 	log   *slog.Logger
 	start time.Time
+	// startupMemory is used_memory at start (MEMORY STATS).
+	startupMemory int64
 
 	srv *redcon.Server
 
@@ -117,6 +120,13 @@ func New(cfg Config, coord *txn.Coordinator) *Server {
 		start: time.Now(), clients: map[int64]*session{},
 		hub: pubsub.New(ps), pubOrder: make(chan struct{}, 1), blocked: blocking.New()}
 	s.stats.commands = make([]cmdStats, s.table.Len())
+	// What the store holds at start (a restart's data included) stands
+	// for Redis's startup.allocated.
+	for _, f := range s.memoryInfo() {
+		if f[0] == "used_memory" {
+			s.startupMemory, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+	}
 	coord.OnWrite(s.wrote)
 	return s
 }

@@ -42,6 +42,8 @@ func (s *session) serverCommand(cmd *command.Command, args [][]byte) {
 		s.config(args)
 	case "command":
 		s.command(args)
+	case "memory|stats", "memory|doctor", "memory|malloc-stats", "memory|purge":
+		s.srv.memoryCommand(cmd.Name, w)
 	default:
 		w.Error(keyspace.ErrUnknownCommand(args))
 	}

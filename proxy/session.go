@@ -165,9 +165,13 @@ func (s *session) run(ctx context.Context, args [][]byte) {
 		}
 	}
 	start := len(w.B)
-	if s.txn != nil {
+	switch {
+	case s.txn != nil:
 		s.txnRun(ctx, cmd, full, args)
-	} else {
+	case full != cmd && full.Is(command.Server) && !cmd.Is(command.Server):
+		// A server subcommand of a data command (MEMORY STATS).
+		s.connCommand(ctx, full, args)
+	default:
 		s.dispatch(ctx, cmd, args)
 	}
 	// One clock read per command: its end is the next one's start.
