@@ -6,7 +6,9 @@
 # request. Then transfers between accounts (internal/tools/txbench, total
 # checked) written as WATCH/MULTI, as one EVAL and as TXN, uniform and Zipf
 # keys, against schemaproxy and the redis-server running the same EVAL on
-# one node. Environment: BENCH_N (requests per test, default 200000),
+# one node. Then messaging (internal/tools/msgbench): PUBLISH fan-out to 50
+# subscribers, a BLPOP/LPUSH queue and XADD/XREADGROUP/XACK, each checked
+# for loss. Environment: BENCH_N (requests per test, default 200000),
 # BENCH_FSYNC (default everysec), BENCH_TESTS (default set,get,incr,lpush,hset,mset),
 # BENCH_TX_SECONDS (default 5), BENCH_TX_CLIENTS (default 50).
 set -euo pipefail
@@ -24,6 +26,7 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 go build -o "$work/schemaproxy" ./cmd/schemaproxy
 go build -o "$work/txbench" ./internal/tools/txbench
+go build -o "$work/msgbench" ./internal/tools/msgbench
 
 redis_port=$(freeport)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync "$FSYNC" \
@@ -131,4 +134,18 @@ for dist in uniform zipfian; do
 		"$(ratio "${txn[schemaproxy/evaltransfer/$dist]}" "${txn[redis/evaltransfer/$dist]}")" ">= 0.5"
 	printf '%-44s %8s  %s\n' "sp evaltransfer / sp WATCH transfer, $dist" \
 		"$(ratio "${txn[schemaproxy/evaltransfer/$dist]}" "${txn[schemaproxy/transfer/$dist]}")" "> 1 under zipf"
+done
+
+# Messaging, each mode against both servers.
+printf '\nmessaging (msgbench, %ss each): fanout is 1 publisher (pipelines of 100) and 50 subscribers of one\n' "$TX_SECONDS"
+printf 'channel; queue 10 LPUSH producers and 10 BLPOP consumers (latency from LPUSH to BLPOP, queueing\n'
+printf 'included); stream 10 XADD producers and a group of 10 consumers (XREADGROUP BLOCK, XACK)\n'
+printf '%-8s %-12s %s\n' mode target result
+for mode in fanout queue stream; do
+	for target in redis schemaproxy; do
+		port=$redis_port; [ "$target" = schemaproxy ] && port=$sp_port
+		out=$("$work/msgbench" -addr "127.0.0.1:$port" -name "$target" -mode "$mode" -duration "${TX_SECONDS}s" -prefix "msgb:$mode:") ||
+			{ echo "msgbench failed against $target ($mode)" >&2; exit 1; }
+		printf '%-8s %-12s %s\n' "$mode" "$target" "$(cut -d' ' -f3- <<<"$out")"
+	done
 done

@@ -11,6 +11,9 @@
 //	transfer  WATCH a b; GET a; GET b; MULTI; DECRBY a; INCRBY b; EXEC,
 //	          retried on a nil EXEC; the total of the accounts is checked
 //	          at the end
+//	evaltransfer  the same transfer as one EVALSHA that checks the funds
+//	txntransfer   TXN BEGIN; GET a; GET b; SET a; SET b; TXN COMMIT,
+//	          retried on CONFLICT
 //	fill      SETs keys 0..keys-1 once (for memory per key)
 //
 // Keys are drawn uniformly or from a Zipf distribution. Every run prints
