@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/schemaproxy/schemaproxy/cluster"
+	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/pubsub"
 )
 
@@ -60,6 +61,9 @@ type Config struct {
 	MaxmemorySamples int
 	LFULogFactor     int
 	LFUDecayTime     int
+	// NotifyKeyspaceEvents is notify-keyspace-events: the classes of
+	// keyspace events published ("" none, as Redis's default).
+	NotifyKeyspaceEvents string
 	// TxTimeoutMS bounds a cross-shard transaction from its first lock to
 	// its commit (its deadline): past it, whoever meets its locks may
 	// resolve them, so it is also how long a proxy that died or froze
@@ -118,6 +122,7 @@ func (c *Config) settings() []setting {
 		{name: "lfu-log-factor", usage: "LFU counter's logarithm factor", num: &c.LFULogFactor},
 		{name: "lfu-decay-time", usage: "minutes for an LFU counter to lose one", num: &c.LFUDecayTime},
 		{name: "slots", usage: "slot ranges per shard in shard order, ';' between shards, ',' between a shard's ranges: 0-8191;8192-16383 (default: split evenly)", str: &c.Slots},
+		{name: "notify-keyspace-events", usage: "keyspace events to publish, as Redis's classes (K E g $ l s h z x e t m n A)", str: &c.NotifyKeyspaceEvents},
 		{name: "tx-timeout-ms", usage: "deadline of a cross-shard transaction, from its first lock to its commit", num: &c.TxTimeoutMS},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
@@ -263,6 +268,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Databases < 1 || c.Databases > 1<<20 {
 		errs = append(errs, fmt.Errorf("databases must be at least 1, got %d", c.Databases))
+	}
+	if _, ok := keyspace.ParseNotifyFlags(c.NotifyKeyspaceEvents); !ok {
+		errs = append(errs, fmt.Errorf("notify-keyspace-events %q: %s", c.NotifyKeyspaceEvents, keyspace.ErrNotifyClasses))
 	}
 	if c.TxTimeoutMS < 1 {
 		errs = append(errs, fmt.Errorf("tx-timeout-ms must be at least 1, got %d", c.TxTimeoutMS))

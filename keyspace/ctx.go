@@ -27,6 +27,10 @@ type Ctx struct {
 	// Propagate, when set, is logged instead of Args, for commands whose
 	// effect is not a function of their arguments (SPOP logs SREM).
 	Propagate [][]byte
+	// Notify are the classes of keyspace events to gather in Events
+	// (notify.go); 0 gathers none.
+	Notify NotifyFlags
+	Events []Event
 }
 
 // Handler executes one command.

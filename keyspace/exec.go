@@ -34,5 +34,9 @@ func (x *Executor) Run(c *Ctx, cmd *command.Command) {
 		c.W.Error(ErrNotSupported(cmd.Name))
 		return
 	}
+	if c.Notify != 0 && cmd.Is(command.Write) {
+		x.runNotifying(c, cmd, h)
+		return
+	}
 	h(c)
 }

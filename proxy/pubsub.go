@@ -323,3 +323,21 @@ func (p scriptPublisher) Commit(commit func() error, msgs []txn.Publication) err
 	})
 	return err
 }
+
+// PublishKeyspaceEvents publishes keyspace notifications (the store calls
+// it with each batch's events, in order): each event on
+// __keyspace@<db>__:<key> with its name when K is on, and on
+// __keyevent@<db>__:<name> with the key when E is.
+func (srv *Server) PublishKeyspaceEvents(flags keyspace.NotifyFlags, events []keyspace.Event) {
+	srv.hub.Atomic(func(tx *pubsub.Tx) {
+		for _, e := range events {
+			db := strconv.Itoa(e.DB)
+			if flags&keyspace.NotifyKeyspace != 0 {
+				tx.Publish(pubsub.Channel, []byte("__keyspace@"+db+"__:"+e.Key), []byte(e.Name))
+			}
+			if flags&keyspace.NotifyKeyevent != 0 {
+				tx.Publish(pubsub.Channel, []byte("__keyevent@"+db+"__:"+e.Name), []byte(e.Key))
+			}
+		}
+	})
+}

@@ -70,6 +70,25 @@ type Config struct {
 	// cannot commit and others may resolve its locks. 0 means 5 s, far
 	// above any transaction's normal time and below client timeouts.
 	TxTimeout time.Duration
+	// Notifier takes the keyspace events of the commands the coordinator
+	// runs on copies (data flowing between shards); nil: none.
+	Notifier Notifier
+}
+
+// Notifier publishes keyspace events (notify-keyspace-events).
+type Notifier interface {
+	// Classes are the classes of events to gather now.
+	Classes() keyspace.NotifyFlags
+	// Publish gets a committed request's events, in order, before its
+	// shards are let go.
+	Publish(events []keyspace.Event)
+}
+
+// publish hands events to the notifier.
+func (c *Coordinator) publish(events []keyspace.Event) {
+	if len(events) > 0 && c.cfg.Notifier != nil {
+		c.cfg.Notifier.Publish(events)
+	}
 }
 
 // Coordinator runs requests against the shards.
@@ -387,7 +406,7 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		r.W.NullArray()
 		return nil
 	}
-	writes := c.evaluate(r, parts, now)
+	writes, events := c.evaluate(r, parts, now)
 	if len(writes) == 0 {
 		unlockAll()
 		return nil
@@ -425,6 +444,8 @@ func (c *Coordinator) runProtocol(ctx context.Context, r *Request, parts []*part
 		})
 	}
 	applying.Wait()
+	// Committed: its events happened, whatever the applies say.
+	c.publish(events)
 	if applyErr := errors.Join(applyErrs...); applyErr != nil {
 		// Committed, but a participant may not show it yet (recovery
 		// will): the reply cannot promise what a read would see.
@@ -526,7 +547,7 @@ func (c *Coordinator) unlock(ctx context.Context, tx backends.TxID, parts []*par
 
 // evaluate runs r's ops at now on a scratch store holding copies of the
 // locked keys and returns the new states of the keys they changed, by shard.
-func (c *Coordinator) evaluate(r *Request, parts []*participant, now int64) map[int][]backends.KeyState {
+func (c *Coordinator) evaluate(r *Request, parts []*participant, now int64) (map[int][]backends.KeyState, []keyspace.Event) {
 	scratch := keyspace.NewStore(c.cfg.Databases, func() int64 { return now })
 	type before struct {
 		version uint64
@@ -547,6 +568,9 @@ func (c *Coordinator) evaluate(r *Request, parts []*participant, now int64) map[
 	seed := c.rnd.Uint64()
 	c.rndMu.Unlock()
 	cx := &keyspace.Ctx{Store: scratch, W: r.W, Now: now, Rand: rand.New(rand.NewPCG(seed, seed))}
+	if c.cfg.Notifier != nil {
+		cx.Notify = c.cfg.Notifier.Classes()
+	}
 	if r.Multi {
 		r.W.Array(len(r.Ops))
 	}
@@ -572,7 +596,7 @@ func (c *Coordinator) evaluate(r *Request, parts []*participant, now int64) map[
 		}
 		writes[b.shard] = append(writes[b.shard], st)
 	}
-	return writes
+	return writes, cx.Events
 }
 
 // Durable waits until shard's log holds pos (see Request.Defer).

@@ -87,7 +87,7 @@ func (c *Coordinator) runHeld(ctx context.Context, r *Request, held []backends.S
 			p.states = held[p.shard].Read(p.keys)
 			now = max(now, held[p.shard].Now())
 		}
-		writes := c.evaluate(one, parts, now)
+		writes, events := c.evaluate(one, parts, now)
 		if len(writes) == 0 {
 			continue
 		}
@@ -98,6 +98,7 @@ func (c *Coordinator) runHeld(ctx context.Context, r *Request, held []backends.S
 		for _, p := range parts {
 			held[p.shard].Log(record)
 		}
+		c.publish(events)
 	}
 	return nil
 }

@@ -102,7 +102,7 @@ func (c *Coordinator) runHolding(ctx context.Context, r *Request, parts []*parti
 	for i, p := range parts {
 		p.states = hs[i].Held().Read(p.keys)
 	}
-	if writes := c.evaluate(r, parts, now); len(writes) > 0 {
+	if writes, events := c.evaluate(r, parts, now); len(writes) > 0 {
 		record := &backends.TxRecord{ID: backends.TxID(c.nextTx.Add(1)), Writes: writes, Now: now}
 		for i, p := range parts {
 			if len(writes[p.shard]) > 0 {
@@ -110,6 +110,7 @@ func (c *Coordinator) runHolding(ctx context.Context, r *Request, parts []*parti
 			}
 		}
 		logAll(hs, record)
+		c.publish(events)
 	}
 	release()
 	// The reply depends on every participant's log, read or written.

@@ -120,6 +120,7 @@ func (s *Shard) evictLocked(now int64) bool {
 			continue // only expired keys were freed
 		}
 		s.mem.evicted++
+		s.eventLocked(keyspace.NotifyEvicted, "evicted", ev.DB.Index(), ev.Key)
 		if s.snap != nil {
 			s.saveLocked(ev.DB, ev.Key, ev.Entry)
 		}

@@ -90,6 +90,9 @@ type Shard struct {
 	mem shardMem
 	// siblings are all the store's shards, by index, for lock resolution.
 	siblings []*Shard
+	// events hands the shard's keyspace events out (notify.go); shared by
+	// the store's shards.
+	events *notifier
 	// Scratch reused by every batch, to keep the hot path allocation-free.
 	cctx   keyspace.Ctx
 	rec    []byte
@@ -122,6 +125,7 @@ func (s *Shard) persist(l *storeLog) {
 			s.saveLocked(db, key, e)
 		}
 		s.expired = append(s.expired, expiredKey{db.Index(), key})
+		s.eventLocked(keyspace.NotifyExpired, "expired", db.Index(), key)
 	}
 }
 
@@ -240,6 +244,7 @@ func (s *Shard) runLocked(b *backends.Batch, evict bool) error {
 	}
 	c := &s.cctx
 	c.Store, c.W, c.Now, c.Rand = s.store, b.W, now, s.rnd
+	c.Notify = s.events.classes()
 	logged := 0
 	if s.log != nil {
 		s.rec = beginOps(s.rec[:0], s.index, now)
@@ -282,6 +287,10 @@ func (s *Shard) runLocked(b *backends.Batch, evict bool) error {
 // logExpiredLocked logs the keys the store expired since the last record,
 // as DEL commands: replay then deletes them whatever its clock says.
 func (s *Shard) logExpiredLocked(now int64) {
+	// Every batch and sweep ends here: its events go out now, under the
+	// shard's lock, so that each key's events leave in the order of its
+	// changes.
+	s.flushEventsLocked()
 	if len(s.expired) == 0 {
 		return
 	}
@@ -431,6 +440,7 @@ func (s *Shard) installLocked(writes []backends.KeyState, now int64) {
 func (s *Shard) runOpsLocked(ops []backends.Op, now int64, w *resp.Writer) {
 	c := &s.cctx
 	c.Store, c.W, c.Now, c.Rand = s.store, w, now, s.rnd
+	c.Notify = s.events.classes()
 	for i := range ops {
 		op := &ops[i]
 		if s.snap != nil {

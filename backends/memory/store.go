@@ -115,8 +115,10 @@ func Open(opts Options, exec *keyspace.Executor) (*Store, error) {
 
 func newShards(n, databases int, exec *keyspace.Executor, clk *clock) []*Shard {
 	shards := make([]*Shard, n)
+	events := &notifier{}
 	for i := range shards {
 		shards[i] = newShard(i, databases, exec, clk)
+		shards[i].events = events
 	}
 	for _, s := range shards {
 		s.siblings = shards

@@ -94,7 +94,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		return fmt.Errorf("load the function libraries: %w", err)
 	}
 	coord := txn.New(txn.Config{Shards: st.shards, Slots: slots, Exec: exec, Databases: cfg.Databases, Now: st.now,
-		Scripts: scripts, TxTimeout: time.Duration(cfg.TxTimeoutMS) * time.Millisecond})
+		Scripts: scripts, TxTimeout: time.Duration(cfg.TxTimeoutMS) * time.Millisecond, Notifier: st.notifier})
 	ps := cfg.PubSub()
 	settings := map[string]string{
 		"bind":        hostOf(cfg.Listen),
@@ -125,6 +125,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	for _, name := range config.MemorySettings {
 		settings[name] = mem.cur.Get(name)
 	}
+	notify := &notifySettings{set: st.setNotify}
+	notify.flags, _ = keyspace.ParseNotifyFlags(cfg.NotifyKeyspaceEvents) // checked by config.Load
+	settings["notify-keyspace-events"] = notify.flags.String()
+	settable, setConfig = notify.wrap(settable, setConfig)
 	srv := proxy.New(proxy.Config{
 		RequirePass: cfg.RequirePass,
 		Databases:   cfg.Databases,
@@ -141,6 +145,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		OutOfMemory: st.outOfMemory,
 	}, coord)
 	shutdown = stop
+	if err := notify.start(srv.PublishKeyspaceEvents); err != nil {
+		return err
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("ready to accept connections", "addr", ln.Addr().String(), "shards", len(st.shards),

@@ -17,6 +17,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/config"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/script"
+	"github.com/schemaproxy/schemaproxy/txn"
 )
 
 // store is what the server runs on: the embedded shards, or Redis servers.
@@ -37,6 +38,11 @@ type store struct {
 	// outOfMemory reports maxmemory reached with nothing to evict; nil
 	// for Redis backends (they refuse writes themselves).
 	outOfMemory func() bool
+	// setNotify sets notify-keyspace-events and who publishes the
+	// events; nil: the store has no keyspace notifications.
+	setNotify func(flags keyspace.NotifyFlags, publish func([]keyspace.Event))
+	// notifier is setNotify's for the coordinator's copies; nil with it.
+	notifier txn.Notifier
 }
 
 // libraryStore is a script.LibraryStore made of two functions.
@@ -89,7 +95,7 @@ func openStore(ctx context.Context, cfg config.Config, exec *keyspace.Executor, 
 		describe: fmt.Sprintf("embedded, data_dir %s, appendfsync %s", cfg.DataDir, cfg.AppendFsync),
 		info:     m.Info, snapshot: m.Snapshot, bgsave: m.BGSave, lastSave: m.LastSave, close: m.Close,
 		setMemory: func(maxmemory int64, mc config.Memory) error { return m.SetMemory(maxmemory, mc.Policy) },
-		libraries: fileLibraries(cfg.DataDir), outOfMemory: m.OutOfMemory,
+		libraries: fileLibraries(cfg.DataDir), outOfMemory: m.OutOfMemory, setNotify: m.SetNotify, notifier: m.Notifier(),
 	}, nil
 }
 
