@@ -170,7 +170,7 @@ var eventSpecs = map[string]eventSpec{
 	"zdiffstore": {NotifyZset, "zdiffstore"}, "zrangestore": {NotifyZset, "zrangestore"},
 	"xadd": {NotifyStream, "xadd"}, "xdel": {NotifyStream, "xdel"}, "xtrim": {NotifyStream, "xtrim"},
 	"xsetid":  {NotifyStream, "xsetid"},
-	"persist": {NotifyGeneric, "persist"}, "restore": {NotifyGeneric, "restore"},
+	"persist": {NotifyGeneric, "persist"}, "restore": {}, "xgroup": {},
 	// Their own cases in runNotifying.
 	"del": {}, "unlink": {}, "getdel": {}, "getex": {}, "expire": {}, "pexpire": {}, "expireat": {},
 	"pexpireat": {}, "rename": {}, "renamenx": {}, "move": {}, "copy": {}, "zadd": {}, "lmove": {},
@@ -195,6 +195,8 @@ func (x *Executor) runNotifying(c *Ctx, cmd *command.Command, h Handler) {
 	}
 	dirty := c.Dirty
 	db := c.DB
+	// XGROUP's key is not among its key positions (it is a container).
+	groupKeyExisted := cmd.Name == "xgroup" && len(c.Args) > 2 && db.live(c.Args[2], c.Now)
 	h(c)
 	if c.Dirty == dirty {
 		return
@@ -260,6 +262,17 @@ func (x *Executor) runNotifying(c *Ctx, cmd *command.Command, h Handler) {
 		}
 		c.notifyIn(to, NotifyNew, "new", arg(1))
 		c.notifyIn(to, NotifyGeneric, "copy_to", arg(1))
+	case "restore":
+		// RESTORE ... REPLACE deletes, then adds: the key is new either way.
+		c.notify(NotifyNew, "new", c.Args[1])
+		c.notify(NotifyGeneric, "restore", c.Args[1])
+	case "xgroup":
+		if len(c.Args) > 2 {
+			if !groupKeyExisted && db.live(c.Args[2], c.Now) {
+				c.notify(NotifyNew, "new", c.Args[2])
+			}
+			c.notify(NotifyStream, "xgroup-"+strings.ToLower(string(c.Args[1])), c.Args[2])
+		}
 	case "zadd":
 		name := "zadd"
 		if hasOption(c.Args[2:], "incr") {
