@@ -341,3 +341,10 @@ func (srv *Server) PublishKeyspaceEvents(flags keyspace.NotifyFlags, events []ke
 		}
 	})
 }
+
+// DeliverKeyspaceEvent hands this proxy's subscribers a keyspace event a
+// Redis backend published (every proxy hears the backends itself: it is
+// not forwarded to the others).
+func (srv *Server) DeliverKeyspaceEvent(channel, message []byte) {
+	srv.hub.Deliver(pubsub.Channel, channel, message)
+}

@@ -136,3 +136,45 @@ func index(s []string, v string) int {
 	}
 	return -1
 }
+
+// TestKeyspaceNotificationsRedisBackends: over Redis backends the
+// backends' own events reach the clients of every proxy, each key's in
+// order, with the proxy's metadata left out.
+func TestKeyspaceNotificationsRedisBackends(t *testing.T) {
+	ctx := ctxT(t)
+	_, urls := startBackends(t, 3)
+	a := startProxy(t, append(backendArgs(urls), "--notify-keyspace-events", "KEA")...)
+	b := startProxy(t, backendArgs(urls)...)
+	ca, cb := client(t, a.Addr), client(t, b.Addr)
+	sub := cb.PSubscribe(ctx, "__keyevent@0__:*")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := accountsOnShards("evb", 2, 3)
+	_, err := ca.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Set(ctx, k, "1", 0)
+			p.Incr(ctx, k)
+			p.Expire(ctx, k, time.Hour)
+			p.Del(ctx, k)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string][]string{}
+	for range 4 * len(keys) {
+		name, key, _ := strings.Cut(nextEvent(t, sub), " ")
+		if strings.HasPrefix(key, "__sp:") {
+			t.Fatalf("an event of the proxy's metadata: %s %s", name, key)
+		}
+		seen[key] = append(seen[key], name)
+	}
+	for _, k := range keys {
+		if got := strings.Join(seen[k], ","); got != "set,incrby,expire,del" {
+			t.Errorf("events of %s: %s", k, got)
+		}
+	}
+}

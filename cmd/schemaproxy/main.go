@@ -125,7 +125,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	for _, name := range config.MemorySettings {
 		settings[name] = mem.cur.Get(name)
 	}
-	notify := &notifySettings{set: st.setNotify}
+	notify := &notifySettings{set: st.setNotify, setRemote: st.setRemoteNotify}
 	notify.flags, _ = keyspace.ParseNotifyFlags(cfg.NotifyKeyspaceEvents) // checked by config.Load
 	settings["notify-keyspace-events"] = notify.flags.String()
 	settable, setConfig = notify.wrap(settable, setConfig)
@@ -145,7 +145,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		OutOfMemory: st.outOfMemory,
 	}, coord)
 	shutdown = stop
-	if err := notify.start(srv.PublishKeyspaceEvents); err != nil {
+	if err := notify.start(srv.PublishKeyspaceEvents, srv.DeliverKeyspaceEvent); err != nil {
 		return err
 	}
 	served := make(chan error, 1)

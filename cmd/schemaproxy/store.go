@@ -43,6 +43,9 @@ type store struct {
 	setNotify func(flags keyspace.NotifyFlags, publish func([]keyspace.Event))
 	// notifier is setNotify's for the coordinator's copies; nil with it.
 	notifier txn.Notifier
+	// setRemoteNotify sets notify-keyspace-events on Redis backends and
+	// forwards their events to deliver; nil on the embedded store.
+	setRemoteNotify func(flags keyspace.NotifyFlags, deliver func(channel, message []byte)) error
 }
 
 // libraryStore is a script.LibraryStore made of two functions.
@@ -150,6 +153,42 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		}}
 	for _, s := range shards {
 		out.shards = append(out.shards, s)
+	}
+	// Every proxy hears every backend's keyspace events, whatever its own
+	// setting: another proxy may have turned them on.
+	var events []*redis.Events
+	out.setRemoteNotify = func(flags keyspace.NotifyFlags, deliver func(channel, message []byte)) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if events == nil {
+			for _, s := range shards {
+				ev, err := s.SubscribeEvents(ctx, deliver)
+				if err != nil {
+					return err
+				}
+				events = append(events, ev)
+			}
+		}
+		if flags == notifyUnset {
+			return nil
+		}
+		value := ""
+		if flags.Publishes() {
+			value = flags.String()
+		}
+		for _, s := range shards {
+			if err := s.SetNotify(ctx, value); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	closeBackends := out.close
+	out.close = func() error {
+		for _, ev := range events {
+			ev.Close()
+		}
+		return closeBackends()
 	}
 	return out, nil
 }
