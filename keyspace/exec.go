@@ -34,9 +34,15 @@ func (x *Executor) Run(c *Ctx, cmd *command.Command) {
 		c.W.Error(ErrNotSupported(cmd.Name))
 		return
 	}
-	if c.Notify != 0 && cmd.Is(command.Write) {
-		x.runNotifying(c, cmd, h)
-		return
+	if c.Notify != 0 {
+		switch {
+		case cmd.Is(command.Write):
+			x.runNotifying(c, cmd, h)
+			return
+		case c.Notify&NotifyKeyMiss != 0 && cmd.Name != "object":
+			runKeyMiss(c, cmd, h)
+			return
+		}
 	}
 	h(c)
 }

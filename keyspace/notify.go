@@ -342,3 +342,21 @@ func hasOption(args [][]byte, words ...string) bool {
 	}
 	return false
 }
+
+// runKeyMiss runs a read, then fires keymiss for each of its keys that was
+// missing, as Redis's lookups do (all but OBJECT's).
+func runKeyMiss(c *Ctx, cmd *command.Command, h Handler) {
+	var idx [8]int
+	keys, _ := cmd.KeyIndexes(idx[:0], c.Args)
+	var before [8]bool
+	missing := before[:0]
+	for _, k := range keys {
+		missing = append(missing, !c.DB.live(c.Args[k], c.Now))
+	}
+	h(c)
+	for i, k := range keys {
+		if missing[i] {
+			c.notify(NotifyKeyMiss, "keymiss", c.Args[k])
+		}
+	}
+}
