@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/schemaproxy/schemaproxy/internal/testutil"
 )
 
 // The job frameworks' own workers and producers, unchanged, against
@@ -137,12 +139,23 @@ func untilDone(t *testing.T, work, done func() (string, error)) {
 var errNotDone = errors.New("not every job has ended")
 
 // onBothStores runs fn against schemaproxy on its embedded store and in
-// front of three redis-servers.
-func onBothStores(t *testing.T, fn func(t *testing.T, p *proxy)) {
-	t.Run("embedded", func(t *testing.T) { fn(t, startProxy(t)) })
+// front of three redis-servers; then against a redis-server whose
+// traffic, the framework's scripts included, is replayed on a fresh
+// redis-server and a fresh schemaproxy, which must answer the same
+// (replay_test.go).
+func onBothStores(t *testing.T, fn func(t *testing.T, addr string)) {
+	t.Run("embedded", func(t *testing.T) { fn(t, startProxy(t).Addr) })
 	t.Run("redis-backends", func(t *testing.T) {
 		_, urls := startBackends(t, 3)
-		fn(t, startProxy(t, backendArgs(urls)...))
+		fn(t, startProxy(t, backendArgs(urls)...).Addr)
+	})
+	t.Run("replay", func(t *testing.T) {
+		r := testutil.StartRedis(t)
+		stop := monitor(t, r.Addr)
+		fn(t, r.Addr)
+		cmds := stop()
+		compared, scripts := replay(t, cmds)
+		t.Logf("%d commands recorded, %d replayed and compared, %d of them script calls", len(cmds), compared, scripts)
 	})
 }
 
@@ -155,16 +168,16 @@ func TestRQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	onBothStores(t, func(t *testing.T, p *proxy) { runRQ(t, dir, p) })
+	onBothStores(t, func(t *testing.T, addr string) { runRQ(t, dir, addr) })
 }
 
-func runRQ(t *testing.T, dir string, p *proxy) {
-	port := p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]
+func runRQ(t *testing.T, dir, addr string) {
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	const jobs = "200"
 	mustRun(t, time.Minute, dir, systemPython, "rq_e2e.py", port, "enqueue", jobs)
 	untilDone(t, func() (string, error) {
 		return runTool(t, time.Minute, dir, systemPython, "-m", "rq.cli", "worker", "--burst", "--with-scheduler",
-			"--url", "redis://"+p.Addr+"/1", "--path", dir, "default")
+			"--url", "redis://"+addr+"/1", "--path", dir, "default")
 	}, func() (string, error) {
 		out, err := runTool(t, time.Minute, dir, systemPython, "rq_e2e.py", port, "done", jobs)
 		var exit *exec.ExitError
@@ -189,11 +202,11 @@ func TestCelery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	onBothStores(t, func(t *testing.T, p *proxy) { runCelery(t, dir, p) })
+	onBothStores(t, func(t *testing.T, addr string) { runCelery(t, dir, addr) })
 }
 
-func runCelery(t *testing.T, dir string, p *proxy) {
-	env := []string{"E2E_PORT=" + p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]}
+func runCelery(t *testing.T, dir, addr string) {
+	env := []string{"E2E_PORT=" + addr[strings.LastIndexByte(addr, ':')+1:]}
 	worker := startTool(t, dir, env, systemPython, "-m", "celery", "-A", "e2e_tasks", "worker", "--pool=solo", "-l", "warning")
 	out, err := runToolEnv(t, 2*time.Minute, dir, env, systemPython, "celery_e2e.py", "200")
 	if err != nil || !strings.Contains(out, "ok") {
@@ -215,11 +228,11 @@ func TestSidekiq(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	onBothStores(t, func(t *testing.T, p *proxy) { runSidekiq(t, dir, p) })
+	onBothStores(t, func(t *testing.T, addr string) { runSidekiq(t, dir, addr) })
 }
 
-func runSidekiq(t *testing.T, dir string, p *proxy) {
-	env := []string{"REDIS_URL=redis://" + p.Addr + "/1"}
+func runSidekiq(t *testing.T, dir, addr string) {
+	env := []string{"REDIS_URL=redis://" + addr + "/1"}
 	server := startTool(t, dir, env, "sidekiq", "-r", "./e2e.rb", "-q", "default", "-q", "other", "-c", "5")
 	out, err := runToolEnv(t, 2*time.Minute, dir, env, "ruby", "sidekiq_e2e.rb", "200")
 	if err != nil || !strings.Contains(out, "ok") {
@@ -243,11 +256,11 @@ func TestBullMQ(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "bullmq")); err != nil {
 		t.Fatalf("BullMQ is not installed in %s: run npm ci there (make test does)", dir)
 	}
-	onBothStores(t, func(t *testing.T, p *proxy) { runBullMQ(t, dir, p) })
+	onBothStores(t, func(t *testing.T, addr string) { runBullMQ(t, dir, addr) })
 }
 
-func runBullMQ(t *testing.T, dir string, p *proxy) {
-	port := p.Addr[strings.LastIndexByte(p.Addr, ':')+1:]
+func runBullMQ(t *testing.T, dir, addr string) {
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	if out := mustRun(t, 2*time.Minute, dir, "node", "bullmq_e2e.js", port, "200"); !strings.Contains(out, "ok") {
 		t.Fatalf("bullmq_e2e.js: %s", out)
 	}
