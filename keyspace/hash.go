@@ -30,10 +30,18 @@ const (
 // present for a whole scan is returned whatever else is added or deleted.
 type fieldMap[V any] struct {
 	slots []fieldSlot[V]
-	index map[string]int // key -> position in slots
-	dead  int            // deleted slots still in slots
-	seq   uint64         // last sequence number handed out
+	// index maps a key to its position in slots once the map has more
+	// than fieldMapSmall slots; a smaller map is searched in order, as
+	// Redis searches a listpack, which spares a Go map per small hash or
+	// set (most of their memory).
+	index map[string]int
+	n     int    // live keys
+	dead  int    // deleted slots still in slots
+	seq   uint64 // last sequence number handed out
 }
+
+// fieldMapSmall is how many slots a map searches in order.
+const fieldMapSmall = 16
 
 type fieldSlot[V any] struct {
 	key  string
@@ -42,10 +50,38 @@ type fieldSlot[V any] struct {
 	gone bool
 }
 
-func (m *fieldMap[V]) len() int { return len(m.index) }
+func (m *fieldMap[V]) len() int { return m.n }
+
+// find returns k's position in slots.
+func (m *fieldMap[V]) find(k string) (int, bool) {
+	if m.index != nil {
+		i, ok := m.index[k]
+		return i, ok
+	}
+	for i := range m.slots {
+		if !m.slots[i].gone && m.slots[i].key == k {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// findBytes is find for a key in bytes, without copying it.
+func (m *fieldMap[V]) findBytes(k []byte) (int, bool) {
+	if m.index != nil {
+		i, ok := m.index[string(k)]
+		return i, ok
+	}
+	for i := range m.slots {
+		if !m.slots[i].gone && m.slots[i].key == string(k) {
+			return i, true
+		}
+	}
+	return 0, false
+}
 
 func (m *fieldMap[V]) get(k []byte) (V, bool) {
-	if i, ok := m.index[string(k)]; ok {
+	if i, ok := m.findBytes(k); ok {
 		return m.slots[i].val, true
 	}
 	var zero V
@@ -53,29 +89,55 @@ func (m *fieldMap[V]) get(k []byte) (V, bool) {
 }
 
 func (m *fieldMap[V]) has(k []byte) bool {
-	_, ok := m.index[string(k)]
+	_, ok := m.findBytes(k)
 	return ok
 }
 
 // put sets k to v; an existing key keeps its position. It reports whether k
 // is new.
 func (m *fieldMap[V]) put(k string, v V) bool {
-	if i, ok := m.index[k]; ok {
+	if i, ok := m.find(k); ok {
 		m.slots[i].val = v
 		return false
 	}
-	if m.index == nil {
-		m.index = make(map[string]int)
+	if len(m.slots) == cap(m.slots) && cap(m.slots) < 64 {
+		// Small maps grow a few slots at a time: doubling would leave
+		// up to half of a small hash's slots empty.
+		m.slots = slices.Grow(m.slots, max(2, cap(m.slots)/4))
 	}
 	m.seq++
-	m.index[k] = len(m.slots)
+	m.n++
 	m.slots = append(m.slots, fieldSlot[V]{key: k, val: v, seq: m.seq})
+	switch {
+	case m.index != nil:
+		m.index[k] = len(m.slots) - 1
+	case len(m.slots) > fieldMapSmall:
+		m.buildIndex()
+	}
 	return true
+}
+
+// indexCost is what the index costs per key (none for a small map).
+func (m *fieldMap[V]) indexCost() int {
+	if m.index == nil {
+		return 0
+	}
+	return fieldIndex
+}
+
+// buildIndex indexes every live slot.
+func (m *fieldMap[V]) buildIndex() {
+	m.index = make(map[string]int, len(m.slots))
+	for i := range m.slots {
+		if !m.slots[i].gone {
+			m.index[m.slots[i].key] = i
+		}
+	}
 }
 
 // del removes k and reports whether it was there.
 func (m *fieldMap[V]) del(k []byte) bool {
-	i, ok := m.index[string(k)]
+	i, ok := m.findBytes(k)
 	if !ok {
 		return false
 	}
@@ -84,8 +146,11 @@ func (m *fieldMap[V]) del(k []byte) bool {
 }
 
 func (m *fieldMap[V]) delAt(i int) {
-	delete(m.index, m.slots[i].key)
+	if m.index != nil {
+		delete(m.index, m.slots[i].key)
+	}
 	m.slots[i] = fieldSlot[V]{seq: m.slots[i].seq, gone: true}
+	m.n--
 	m.dead++
 	for n := len(m.slots); n > 0 && m.slots[n-1].gone; n-- {
 		m.slots = m.slots[:n-1]
@@ -101,7 +166,9 @@ func (m *fieldMap[V]) compact() {
 	for _, s := range m.slots {
 		if !s.gone {
 			m.slots[j] = s
-			m.index[s.key] = j
+			if m.index != nil {
+				m.index[s.key] = j
+			}
 			j++
 		}
 	}
@@ -176,16 +243,15 @@ func (m *fieldMap[V]) scan(cursor uint64, count int64, fn func(s *fieldSlot[V]))
 }
 
 func (m *fieldMap[V]) clone() fieldMap[V] {
-	c := fieldMap[V]{
-		slots: make([]fieldSlot[V], 0, m.len()),
-		index: make(map[string]int, m.len()),
-		seq:   m.seq,
-	}
+	c := fieldMap[V]{slots: make([]fieldSlot[V], 0, m.len()), seq: m.seq}
 	m.each(func(s *fieldSlot[V]) bool {
-		c.index[s.key] = len(c.slots)
 		c.slots = append(c.slots, *s)
 		return true
 	})
+	c.n = len(c.slots)
+	if len(c.slots) > fieldMapSmall {
+		c.buildIndex()
+	}
 	return c
 }
 

@@ -593,3 +593,52 @@ func TestHashClone(t *testing.T) {
 		t.Errorf("original changed with its clone: %v", got)
 	}
 }
+
+// TestFieldMapSmallAndIndexed: a fieldMap searched in order while small
+// and through its index once large answers as a Go map does, keeps
+// insertion order, and survives deletes and compactions across the
+// threshold both ways.
+func TestFieldMapSmallAndIndexed(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 50; round++ {
+		var m fieldMap[string]
+		ref := map[string]string{}
+		var order []string
+		keys := 1 + rnd.IntN(3*fieldMapSmall)
+		for op := 0; op < 400; op++ {
+			k := strconv.Itoa(rnd.IntN(keys))
+			switch rnd.IntN(3) {
+			case 0, 1:
+				v := strconv.Itoa(op)
+				if _, ok := ref[k]; !ok {
+					order = append(order, k)
+				}
+				if added := m.put(k, v); added == (ref[k] != "") {
+					t.Fatalf("round %d op %d: put(%s) added=%v, map had it: %v", round, op, k, added, ref[k] != "")
+				}
+				ref[k] = v
+			case 2:
+				_, had := ref[k]
+				if m.del([]byte(k)) != had {
+					t.Fatalf("round %d op %d: del(%s) != %v", round, op, k, had)
+				}
+				delete(ref, k)
+				order = slices.DeleteFunc(order, func(o string) bool { return o == k })
+			}
+			if m.len() != len(ref) {
+				t.Fatalf("round %d op %d: len %d, want %d", round, op, m.len(), len(ref))
+			}
+			if v, ok := m.get([]byte(k)); ok != (ref[k] != "") || v != ref[k] {
+				t.Fatalf("round %d op %d: get(%s) = %q %v, want %q", round, op, k, v, ok, ref[k])
+			}
+		}
+		var got []string
+		m.each(func(s *fieldSlot[string]) bool { got = append(got, s.key); return true })
+		if !slices.Equal(got, order) {
+			t.Fatalf("round %d: order %v, want %v", round, got, order)
+		}
+		if c := m.clone(); c.len() != m.len() || (m.len() > fieldMapSmall) != (c.index != nil) {
+			t.Fatalf("round %d: clone len %d indexed %v", round, c.len(), c.index != nil)
+		}
+	}
+}

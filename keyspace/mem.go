@@ -90,6 +90,7 @@ func collCost(coll Collection, samples int) int64 {
 	switch c := coll.(type) {
 	case *Hash:
 		fixed = int64(collHeader + (cap(c.m.slots)-n)*hashSlot)
+		index := c.m.indexCost()
 		got := 0
 		for i := 0; got < k && i < len(c.m.slots); i += step {
 			s := &c.m.slots[i]
@@ -97,7 +98,7 @@ func collCost(coll Collection, samples int) int64 {
 				i -= step - 1 // the next live slot
 				continue
 			}
-			sum += int64(hashSlot + fieldIndex + allocSize(len(s.key)) + allocSize(len(s.val)))
+			sum += int64(hashSlot + index + allocSize(len(s.key)) + allocSize(len(s.val)))
 			got++
 		}
 		k = max(got, 1)
@@ -106,6 +107,7 @@ func collCost(coll Collection, samples int) int64 {
 			return int64(collHeader + allocSize(8*cap(c.ints)))
 		}
 		fixed = int64(collHeader + (cap(c.m.slots)-n)*setSlot)
+		index := c.m.indexCost()
 		got := 0
 		for i := 0; got < k && i < len(c.m.slots); i += step {
 			s := &c.m.slots[i]
@@ -113,7 +115,7 @@ func collCost(coll Collection, samples int) int64 {
 				i -= step - 1
 				continue
 			}
-			sum += int64(setSlot + fieldIndex + allocSize(len(s.key)))
+			sum += int64(setSlot + index + allocSize(len(s.key)))
 			got++
 		}
 		k = max(got, 1)

@@ -124,7 +124,7 @@ func (s *Set) addInt(n int64) bool {
 // toTable converts an intset to a table, as Redis's setTypeConvert.
 func (s *Set) toTable() {
 	s.table = true
-	s.m = fieldMap[struct{}]{index: make(map[string]int, len(s.ints))}
+	s.m = fieldMap[struct{}]{slots: make([]fieldSlot[struct{}], 0, len(s.ints)+1)}
 	for _, n := range s.ints {
 		s.m.put(strconv.FormatInt(n, 10), struct{}{})
 	}
@@ -156,7 +156,7 @@ func (s *Set) removeElem(e setElem) bool {
 	case e.isInt && !s.table:
 		return s.removeInt(e.n)
 	case !e.isInt && s.table:
-		i, ok := s.m.index[e.s]
+		i, ok := s.m.find(e.s)
 		if ok {
 			s.m.delAt(i)
 		}
@@ -185,7 +185,7 @@ func (s *Set) hasElem(e setElem) bool {
 		return found
 	}
 	if !e.isInt && s.table {
-		_, ok := s.m.index[e.s]
+		_, ok := s.m.find(e.s)
 		return ok
 	}
 	var buf [24]byte
