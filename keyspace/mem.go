@@ -126,7 +126,7 @@ func collCost(coll Collection, samples int) int64 {
 			sum += int64(len(c.At(i*step)) + 8)
 		}
 	case *ZSet:
-		fixed = int64(collHeader + zslMaxLevel*16 + 8*len(c.buckets))
+		fixed = int64(collHeader + len(c.header.level)*16 + 8*len(c.buckets))
 		x := c.first()
 		for i := 0; i < k && x != nil; i++ {
 			sum += int64(znodeSize + allocSize(len(x.member)))

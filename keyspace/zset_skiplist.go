@@ -48,7 +48,9 @@ func zless(x *znode, score float64, member string) bool {
 }
 
 func (z *ZSet) init(seed uint64) {
-	z.header = &znode{level: make([]zlevel, zslMaxLevel)}
+	// The header grows with the set's levels (growHeader): a small set
+	// does not pay for 32 of them.
+	z.header = &znode{level: make([]zlevel, 2)}
 	z.level = 1
 	z.rng = seed
 	z.compact = true
@@ -77,6 +79,16 @@ func (z *ZSet) newNode(member string, score float64) *znode {
 
 func (z *ZSet) first() *znode { return z.header.level[0].forward }
 
+// growHeader gives the header at least lvl levels.
+func (z *ZSet) growHeader(lvl int) {
+	if lvl <= len(z.header.level) {
+		return
+	}
+	levels := make([]zlevel, min(max(lvl, 2*len(z.header.level)), zslMaxLevel))
+	copy(levels, z.header.level)
+	z.header.level = levels
+}
+
 // insert adds a new member, which must not be present.
 func (z *ZSet) insert(member string, score float64) *znode {
 	x := z.newNode(member, score)
@@ -102,6 +114,7 @@ func (z *ZSet) link(x *znode) {
 	}
 	lvl := len(x.level)
 	if lvl > z.level {
+		z.growHeader(lvl)
 		for i := z.level; i < lvl; i++ {
 			update[i] = z.header
 			z.header.level[i].span = z.length
@@ -264,6 +277,7 @@ func (a *zappender) add(member string, score float64) {
 	z := a.z
 	x := z.newNode(member, score)
 	if len(x.level) > z.level {
+		z.growHeader(len(x.level))
 		z.level = len(x.level)
 	}
 	r := z.length + 1
@@ -282,7 +296,7 @@ func (a *zappender) add(member string, score float64) {
 
 // finish sets the spans that run to the end of the list.
 func (a *zappender) finish() {
-	for i := 0; i < zslMaxLevel; i++ {
+	for i := 0; i < a.z.level; i++ {
 		a.last[i].level[i].span = a.z.length - a.rank[i]
 	}
 }
