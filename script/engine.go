@@ -120,20 +120,12 @@ func (e *Engine) RunScript(ctx context.Context, cmd *command.Command, args [][]b
 		w.Error("ERR unknown scripting command '" + cmd.Name + "'")
 		return nil
 	}
-	numkeys, err := strconv.ParseInt(string(args[2]), 10, 64)
-	if err != nil {
-		w.Error(errNotInteger)
-		return nil
-	}
-	if numkeys > int64(len(args)-3) {
-		w.Error(errTooManyKeys)
-		return nil
-	}
-	if numkeys < 0 {
-		w.Error(errNegativeKeys)
+	numkeys, ok := numKeys(args, errNotInteger, w)
+	if !ok {
 		return nil
 	}
 	var sc *compiled
+	var err error
 	if cmd.Name == "eval" || cmd.Name == "eval_ro" {
 		if sc, err = e.load(args[1]); err != nil {
 			w.Error(err.Error())
@@ -156,6 +148,24 @@ func (e *Engine) RunScript(ctx context.Context, cmd *command.Command, args [][]b
 	keys := args[3 : 3+numkeys]
 	argv := args[3+numkeys:]
 	return e.eval(ctx, sc, keys, argv, db, readOnly || sc.flags.noWrites, w, call)
+}
+
+// numKeys reads the numkeys argument of EVAL and FCALL (args[2]) and
+// checks it against the arguments, answering Redis's error to w if it is
+// wrong; notInteger is the command's word for an unreadable one.
+func numKeys(args [][]byte, notInteger string, w *resp.Writer) (int64, bool) {
+	numkeys, err := strconv.ParseInt(string(args[2]), 10, 64)
+	switch {
+	case err != nil:
+		w.Error(notInteger)
+	case numkeys > int64(len(args)-3):
+		w.Error(errTooManyKeys)
+	case numkeys < 0:
+		w.Error(errNegativeKeys)
+	default:
+		return numkeys, true
+	}
+	return 0, false
 }
 
 // Errors the engine answers before a script runs.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -327,27 +326,12 @@ func (e *Engine) loadLibrary(lib *library, timeout time.Duration) (*libState, er
 	// it defines see the globals of scripts once it has run.
 	loadGlobals := L.NewTable()
 	loadGlobals.RawSetString("redis", st.protect(st.loadRedisLib(), true))
-	env := L.NewTable()
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		src := st.globals
+	env := st.protectGlobals(func() *lua.LTable {
 		if st.loading != nil {
-			src = loadGlobals
+			return loadGlobals
 		}
-		k := L.Get(2)
-		v := src.RawGet(k)
-		if v == lua.LNil {
-			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
-		}
-		L.Push(v)
-		return 1
-	}))
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError(errReadonly)
-		return 0
-	}))
-	L.SetMetatable(env, mt)
-	st.proxies[env] = true
+		return st.globals
+	})
 
 	fn := L.NewFunctionFromProto(proto)
 	fn.Env = env
@@ -559,17 +543,8 @@ func (e *Engine) fcall(ctx context.Context, cmdName string, args [][]byte, db in
 		w.Error("ERR Function not found")
 		return nil
 	}
-	numkeys, err := strconv.ParseInt(string(args[2]), 10, 64)
-	if err != nil {
-		w.Error("ERR Bad number of keys provided")
-		return nil
-	}
-	if numkeys > int64(len(args)-3) {
-		w.Error(errTooManyKeys)
-		return nil
-	}
-	if numkeys < 0 {
-		w.Error(errNegativeKeys)
+	numkeys, ok := numKeys(args, "ERR Bad number of keys provided", w)
+	if !ok {
 		return nil
 	}
 	readOnly := cmdName == "fcall_ro"

@@ -100,22 +100,34 @@ func (e *Engine) newState() *state {
 // protect returns a read-only proxy of t. Reading a missing name of the
 // globals is an error, as in Redis.
 func (st *state) protect(t *lua.LTable, globals bool) *lua.LTable {
+	if globals {
+		return st.protectGlobals(func() *lua.LTable { return t })
+	}
+	return st.readOnly(t)
+}
+
+// protectGlobals is protect of the globals, read from the table source
+// returns at each access (a library's code sees other globals while it
+// loads than its functions do when called).
+func (st *state) protectGlobals(source func() *lua.LTable) *lua.LTable {
+	return st.readOnly(st.L.NewFunction(func(L *lua.LState) int {
+		k := L.Get(2)
+		v := source().RawGet(k)
+		if v == lua.LNil {
+			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
+		}
+		L.Push(v)
+		return 1
+	}))
+}
+
+// readOnly returns an empty table that reads through index (a table or
+// an __index function) and refuses every assignment.
+func (st *state) readOnly(index lua.LValue) *lua.LTable {
 	L := st.L
 	p := L.NewTable()
 	mt := L.NewTable()
-	if globals {
-		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-			k := L.Get(2)
-			v := t.RawGet(k)
-			if v == lua.LNil {
-				L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
-			}
-			L.Push(v)
-			return 1
-		}))
-	} else {
-		mt.RawSetString("__index", t)
-	}
+	mt.RawSetString("__index", index)
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError(errReadonly)
 		return 0

@@ -135,15 +135,9 @@ func incrbys(p *proxy, keys []string, base int64) error {
 // directly throughout.
 func TestFailpoints(t *testing.T) {
 	ctx := context.Background()
-	var urls []string
-	var inspect []*goredis.Client
+	urls, inspect := startShards(t, 3)
 	var facts []redis.Facts
-	for range 3 {
-		p := testutil.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
-		urls = append(urls, "redis://"+p.Addr)
-		c := goredis.NewClient(&goredis.Options{Addr: p.Addr})
-		t.Cleanup(func() { c.Close() })
-		inspect = append(inspect, c)
+	for _, c := range inspect {
 		f, err := redis.Gather(ctx, c)
 		if err != nil {
 			t.Fatal(err)
@@ -607,15 +601,7 @@ func keysOnShards(prefix string, n int) []string {
 // (one that wrote would answer that its outcome is unknown).
 func TestReadOnlyRepliesLost(t *testing.T) {
 	ctx := context.Background()
-	var urls []string
-	var inspect []*goredis.Client
-	for range 3 {
-		p := testutil.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
-		urls = append(urls, "redis://"+p.Addr)
-		c := goredis.NewClient(&goredis.Options{Addr: p.Addr})
-		t.Cleanup(func() { c.Close() })
-		inspect = append(inspect, c)
-	}
+	urls, inspect := startShards(t, 3)
 	stopped, resume := make(chan struct{}), make(chan struct{})
 	var armed atomic.Bool
 	armed.Store(true)
@@ -668,4 +654,18 @@ func TestReadOnlyRepliesLost(t *testing.T) {
 	if want := `["1" "11" "11"]`; o.err != nil || o.v.String() != want {
 		t.Fatalf("the resumed read-only MULTI answered %v, %v; want %s, read again", o.v, o.err, want)
 	}
+}
+
+// startShards starts n redis-servers set up as the proxy requires and
+// returns their URLs and a client of each, to look at them directly.
+func startShards(t *testing.T, n int) (urls []string, inspect []*goredis.Client) {
+	t.Helper()
+	for range n {
+		p := testutil.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+		urls = append(urls, "redis://"+p.Addr)
+		c := goredis.NewClient(&goredis.Options{Addr: p.Addr})
+		t.Cleanup(func() { c.Close() })
+		inspect = append(inspect, c)
+	}
+	return urls, inspect
 }
