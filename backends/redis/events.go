@@ -41,20 +41,22 @@ func (s *Shard) SetNotify(ctx context.Context, flags string) error {
 
 // SubscribeEvents forwards the backend's keyspace events to deliver
 // (channel, message) until Close, through a connection of its own that
-// resubscribes after the backend comes back.
+// resubscribes after the backend comes back. An error says the first
+// subscription failed; the forwarding goes on, and subscribes once the
+// backend answers.
 func (s *Shard) SubscribeEvents(ctx context.Context, deliver func(channel, message []byte)) (*Events, error) {
 	c := s.Client()
 	ev := &Events{s: s, client: c, done: make(chan struct{})}
 	runCtx, stop := context.WithCancel(context.Background())
 	ev.stop = stop
 	ev.sub = c.PSubscribe(runCtx, "__keyspace@*__:*", "__keyevent@*__:*")
-	if _, err := ev.sub.Receive(ctx); err != nil {
-		ev.Close()
-		return nil, fmt.Errorf("backend %s: PSUBSCRIBE: %w", s.addr, err)
+	_, err := ev.sub.Receive(ctx)
+	if err != nil {
+		err = fmt.Errorf("backend %s: PSUBSCRIBE: %w", s.addr, err)
 	}
 	ev.started = true
 	go ev.forward(runCtx, deliver)
-	return ev, nil
+	return ev, err
 }
 
 func (ev *Events) forward(ctx context.Context, deliver func(channel, message []byte)) {

@@ -164,7 +164,7 @@ func openRedis(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 			for _, s := range shards {
 				ev, err := s.SubscribeEvents(ctx, deliver)
 				if err != nil {
-					return err
+					log.Warn("keyspace events of a backend: retrying", "err", err)
 				}
 				events = append(events, ev)
 			}
