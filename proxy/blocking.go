@@ -186,11 +186,30 @@ func (s *session) tryBlocking(ctx context.Context, cmd *command.Command, args []
 	start := len(s.w.B)
 	s.runData(ctx, cmd, args)
 	r := s.w.B[start:]
+	if retry && cmd.Name == "xreadgroup" && (bytes.HasPrefix(r, []byte("-NOGROUP")) || bytes.HasPrefix(r, []byte("-WRONGTYPE"))) {
+		// What Redis 7.0 tells a client blocked on a group whose stream
+		// or group went away.
+		s.w.B = s.w.B[:start]
+		if bytes.HasPrefix(r, []byte("-NOGROUP")) && s.isStream(ctx, args[sp.keys[0]]) {
+			s.w.Error(errBlockedGroupGone)
+		} else {
+			s.w.Error(errBlockedStreamGone)
+		}
+		return true
+	}
 	if isNullReply(r) || (retry && !sp.move && bytes.HasPrefix(r, []byte("-WRONGTYPE"))) {
 		s.w.B = s.w.B[:start]
 		return false
 	}
 	return true
+}
+
+// isStream reports whether key holds a stream now.
+func (s *session) isStream(ctx context.Context, key []byte) bool {
+	w := resp.Writer{Proto: 2}
+	req := txn.Request{Batch: backends.Batch{Ops: []backends.Op{{Cmd: s.srv.table.Lookup([]byte("type")),
+		Args: [][]byte{[]byte("type"), key}, DB: s.db}}, W: &w}}
+	return s.srv.coord.Run(ctx, &req) == nil && string(w.B) == "+stream\r\n"
 }
 
 // runData runs one data command through the coordinator.

@@ -36,12 +36,16 @@ const (
 
 // MULTI, EXEC, DISCARD and WATCH.
 const (
-	errExecAbort     = "EXECABORT Transaction discarded because of previous errors."
-	errExecNoMulti   = "ERR EXEC without MULTI"
-	errDiscardNoMult = "ERR DISCARD without MULTI"
-	errMultiNested   = "ERR MULTI calls can not be nested"
-	errWatchInMulti  = "ERR WATCH inside MULTI is not allowed"
-	errNotInMulti    = "ERR Command not allowed inside a transaction"
+	// The errors of a client blocked on a consumer group (XREADGROUP
+	// BLOCK) whose stream, or group, went away.
+	errBlockedStreamGone = "UNBLOCKED the stream key no longer exists"
+	errBlockedGroupGone  = "NOGROUP the consumer group this client was blocked on no longer exists"
+	errExecAbort         = "EXECABORT Transaction discarded because of previous errors."
+	errExecNoMulti       = "ERR EXEC without MULTI"
+	errDiscardNoMult     = "ERR DISCARD without MULTI"
+	errMultiNested       = "ERR MULTI calls can not be nested"
+	errWatchInMulti      = "ERR WATCH inside MULTI is not allowed"
+	errNotInMulti        = "ERR Command not allowed inside a transaction"
 )
 
 // COMMAND GETKEYS.

@@ -587,3 +587,46 @@ func TestBlockingMoveAcrossShards(t *testing.T) {
 		}
 	})
 }
+
+// TestBlockedGroupGone: a client blocked in XREADGROUP is told, as by
+// Redis 7.0, that its stream or its group went away.
+func TestBlockedGroupGone(t *testing.T) {
+	p := startProxy(t)
+	ctx := ctxT(t)
+	c := client(t, p.Addr)
+	for _, tc := range []struct {
+		name string
+		gone func() error
+		want string
+	}{
+		{"stream deleted", func() error { return c.Del(ctx, "gs").Err() }, "UNBLOCKED the stream key no longer exists"},
+		{"group destroyed", func() error { return c.XGroupDestroy(ctx, "gs", "g").Err() },
+			"NOGROUP the consumer group this client was blocked on no longer exists"},
+	} {
+		if err := c.XGroupCreateMkStream(ctx, "gs", "g", "$").Err(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			done <- c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "a", Streams: []string{"gs", ">"}, Block: 0}).Err()
+		}()
+		for end := time.Now().Add(10 * time.Second); infoInt(t, c, "clients", "blocked_clients") != 1; {
+			if time.Now().After(end) {
+				t.Fatalf("%s: the client never blocked", tc.name)
+			}
+			time.Sleep(5 * time.Millisecond) // polling the server's state
+		}
+		if err := tc.gone(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("%s: XREADGROUP answered %v, want %q", tc.name, err, tc.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the blocked client was not answered", tc.name)
+		}
+		c.Del(ctx, "gs")
+	}
+}
