@@ -224,8 +224,16 @@ func TestMaxmemoryDifferential(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(want, have) {
+		if !bytes.Equal(want, have) && !(len(s) > 1 && strings.EqualFold(s[1], "idletime") && idleClose(want, have)) {
 			t.Errorf("%v: redis %q, schemaproxy %q", s, want, have)
 		}
 	}
+}
+
+// idleClose reports whether two OBJECT IDLETIME replies are a second
+// apart at most: each server's clock may tick between the two reads.
+func idleClose(a, b []byte) bool {
+	x, err1 := strconv.ParseInt(strings.Trim(string(a), ":\r\n"), 10, 64)
+	y, err2 := strconv.ParseInt(strings.Trim(string(b), ":\r\n"), 10, 64)
+	return err1 == nil && err2 == nil && x-y <= 1 && y-x <= 1
 }
