@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +104,7 @@ func TestKeyspaceNotifications(t *testing.T) {
 		if got := strings.Join(seen[k], ","); got != "set,hset,del" && got != "set,del,hset" && got != "hset,set,del" {
 			t.Errorf("events of %s: %s", k, got)
 		}
-		if i, j := index(seen[k], "set"), index(seen[k], "del"); i > j {
+		if i, j := slices.Index(seen[k], "set"), slices.Index(seen[k], "del"); i > j {
 			t.Errorf("events of %s out of order: %v", k, seen[k])
 		}
 	}
@@ -126,15 +127,6 @@ func TestKeyspaceNotifications(t *testing.T) {
 	if got := nextEvent(t, sub); !strings.HasPrefix(got, "evicted fill:") {
 		t.Fatalf("event %q, want an eviction", got)
 	}
-}
-
-func index(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // TestKeyspaceNotificationsRedisBackends: over Redis backends the

@@ -32,7 +32,7 @@ type Process struct {
 	Addr string
 	Cmd  *exec.Cmd
 	done chan struct{}
-	out  *syncBuffer
+	out  *SyncBuffer
 }
 
 // Kill stops the process with SIGKILL and waits for it.
@@ -51,7 +51,7 @@ func (p *Process) Output() string { return p.out.String() }
 func Start(t testing.TB, addr, bin string, args ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
