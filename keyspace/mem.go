@@ -59,7 +59,7 @@ func keyCost(n int) int64 { return int64(allocSize(n) + keySlot) }
 func valueCost(e *Entry, samples int) int64 {
 	if e.Coll == nil {
 		// Short strings live in the entry's own allocation (newStringEntry).
-		if c := cap(e.Str); c <= 64 {
+		if c := cap(e.Str); c <= 128 {
 			return int64(allocSize(entrySize + c))
 		}
 		return int64(entrySize + allocSize(cap(e.Str)))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"unsafe"
 )
 
 // The string commands (Redis 7.0 t_string.c). Values are Entry.Str; the
@@ -166,30 +167,41 @@ func (c *Ctx) strSet(key []byte, old *Entry, val []byte, at int64, keepTTL bool)
 }
 
 // newStringEntry returns an entry holding a copy of val, expiring at at.
-// A small value shares one allocation with its entry, so that inserting a
-// key costs that and the key string only.
+// A small value shares one allocation with its entry, sized to the next of
+// the allocator's size classes, so that inserting a key costs that and the
+// key string only.
 func newStringEntry(val []byte, at int64) *Entry {
 	var e *Entry
 	var buf []byte
 	switch n := len(val); {
 	case n <= 16:
-		x := new(struct {
-			e Entry
-			b [16]byte
-		})
-		e, buf = &x.e, x.b[:n]
+		e, buf = entryWith[[16]byte](n)
+	case n <= 32:
+		e, buf = entryWith[[32]byte](n)
+	case n <= 48:
+		e, buf = entryWith[[48]byte](n)
 	case n <= 64:
-		x := new(struct {
-			e Entry
-			b [64]byte
-		})
-		e, buf = &x.e, x.b[:n]
+		e, buf = entryWith[[64]byte](n)
+	case n <= 96:
+		e, buf = entryWith[[96]byte](n)
+	case n <= 128:
+		e, buf = entryWith[[128]byte](n)
 	default:
 		e, buf = new(Entry), make([]byte, n)
 	}
 	copy(buf, val)
 	e.Kind, e.Str, e.ExpireAt = KindString, buf, at
 	return e
+}
+
+// entryWith allocates an entry and a byte array B in one object and returns
+// the entry and the first n bytes of the array.
+func entryWith[B any](n int) (*Entry, []byte) {
+	x := new(struct {
+		e Entry
+		b B
+	})
+	return &x.e, unsafe.Slice((*byte)(unsafe.Pointer(&x.b)), unsafe.Sizeof(x.b))[:n]
 }
 
 // strGet writes the string value of key (or null) as getGenericCommand

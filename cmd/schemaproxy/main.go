@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/schemaproxy/schemaproxy/cluster"
 	"github.com/schemaproxy/schemaproxy/command"
 	"github.com/schemaproxy/schemaproxy/config"
+	"github.com/schemaproxy/schemaproxy/internal/gcpace"
 	"github.com/schemaproxy/schemaproxy/keyspace"
 	"github.com/schemaproxy/schemaproxy/proxy"
 	"github.com/schemaproxy/schemaproxy/pubsub"
@@ -64,6 +66,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if getenv("GOGC") == "" {
+		// A large store's heap gets a quarter of its live data as
+		// headroom rather than all of it (GOGC 100).
+		pacer := gcpace.Start(gcpace.Default)
+		defer pacer.Stop()
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -81,6 +89,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.close()
+	if path := getenv("SCHEMAPROXY_HEAPPROFILE"); path != "" {
+		// A development aid: what is live at shutdown (the store still open), for memory work.
+		defer func() {
+			if err := writeHeapProfile(path); err != nil {
+				fmt.Fprintln(stderr, err)
+			}
+		}()
+	}
 
 	var slots cluster.SlotMap // zero: the even split over the store's shards
 	if cfg.Slots != "" {
@@ -109,7 +125,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		// defaults, for clients that read them.
 		"client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub " + pubsub.FormatLimit(ps),
 	}
-	mem := &memorySettings{cur: cfg.Memory()}
+	mem := &memorySettings{cur: cfg.Memory(), getenv: getenv}
 	var settable func(string) bool
 	var setConfig func(name, value string) (string, error)
 	if st.setMemory != nil {
@@ -184,4 +200,18 @@ func hostOf(addr string) string {
 func portOf(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)
 	return p
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,102 @@
+// Package gcpace keeps the Go heap's headroom over its live data small when
+// the live data is large, so that a store holding gigabytes does not need
+// twice that in RAM.
+//
+// Go's collector lets the heap grow to (1 + GOGC/100) times what survived
+// the last collection before it collects again: with the default GOGC of
+// 100, a store's RSS is about twice its data. A lower GOGC saves that
+// memory but makes a small heap collect very often (a proxy serving a
+// small key space would spend its CPU collecting). The pacer gives the
+// heap a headroom of Fraction of the live heap but at least Floor bytes:
+// after every collection it sets GOGC to that headroom, capped at Max
+// percent. A large heap then runs at GOGC 25 (the collector's work per
+// allocated byte grows as the headroom shrinks, but a large store's
+// allocation rate does not grow with its size), a small one at 100.
+package gcpace
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
+)
+
+// Config is the pacing rule.
+type Config struct {
+	// Fraction is the headroom as a fraction of the live heap.
+	Fraction float64
+	// Floor is the least headroom, in bytes.
+	Floor uint64
+	// Max is the highest GOGC the pacer sets.
+	Max int
+}
+
+// Default is 25 % of the live heap, at least 64 MiB, GOGC at most 100.
+var Default = Config{Fraction: 0.25, Floor: 64 << 20, Max: 100}
+
+// Pacer adjusts GOGC after every collection until Stop.
+type Pacer struct {
+	cfg     Config
+	stopped atomic.Bool
+	sample  []metrics.Sample
+	// Percent is the GOGC the pacer set last (for tests and INFO).
+	percent atomic.Int64
+}
+
+// Start begins pacing and sets GOGC for the heap as it is now.
+func Start(cfg Config) *Pacer {
+	p := &Pacer{cfg: cfg, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	p.adjust()
+	p.arm()
+	return p
+}
+
+// Stop ends pacing and restores GOGC to Max.
+func (p *Pacer) Stop() {
+	if p.stopped.Swap(true) {
+		return
+	}
+	debug.SetGCPercent(p.cfg.Max)
+}
+
+// Percent is the GOGC the pacer set last.
+func (p *Pacer) Percent() int { return int(p.percent.Load()) }
+
+// Percent is the GOGC for a live heap of live bytes.
+func (c Config) Percent(live uint64) int {
+	if live == 0 {
+		return c.Max
+	}
+	headroom := max(uint64(float64(live)*c.Fraction), c.Floor)
+	pct := headroom * 100 / live
+	if pct > uint64(c.Max) {
+		return c.Max
+	}
+	return max(int(pct), 1)
+}
+
+// arm sets a finalizer on a fresh object: it runs after the next
+// collection, which is when the live heap is known.
+func (p *Pacer) arm() {
+	sentinel := new([16]byte) // large enough not to be batched with tiny allocations
+	runtime.SetFinalizer(sentinel, func(*[16]byte) {
+		if p.stopped.Load() {
+			return
+		}
+		p.adjust()
+		p.arm()
+	})
+}
+
+func (p *Pacer) adjust() {
+	metrics.Read(p.sample)
+	var live uint64
+	if p.sample[0].Value.Kind() == metrics.KindUint64 {
+		live = p.sample[0].Value.Uint64()
+	}
+	pct := p.cfg.Percent(live)
+	if int64(pct) != p.percent.Load() {
+		debug.SetGCPercent(pct)
+		p.percent.Store(int64(pct))
+	}
+}

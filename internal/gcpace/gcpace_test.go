@@ -1,0 +1,67 @@
+package gcpace
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestPercent(t *testing.T) {
+	cfg := Config{Fraction: 0.25, Floor: 64 << 20, Max: 100}
+	for _, tc := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 100},
+		{1 << 20, 100},           // floor 64 MiB over 1 MiB: capped
+		{64 << 20, 100},          // floor equals live
+		{128 << 20, 50},          // floor is half of live
+		{256 << 20, 25},          // the fraction and the floor meet
+		{4 << 30, 25},            // the fraction
+		{1 << 40, 25},            // no overflow
+		{(64 << 20) * 100, 25},   // large
+		{(64 << 20) * 3 / 2, 66}, // between
+		{(64 << 20) * 10, 25},    // fraction wins over floor
+	} {
+		if got := cfg.Percent(tc.live); got != tc.want {
+			t.Errorf("Percent(%d) = %d, want %d", tc.live, got, tc.want)
+		}
+	}
+}
+
+// TestPacerFollowsTheLiveHeap grows the live heap past the floor and
+// checks the pacer lowers GOGC after a collection, then raises it again
+// once the heap is freed.
+func TestPacerFollowsTheLiveHeap(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	p := Start(Config{Fraction: 0.25, Floor: 8 << 20, Max: 100})
+	defer p.Stop()
+	waitPercent := func(cond func(int) bool) int {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			runtime.GC()
+			if pct := p.Percent(); cond(pct) {
+				return pct
+			}
+			runtime.Gosched()
+		}
+		t.Fatalf("GOGC stayed %d", p.Percent())
+		return 0
+	}
+	live := make([][]byte, 0, 64)
+	for range 64 {
+		live = append(live, make([]byte, 1<<20)) // 64 MiB live: 8 MiB floor is an eighth
+	}
+	if pct := waitPercent(func(pct int) bool { return pct <= 26 }); pct < 1 {
+		t.Fatalf("GOGC %d", pct)
+	}
+	runtime.KeepAlive(live)
+	live = nil
+	waitPercent(func(pct int) bool { return pct == 100 })
+	p.Stop()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC after Stop = %d, want 100", got)
+	}
+}
