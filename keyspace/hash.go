@@ -256,12 +256,18 @@ func (m *fieldMap[V]) clone() fieldMap[V] {
 }
 
 // Hash is the value of a hash key: fields in insertion order, as Redis's
-// listpack keeps a small hash.
+// listpack keeps a small hash. A small hash is packed (packed.go): its
+// fields and values alternate in one buffer, searched in order as Redis
+// searches a listpack. Once Redis would have converted it to a hashtable
+// it becomes a fieldMap and stays one.
 type Hash struct {
-	m fieldMap[string]
+	lp []byte // the packed fields and values, while m is nil
+	n  int    // fields in lp
+	m  *fieldMap[string]
 	// big is set once Redis would have converted the hash to a hashtable
 	// (too many fields, or a long field or value); like Redis 7.0 it never
-	// converts back.
+	// converts back. A hash restored from a listpack with long strings
+	// stays packed, as Redis keeps it a listpack.
 	big bool
 }
 
@@ -269,10 +275,21 @@ type Hash struct {
 func NewHash() *Hash { return &Hash{} }
 
 // Len is the number of fields.
-func (h *Hash) Len() int { return h.m.len() }
+func (h *Hash) Len() int {
+	if h.m != nil {
+		return h.m.len()
+	}
+	return h.n
+}
 
 // Clone returns a deep copy (with the same encoding, as Redis's COPY).
-func (h *Hash) Clone() Collection { return &Hash{m: h.m.clone(), big: h.big} }
+func (h *Hash) Clone() Collection {
+	if h.m != nil {
+		m := h.m.clone()
+		return &Hash{m: &m, big: h.big}
+	}
+	return &Hash{lp: packedClone(h.lp), n: h.n, big: h.big}
+}
 
 // Encoding is the name OBJECT ENCODING gives the hash in Redis 7.0.
 func (h *Hash) Encoding() string {
@@ -282,39 +299,148 @@ func (h *Hash) Encoding() string {
 	return "listpack"
 }
 
+// find returns the offsets of field's entry in lp (from its field to past
+// its value) and its value.
+func (h *Hash) find(field []byte) (from, to int, val []byte, ok bool) {
+	for i := 0; i < len(h.lp); {
+		f, next := packedNext(h.lp, i)
+		if string(f) == string(field) {
+			val, to = packedNext(h.lp, next)
+			return i, to, val, true
+		}
+		i = packedSkip(h.lp, next)
+	}
+	return 0, 0, nil, false
+}
+
 // Get returns the value of field.
-func (h *Hash) Get(field []byte) (string, bool) { return h.m.get(field) }
+func (h *Hash) Get(field []byte) (string, bool) {
+	if h.m != nil {
+		return h.m.get(field)
+	}
+	_, _, v, ok := h.find(field)
+	return packedString(v), ok
+}
 
 // Set sets field to value (copying both) and reports whether field is new.
 func (h *Hash) Set(field, value []byte) bool {
-	return h.set(string(field), string(value))
+	if !h.big && (len(field) > hashMaxListpackValue || len(value) > hashMaxListpackValue) {
+		h.toTable()
+	}
+	if h.m != nil {
+		added := h.m.put(string(field), string(value))
+		if h.m.len() > hashMaxListpackEntries {
+			h.big = true
+		}
+		return added
+	}
+	if from, to, v, ok := h.find(field); ok {
+		if string(v) != string(value) {
+			h.lp = packedReplace(h.lp, from, to, field, value)
+		}
+		return false
+	}
+	if h.n >= hashMaxListpackEntries {
+		h.toTable()
+		return h.Set(field, value)
+	}
+	h.lp = packedAppend(h.lp, field, value)
+	h.n++
+	return true
 }
 
-func (h *Hash) set(field, value string) bool {
-	if len(field) > hashMaxListpackValue || len(value) > hashMaxListpackValue {
-		h.big = true
+func (h *Hash) set(field, value string) bool { return h.Set(bytesOf(field), bytesOf(value)) }
+
+// toTable converts a packed hash to a fieldMap, as Redis converts a
+// listpack to a hashtable.
+func (h *Hash) toTable() {
+	h.big = true
+	if h.m != nil {
+		return
 	}
-	added := h.m.put(field, value)
-	if h.m.len() > hashMaxListpackEntries {
-		h.big = true
-	}
-	return added
+	m := &fieldMap[string]{slots: make([]fieldSlot[string], 0, h.n+1)}
+	h.Each(func(f, v string) bool {
+		m.put(string(bytesOf(f)), string(bytesOf(v))) // copies: lp goes away
+		return true
+	})
+	h.m, h.lp, h.n = m, nil, 0
 }
 
 // Delete removes field and reports whether it existed.
-func (h *Hash) Delete(field []byte) bool { return h.m.del(field) }
+func (h *Hash) Delete(field []byte) bool {
+	if h.m != nil {
+		return h.m.del(field)
+	}
+	from, to, _, ok := h.find(field)
+	if ok {
+		h.lp = packedCut(h.lp, from, to)
+		h.n--
+	}
+	return ok
+}
 
-// Each calls fn for every field in order until fn returns false.
+// Each calls fn for every field in order until fn returns false. fn must
+// not change the hash.
 func (h *Hash) Each(fn func(field, value string) bool) {
-	h.m.each(func(s *fieldSlot[string]) bool { return fn(s.key, s.val) })
+	if h.m != nil {
+		h.m.each(func(s *fieldSlot[string]) bool { return fn(s.key, s.val) })
+		return
+	}
+	for i := 0; i < len(h.lp); {
+		f, next := packedNext(h.lp, i)
+		v, next := packedNext(h.lp, next)
+		if !fn(packedString(f), packedString(v)) {
+			return
+		}
+		i = next
+	}
+}
+
+// pairAt returns the i'th field and value of a packed hash.
+func (h *Hash) pairAt(i int) (field, value string) {
+	h.Each(func(f, v string) bool {
+		field, value = f, v
+		i--
+		return i >= 0
+	})
+	return field, value
+}
+
+// random returns a field and its value chosen uniformly; the hash must not
+// be empty.
+func (h *Hash) random(rnd *rand.Rand) (field, value string) {
+	if h.m != nil {
+		s := &h.m.slots[h.m.random(rnd)]
+		return s.key, s.val
+	}
+	return h.pairAt(rnd.IntN(h.n))
+}
+
+// randomDistinct calls fn for k distinct fields chosen uniformly, k <
+// Len().
+func (h *Hash) randomDistinct(rnd *rand.Rand, k int, fn func(field, value string)) {
+	if h.m != nil {
+		for _, i := range h.m.randomDistinct(rnd, k) {
+			fn(h.m.slots[i].key, h.m.slots[i].val)
+		}
+		return
+	}
+	pairs := make([][2]string, 0, h.n)
+	h.Each(func(f, v string) bool {
+		pairs = append(pairs, [2]string{f, v})
+		return true
+	})
+	for _, p := range partialShuffle(rnd, pairs, k) {
+		fn(p[0], p[1])
+	}
 }
 
 // encode writes the field count then each field and value.
 func (h *Hash) encode(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(h.Len()))
-	h.m.each(func(s *fieldSlot[string]) bool {
-		b = appendHashString(b, s.key)
-		b = appendHashString(b, s.val)
+	h.Each(func(f, v string) bool {
+		b = appendHashString(b, f)
+		b = appendHashString(b, v)
 		return true
 	})
 	return b
@@ -641,7 +767,8 @@ func hrandfield(c *Ctx) {
 			c.W.Null()
 			return
 		}
-		c.W.BulkString(h.m.slots[h.m.random(c.Rand)].key)
+		f, _ := h.random(c.Rand)
+		c.W.BulkString(f)
 		return
 	}
 	l, ok := c.randCountArg()
@@ -660,11 +787,11 @@ func hrandfield(c *Ctx) {
 		c.W.Array(0)
 		return
 	}
-	pair := func(s *fieldSlot[string]) {
+	pair := func(f, v string) {
 		writePairStart(c, withValues)
-		c.W.BulkString(s.key)
+		c.W.BulkString(f)
 		if withValues {
-			c.W.BulkString(s.val)
+			c.W.BulkString(v)
 		}
 	}
 	mode, n := randPlan(l, h.Len())
@@ -672,14 +799,12 @@ func hrandfield(c *Ctx) {
 	switch mode {
 	case randRepeat:
 		for range n {
-			pair(&h.m.slots[h.m.random(c.Rand)])
+			pair(h.random(c.Rand))
 		}
 	case randAll:
-		h.m.each(func(s *fieldSlot[string]) bool { pair(s); return true })
+		h.Each(func(f, v string) bool { pair(f, v); return true })
 	default:
-		for _, i := range h.m.randomDistinct(c.Rand, n) {
-			pair(&h.m.slots[i])
-		}
+		h.randomDistinct(c.Rand, n, pair)
 	}
 }
 
@@ -691,21 +816,20 @@ func hscan(c *Ctx) {
 		return
 	}
 	h := e.Coll.(*Hash)
-	var out []*fieldSlot[string]
-	keep := func(s *fieldSlot[string]) {
-		if opts.keep([]byte(s.key)) {
-			out = append(out, s)
+	var out []string
+	keep := func(f, v string) {
+		if opts.keep(bytesOf(f)) {
+			out = append(out, f, v)
 		}
 	}
 	next := uint64(0)
-	if h.big {
-		next = h.m.scan(cursor, opts.count, keep)
+	if h.m != nil && h.big {
+		next = h.m.scan(cursor, opts.count, func(s *fieldSlot[string]) { keep(s.key, s.val) })
 	} else {
-		h.m.each(func(s *fieldSlot[string]) bool { keep(s); return true })
+		h.Each(func(f, v string) bool { keep(f, v); return true })
 	}
-	writeScanHead(c, next, 2*len(out))
-	for _, s := range out {
-		c.W.BulkString(s.key)
-		c.W.BulkString(s.val)
+	writeScanHead(c, next, len(out))
+	for _, x := range out {
+		c.W.BulkString(x)
 	}
 }

@@ -331,7 +331,8 @@ func TestHashEncoding(t *testing.T) {
 	// Decoding recomputes the encoding, as Redis loading a dump does.
 	h := v.hash(t, "h")
 	for h.Len() > 10 {
-		h.Delete([]byte(h.m.slots[h.m.random(v.rnd)].key))
+		f, _ := h.random(v.rnd)
+		h.Delete([]byte(f))
 	}
 	d, err := decodeHash(h.encode(nil))
 	if err != nil || d.Encoding() != "listpack" {
@@ -392,11 +393,18 @@ func TestHashScanBig(t *testing.T) {
 // TestHashModel runs random operations on a Hash and on a simple model (a
 // map and the keys in insertion order) and compares them after each one.
 func TestHashModel(t *testing.T) {
+	// 60 fields: packed throughout; 2000: converted to a table midway.
+	for _, space := range []int{60, 2000} {
+		t.Run(strconv.Itoa(space), func(t *testing.T) { testHashModel(t, space) })
+	}
+}
+
+func testHashModel(t *testing.T, space int) {
 	rnd := hsRand(t)
 	h := NewHash()
 	vals := map[string]string{}
 	var order []string
-	key := func() []byte { return []byte("f" + strconv.Itoa(rnd.IntN(60))) }
+	key := func() []byte { return []byte("f" + strconv.Itoa(rnd.IntN(space))) }
 	for step := 0; step < 20000; step++ {
 		switch op := rnd.IntN(10); {
 		case op < 5:
@@ -421,23 +429,22 @@ func TestHashModel(t *testing.T) {
 		default:
 			if h.Len() > 1 {
 				k := rnd.IntN(h.Len())
-				picked := h.m.randomDistinct(rnd, k)
-				seen := map[int]bool{}
-				for _, i := range picked {
-					if seen[i] || h.m.slots[i].gone {
-						t.Fatalf("step %d: randomDistinct gave %v", step, picked)
+				seen := map[string]bool{}
+				h.randomDistinct(rnd, k, func(f, val string) {
+					if seen[f] || vals[f] != val {
+						t.Fatalf("step %d: randomDistinct gave %s=%s again or wrong (model %s)", step, f, val, vals[f])
 					}
-					seen[i] = true
-				}
-				if len(picked) != k {
-					t.Fatalf("step %d: randomDistinct(%d) gave %d", step, k, len(picked))
+					seen[f] = true
+				})
+				if len(seen) != k {
+					t.Fatalf("step %d: randomDistinct(%d) gave %d", step, k, len(seen))
 				}
 			}
 		}
 		if h.Len() != len(vals) {
 			t.Fatalf("step %d: Len %d, model %d", step, h.Len(), len(vals))
 		}
-		if h.m.dead*2 > len(h.m.slots) {
+		if h.m != nil && h.m.dead*2 > len(h.m.slots) {
 			t.Fatalf("step %d: %d dead of %d slots", step, h.m.dead, len(h.m.slots))
 		}
 		if step%50 == 0 {
@@ -451,6 +458,9 @@ func TestHashModel(t *testing.T) {
 			})
 			if !slices.Equal(got, order) {
 				t.Fatalf("step %d: order %v, model %v", step, got, order)
+			}
+			if h.m == nil {
+				continue
 			}
 			for i, s := range h.m.slots {
 				if !s.gone && h.m.index[s.key] != i {
@@ -478,7 +488,8 @@ func TestHashRandomUniform(t *testing.T) {
 	counts := map[string]int{}
 	const draws = 200000
 	for i := 0; i < draws; i++ {
-		counts[h.m.slots[h.m.random(rnd)].key]++
+		f, _ := h.random(rnd)
+		counts[f]++
 	}
 	want := float64(draws) / float64(h.Len())
 	for k, n := range counts {
@@ -640,5 +651,44 @@ func TestFieldMapSmallAndIndexed(t *testing.T) {
 		if c := m.clone(); c.len() != m.len() || (m.len() > fieldMapSmall) != (c.index != nil) {
 			t.Fatalf("round %d: clone len %d indexed %v", round, c.len(), c.index != nil)
 		}
+	}
+}
+
+// TestHashPackedStringsStay checks that strings read from a packed hash
+// (which point into its buffer) keep their contents whatever the hash does
+// next: a script may hold them across later commands.
+func TestHashPackedStringsStay(t *testing.T) {
+	h := NewHash()
+	for i := range 20 {
+		h.Set([]byte("f"+strconv.Itoa(i)), []byte("v"+strconv.Itoa(i)))
+	}
+	type held struct{ field, val, want string }
+	var hold []held
+	c := h.Clone().(*Hash)
+	for i := range 40 {
+		h.Each(func(f, v string) bool {
+			hold = append(hold, held{f, v, f + "=" + v})
+			return true
+		})
+		f := []byte("f" + strconv.Itoa(i%25))
+		switch i % 4 {
+		case 0:
+			h.Set(f, []byte("changed"+strconv.Itoa(i)))
+		case 1:
+			h.Delete(f)
+		case 2:
+			h.Set([]byte("new"+strconv.Itoa(i)), []byte("x"))
+			c.Set([]byte("clone"+strconv.Itoa(i)), []byte("y"))
+		default:
+			h.Delete([]byte("new" + strconv.Itoa(i-1)))
+		}
+	}
+	for _, x := range hold {
+		if got := x.field + "=" + x.val; got != x.want {
+			t.Errorf("held string changed: %s, was %s", got, x.want)
+		}
+	}
+	if v, _ := c.Get([]byte("f3")); v != "v3" {
+		t.Errorf("clone f3=%q, want v3", v)
 	}
 }

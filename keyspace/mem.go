@@ -89,6 +89,9 @@ func collCost(coll Collection, samples int) int64 {
 	k, step := sampleStep(n, samples)
 	switch c := coll.(type) {
 	case *Hash:
+		if c.m == nil {
+			return int64(collHeader + allocSize(cap(c.lp)))
+		}
 		fixed = int64(collHeader + (cap(c.m.slots)-n)*hashSlot)
 		index := c.m.indexCost()
 		got := 0
