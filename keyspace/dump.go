@@ -62,8 +62,7 @@ func dumpList(b []byte, l *List) []byte {
 	}
 	var nodes []node
 	var lp []byte // the last node while it is a listpack
-	for i := range l.Len() {
-		x := l.At(i)
+	l.Range(0, l.Len()-1, func(_ int, x []byte) bool {
 		switch {
 		case len(x) >= quicklistPackedThreshold:
 			nodes = append(nodes, node{data: x, plain: true})
@@ -75,7 +74,8 @@ func dumpList(b []byte, l *List) []byte {
 			lp = rdb.ListpackAppend(rdb.NewListpack(), x)
 			nodes = append(nodes, node{data: lp})
 		}
-	}
+		return true
+	})
 	b = rdb.AppendLen(append(b, rdb.TypeListQuicklist2), uint64(len(nodes)))
 	for _, n := range nodes {
 		container := uint64(rdb.ContainerPacked)
@@ -218,27 +218,12 @@ func readContainer(p []byte) ([]byte, error) {
 	return s, err
 }
 
-// listBuilder gathers a list's elements in one slab, as decodeList does.
-type listBuilder struct {
-	slab []byte
-	ends []int
-}
+// listBuilder gathers a list's elements.
+type listBuilder struct{ l List }
 
 func (lb *listBuilder) add(x []byte) error {
-	lb.slab = append(lb.slab, x...)
-	lb.ends = append(lb.ends, len(lb.slab))
+	lb.l.PushBack(x)
 	return nil
-}
-
-func (lb *listBuilder) list() *List {
-	l := newListCap(len(lb.ends))
-	start := 0
-	for _, end := range lb.ends {
-		l.buf[l.n] = lb.slab[start:end:end]
-		l.n++
-		start = end
-	}
-	return l
 }
 
 // restoreList reads a plain list (of strings), a ziplist, or a quicklist of
@@ -297,10 +282,10 @@ func restoreListNode(t byte, p []byte, lb *listBuilder) ([]byte, error) {
 }
 
 func (lb *listBuilder) finish() (*List, error) {
-	if len(lb.ends) == 0 {
+	if lb.l.Len() == 0 {
 		return nil, errCorrupt
 	}
-	return lb.list(), nil
+	return &lb.l, nil
 }
 
 // restoreSet reads an intset or a table of members, and encodes the set as

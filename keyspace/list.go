@@ -4,217 +4,418 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"slices"
+	"unsafe"
 )
 
-// List is the value of a list key: a double-ended queue in a ring buffer
-// whose capacity is a power of two, so both ends push and pop in O(1) and
-// any index is reached in O(1) (LINDEX, LRANGE, LSET).
+// List is the value of a list key: a quicklist, as Redis keeps one. The
+// elements are packed one after another in nodes of up to listNodeBytes
+// (an element longer than that has a node of its own), each element as
+// its length (a uvarint), its bytes and its length again written backwards,
+// so a node is walked from either end, as a listpack is. A node keeps free
+// room at both ends, so pushes and pops at either end of the list touch
+// only its end node. Finding index i walks the node lengths from the
+// nearer end of the list, then the node from its nearer end.
 //
-// Elements are never appended to in place, so several of them may share one
-// backing array (decode and Clone allocate one slab for all).
+// Slices the list hands out (At, Range, PopFront, PopBack) point into its
+// nodes: they are valid until the list next changes.
 type List struct {
-	buf  [][]byte // len(buf) is 0 or a power of two
-	head int      // position of element 0 in buf
-	n    int
+	nodes []listNode
+	n     int
 }
 
-// listMinCap is the capacity of a list's first buffer.
-const listMinCap = 4
+// listNode holds count elements in buf[lo:hi].
+type listNode struct {
+	buf    []byte
+	lo, hi int32
+	count  int32
+}
+
+// listNodeBytes is how much a node holds before a new node starts: the
+// size Redis's default list-max-listpack-size (-2) gives its listpacks.
+const listNodeBytes = 8192
+
+func (x *listNode) data() []byte { return x.buf[x.lo:x.hi] }
+func (x *listNode) size() int    { return int(x.hi - x.lo) }
+
+// listElemSize is what x costs in a node.
+func listElemSize(x []byte) int {
+	fwd := uvarintLen(len(x)) + len(x)
+	return fwd + uvarintLen(fwd)
+}
+
+// putListElem writes x's encoding at b[0:listElemSize(x)]: the uvarint
+// length, the bytes, then the length of those two as a backwards varint
+// (its last byte holds the low 7 bits, a set high bit meaning more bytes
+// precede it).
+func putListElem(b []byte, x []byte) {
+	w := binary.PutUvarint(b, uint64(len(x)))
+	w += copy(b[w:], x)
+	fwd := w
+	k := uvarintLen(fwd)
+	for j := k - 1; j >= 0; j-- {
+		c := byte(fwd & 0x7f)
+		if j > 0 {
+			c |= 0x80
+		}
+		b[w+j] = c
+		fwd >>= 7
+	}
+}
+
+// listElemAt reads the element starting at buf[i] and returns it and the
+// offset past it.
+func listElemAt(buf []byte, i int) ([]byte, int) {
+	v, w := binary.Uvarint(buf[i:])
+	start := i + w
+	end := start + int(v)
+	return buf[start:end:end], end + uvarintLen(w+int(v))
+}
+
+// listElemBefore reads the element ending at buf[i] and returns it and the
+// offset where it starts.
+func listElemBefore(buf []byte, i int) ([]byte, int) {
+	fwd, shift := 0, 0
+	for {
+		i--
+		c := buf[i]
+		fwd |= int(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			break
+		}
+	}
+	start := i - fwd
+	x, _ := listElemAt(buf, start)
+	return x, start
+}
 
 // Len is the number of elements.
 func (l *List) Len() int { return l.n }
 
-// slot is the buf position of element i.
-func (l *List) slot(i int) int { return (l.head + i) & (len(l.buf) - 1) }
+// locate returns the node holding element i and i's position in it.
+func (l *List) locate(i int) (node, at int) {
+	if i < l.n/2 {
+		for node = 0; i >= int(l.nodes[node].count); node++ {
+			i -= int(l.nodes[node].count)
+		}
+		return node, i
+	}
+	j := l.n - 1 - i // from the tail
+	for node = len(l.nodes) - 1; j >= int(l.nodes[node].count); node-- {
+		j -= int(l.nodes[node].count)
+	}
+	return node, int(l.nodes[node].count) - 1 - j
+}
+
+// offset returns the offsets in x.buf where its element k starts and ends.
+func (x *listNode) offset(k int) (start, end int) {
+	if k < int(x.count)/2 {
+		i := int(x.lo)
+		for ; k > 0; k-- {
+			_, i = listElemAt(x.buf, i)
+		}
+		_, end = listElemAt(x.buf, i)
+		return i, end
+	}
+	i := int(x.hi)
+	for k = int(x.count) - 1 - k; k >= 0; k-- {
+		end = i
+		_, i = listElemBefore(x.buf, i)
+	}
+	return i, end
+}
 
 // At returns element i (0 <= i < Len).
-func (l *List) At(i int) []byte { return l.buf[l.slot(i)] }
-
-// Set replaces element i (0 <= i < Len) with x, which the list keeps.
-func (l *List) Set(i int, x []byte) { l.buf[l.slot(i)] = x }
-
-// resize moves the elements to a buffer of capacity c (a power of two >= n),
-// element 0 first.
-func (l *List) resize(c int) {
-	nb := make([][]byte, c)
-	if l.n > 0 {
-		end := l.head + l.n
-		if end <= len(l.buf) {
-			copy(nb, l.buf[l.head:end])
-		} else {
-			k := copy(nb, l.buf[l.head:])
-			copy(nb[k:], l.buf[:end-len(l.buf)])
-		}
-	}
-	l.buf, l.head = nb, 0
+func (l *List) At(i int) []byte {
+	node, k := l.locate(i)
+	x := &l.nodes[node]
+	start, _ := x.offset(k)
+	e, _ := listElemAt(x.buf, start)
+	return e
 }
 
-func (l *List) grow() {
-	if l.n < len(l.buf) {
+// Set replaces element i (0 <= i < Len) with a copy of x.
+func (l *List) Set(i int, x []byte) {
+	node, k := l.locate(i)
+	nd := &l.nodes[node]
+	start, end := nd.offset(k)
+	l.rebuild(node, start, end, x, true)
+}
+
+// rebuild replaces buf[start:end] of node with x's element (none when
+// !withX) in a new buffer, splitting a node grown past listNodeBytes in
+// two and dropping one left empty.
+func (l *List) rebuild(node, start, end int, x []byte, withX bool) {
+	nd := &l.nodes[node]
+	add := 0
+	if withX {
+		add = listElemSize(x)
+	}
+	size := nd.size() - (end - start) + add
+	if size == 0 {
+		l.nodes = slices.Delete(l.nodes, node, node+1)
 		return
 	}
-	l.resize(max(listMinCap, 2*len(l.buf)))
-}
-
-// shrink halves the buffer while it is at most a quarter full, so a list
-// that was long once does not keep its memory; the gap between the
-// thresholds keeps alternating pushes and pops from resizing every time.
-func (l *List) shrink() {
-	for len(l.buf) > 64 && l.n <= len(l.buf)/4 {
-		l.resize(len(l.buf) / 2)
+	buf := make([]byte, size, allocSize(size))
+	w := copy(buf, nd.buf[nd.lo:start])
+	if withX {
+		putListElem(buf[w:], x)
+		w += add
+	}
+	copy(buf[w:], nd.buf[end:nd.hi])
+	count := nd.count
+	switch {
+	case withX && end == start:
+		count++
+	case !withX:
+		count--
+	}
+	*nd = listNode{buf: buf, hi: int32(size), count: count}
+	if size > listNodeBytes && count > 1 {
+		l.split(node)
 	}
 }
 
-// PushFront adds x before element 0; the list keeps x.
+// split cuts node in two halves by element count.
+func (l *List) split(node int) {
+	nd := l.nodes[node]
+	half := int(nd.count) / 2
+	mid, _ := nd.offset(half)
+	left := listNode{buf: packedClone(nd.buf[nd.lo:mid]), count: int32(half)}
+	left.hi = int32(len(left.buf))
+	right := listNode{buf: packedClone(nd.buf[mid:nd.hi]), count: nd.count - int32(half)}
+	right.hi = int32(len(right.buf))
+	l.nodes[node] = left
+	l.nodes = slices.Insert(l.nodes, node+1, right)
+}
+
+// reserve makes room for front bytes before the node's elements and back
+// bytes after them. A new buffer gets half the node's size again (within a
+// node's bytes) as more room on the side that needed it, and keeps the
+// other side's room, so pushes at both ends of a short list do not copy it
+// every time.
+func (x *listNode) reserve(front, back int) {
+	if int(x.lo) >= front && len(x.buf)-int(x.hi) >= back {
+		return
+	}
+	size := x.size()
+	grow := min(max(size/2, 16), max(listNodeBytes-size, 0))
+	if front > 0 {
+		front, back = front+grow, len(x.buf)-int(x.hi)
+	} else {
+		front, back = int(x.lo), back+grow
+	}
+	buf := make([]byte, allocSize(front+size+back))
+	lo := front
+	if front > int(x.lo) { // the allocator's rounding goes to the front
+		lo = len(buf) - back - size
+	}
+	copy(buf[lo:], x.data())
+	x.buf, x.lo, x.hi = buf, int32(lo), int32(lo+size)
+}
+
+// PushFront adds a copy of x before element 0.
 func (l *List) PushFront(x []byte) {
-	l.grow()
-	l.head = (l.head - 1) & (len(l.buf) - 1)
-	l.buf[l.head] = x
+	need := listElemSize(x)
+	if len(l.nodes) == 0 || (l.nodes[0].size()+need > listNodeBytes && l.nodes[0].count > 0) {
+		l.nodes = slices.Insert(l.nodes, 0, listNode{})
+	}
+	nd := &l.nodes[0]
+	nd.reserve(need, 0)
+	nd.lo -= int32(need)
+	putListElem(nd.buf[nd.lo:], x)
+	nd.count++
 	l.n++
 }
 
-// PushBack adds x after the last element; the list keeps x.
+// PushBack adds a copy of x after the last element.
 func (l *List) PushBack(x []byte) {
-	l.grow()
-	l.buf[l.slot(l.n)] = x
+	need := listElemSize(x)
+	last := len(l.nodes) - 1
+	if last < 0 || (l.nodes[last].size()+need > listNodeBytes && l.nodes[last].count > 0) {
+		l.nodes = append(l.nodes, listNode{})
+		last++
+	}
+	nd := &l.nodes[last]
+	nd.reserve(0, need)
+	putListElem(nd.buf[nd.hi:], x)
+	nd.hi += int32(need)
+	nd.count++
 	l.n++
 }
 
 // PopFront removes and returns element 0 (the list must not be empty).
 func (l *List) PopFront() []byte {
-	x := l.buf[l.head]
-	l.buf[l.head] = nil // let the element be collected
-	l.head = (l.head + 1) & (len(l.buf) - 1)
+	nd := &l.nodes[0]
+	x, next := listElemAt(nd.buf, int(nd.lo))
+	nd.lo = int32(next)
+	nd.count--
 	l.n--
-	l.shrink()
+	if nd.count == 0 {
+		l.nodes = slices.Delete(l.nodes, 0, 1)
+	}
 	return x
 }
 
 // PopBack removes and returns the last element (the list must not be
 // empty).
 func (l *List) PopBack() []byte {
-	i := l.slot(l.n - 1)
-	x := l.buf[i]
-	l.buf[i] = nil
+	last := len(l.nodes) - 1
+	nd := &l.nodes[last]
+	x, start := listElemBefore(nd.buf, int(nd.hi))
+	nd.hi = int32(start)
+	nd.count--
 	l.n--
-	l.shrink()
+	if nd.count == 0 {
+		l.nodes[last] = listNode{}
+		l.nodes = l.nodes[:last]
+	}
 	return x
 }
 
-// Insert puts x at index i (0 <= i <= Len), moving whichever side of i is
-// shorter.
+// Insert puts a copy of x at index i (0 <= i <= Len).
 func (l *List) Insert(i int, x []byte) {
-	l.grow()
-	if i < l.n/2 {
-		l.head = (l.head - 1) & (len(l.buf) - 1)
-		for j := 0; j < i; j++ {
-			l.buf[l.slot(j)] = l.buf[l.slot(j+1)]
-		}
-	} else {
-		for j := l.n; j > i; j-- {
-			l.buf[l.slot(j)] = l.buf[l.slot(j-1)]
-		}
+	switch i {
+	case 0:
+		l.PushFront(x)
+		return
+	case l.n:
+		l.PushBack(x)
+		return
 	}
-	l.buf[l.slot(i)] = x
+	node, k := l.locate(i)
+	start, _ := l.nodes[node].offset(k)
+	l.rebuild(node, start, start, x, true)
 	l.n++
 }
 
 // Trim removes front elements from the head and back elements from the
 // tail (front+back <= Len).
 func (l *List) Trim(front, back int) {
-	for j := 0; j < front; j++ {
-		l.buf[l.slot(j)] = nil
+	for ; front > 0; front-- {
+		l.PopFront()
 	}
-	for j := l.n - back; j < l.n; j++ {
-		l.buf[l.slot(j)] = nil
+	for ; back > 0; back-- {
+		l.PopBack()
 	}
-	l.head = l.slot(front)
-	l.n -= front + back
 	if l.n == 0 {
-		l.head = 0
+		l.nodes = nil
 	}
-	l.shrink()
 }
 
 // Remove deletes the elements equal to x, at most limit of them when limit
 // is positive, scanning from the tail when fromTail is set (LREM). It
 // returns how many it removed; the survivors keep their order.
 func (l *List) Remove(x []byte, limit int, fromTail bool) int {
-	// The survivors move toward the end the scan starts from, which then
-	// loses as many elements as were removed.
-	r, step := 0, 1
-	if fromTail {
-		r, step = l.n-1, -1
-	}
-	w, removed := r, 0
-	for k := 0; k < l.n; k, r = k+1, r+step {
-		e := l.At(r)
+	keep := make([]bool, l.n)
+	removed := 0
+	match := func(i int, e []byte) bool {
 		if (limit <= 0 || removed < limit) && bytes.Equal(e, x) {
 			removed++
-			continue
+		} else {
+			keep[i] = true
 		}
-		if w != r {
-			l.Set(w, e)
-		}
-		w += step
+		return true
 	}
 	if fromTail {
-		l.Trim(removed, 0)
+		l.RangeReverse(0, l.n-1, match)
 	} else {
-		l.Trim(0, removed)
+		l.Range(0, l.n-1, match)
 	}
+	if removed == 0 {
+		return 0
+	}
+	var out List
+	i := 0
+	l.Range(0, l.n-1, func(_ int, e []byte) bool {
+		if keep[i] {
+			out.PushBack(e)
+		}
+		i++
+		return true
+	})
+	*l = out
 	return removed
+}
+
+// Range calls fn with each element from index from to index to, in order,
+// until fn returns false. fn must not change the list.
+func (l *List) Range(from, to int, fn func(i int, x []byte) bool) {
+	if from > to || from >= l.n {
+		return
+	}
+	node, k := l.locate(from)
+	i := from
+	for ; node < len(l.nodes); node++ {
+		nd := &l.nodes[node]
+		off := int(nd.lo)
+		if k > 0 {
+			off, _ = nd.offset(k)
+			k = 0
+		}
+		for off < int(nd.hi) {
+			var x []byte
+			x, off = listElemAt(nd.buf, off)
+			if i > to || !fn(i, x) {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// RangeReverse is Range from index to down to index from.
+func (l *List) RangeReverse(from, to int, fn func(i int, x []byte) bool) {
+	if from > to || to < 0 {
+		return
+	}
+	node, k := l.locate(to)
+	i := to
+	for ; node >= 0; node-- {
+		nd := &l.nodes[node]
+		off := int(nd.hi)
+		if k >= 0 {
+			_, off = nd.offset(k)
+			k = -1
+		}
+		for off > int(nd.lo) {
+			var x []byte
+			x, off = listElemBefore(nd.buf, off)
+			if i < from || !fn(i, x) {
+				return
+			}
+			i--
+		}
+	}
 }
 
 // Clone returns a deep copy.
 func (l *List) Clone() Collection {
-	size := 0
-	for i := 0; i < l.n; i++ {
-		size += len(l.At(i))
-	}
-	slab := make([]byte, 0, size)
-	c := newListCap(l.n)
-	for i := 0; i < l.n; i++ {
-		slab = c.pushSlab(slab, l.At(i))
+	c := &List{nodes: make([]listNode, len(l.nodes)), n: l.n}
+	for i := range l.nodes {
+		nd := &l.nodes[i]
+		c.nodes[i] = listNode{buf: packedClone(nd.data()), hi: int32(nd.size()), count: nd.count}
 	}
 	return c
 }
 
-// newListCap returns an empty list with room for n elements.
-func newListCap(n int) *List {
-	l := &List{}
-	if n > 0 {
-		l.buf = make([][]byte, max(listMinCap, listCap(n)))
+// cost is what the list's nodes take in memory.
+func (l *List) cost() int64 {
+	n := int64(allocSize(cap(l.nodes) * int(unsafe.Sizeof(listNode{}))))
+	for i := range l.nodes {
+		n += int64(allocSize(len(l.nodes[i].buf)))
 	}
-	return l
-}
-
-// pushSlab appends a copy of x, carved from slab, to a list being built
-// (with room for it, head 0) and returns the slab. The copy is capped so
-// that appending to it cannot overwrite the next element.
-func (l *List) pushSlab(slab, x []byte) []byte {
-	start := len(slab)
-	slab = append(slab, x...)
-	l.buf[l.n] = slab[start:len(slab):len(slab)]
-	l.n++
-	return slab
-}
-
-// listCap is the least power of two >= n (n >= 1).
-func listCap(n int) int {
-	c := 1
-	for c < n {
-		c <<= 1
-	}
-	return c
+	return n
 }
 
 // encode appends the element count then each element.
 func (l *List) encode(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(l.n))
-	for i := 0; i < l.n; i++ {
-		b = appendBytes(b, l.At(i))
-	}
+	l.Range(0, l.n-1, func(_ int, x []byte) bool {
+		b = appendBytes(b, x)
+		return true
+	})
 	return b
 }
 
@@ -223,16 +424,14 @@ func decodeList(b []byte) (*List, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The elements are copied into one slab: the caller may reuse b.
-	slab := make([]byte, 0, len(rest))
-	l := newListCap(n)
+	l := &List{}
 	for i := 0; i < n; i++ {
 		var x []byte
 		x, rest, err = readBytes(rest)
 		if err != nil {
 			return nil, err
 		}
-		slab = l.pushSlab(slab, x)
+		l.PushBack(x)
 	}
 	if len(rest) != 0 {
 		return nil, errCorrupt
@@ -268,8 +467,7 @@ const (
 	listRight listEnd = true
 )
 
-// listCopy returns a copy of x that the list may keep: the caller reuses
-// the argument buffers after the command.
+// listCopy returns a copy of x.
 func listCopy(x []byte) []byte { return append(make([]byte, 0, len(x)), x...) }
 
 func (l *List) push(end listEnd, x []byte) {
@@ -317,7 +515,7 @@ func listPushCmd(c *Ctx, end listEnd, onlyExisting bool) {
 	}
 	l := listOrNew(e)
 	for _, x := range c.Args[2:] {
-		l.push(end, listCopy(x))
+		l.push(end, x)
 	}
 	c.collStored(key, e, KindList, l)
 	c.W.Int(int64(l.Len()))
@@ -456,7 +654,7 @@ func lset(c *Ctx) {
 		c.W.Error(ErrIndexRange)
 		return
 	}
-	l.Set(i, listCopy(c.Args[3]))
+	l.Set(i, c.Args[3])
 	c.Modified(e)
 	c.W.OK()
 }
@@ -483,9 +681,10 @@ func lrange(c *Ctx) {
 		return
 	}
 	c.W.Array(to - from + 1)
-	for i := from; i <= to; i++ {
-		c.W.Bulk(l.At(i))
-	}
+	l.Range(from, to, func(_ int, x []byte) bool {
+		c.W.Bulk(x)
+		return true
+	})
 }
 
 // ltrim is LTRIM key start stop. A trim that removes nothing is no change
@@ -559,20 +758,24 @@ func linsert(c *Ctx) {
 		return
 	}
 	l := e.Coll.(*List)
-	pivot := c.Args[3]
-	for i := 0; i < l.Len(); i++ {
-		if string(l.At(i)) != string(pivot) {
-			continue
+	pivot, at := c.Args[3], -1
+	l.Range(0, l.Len()-1, func(i int, x []byte) bool {
+		if string(x) == string(pivot) {
+			at = i
+			return false
 		}
-		if after {
-			i++
-		}
-		l.Insert(i, listCopy(c.Args[4]))
-		c.Modified(e)
-		c.W.Int(int64(l.Len()))
+		return true
+	})
+	if at < 0 {
+		c.W.Int(-1)
 		return
 	}
-	c.W.Int(-1)
+	if after {
+		at++
+	}
+	l.Insert(at, c.Args[4])
+	c.Modified(e)
+	c.W.Int(int64(l.Len()))
 }
 
 // lpos is LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len].
@@ -636,26 +839,30 @@ func lpos(c *Ctx) {
 	var hits []int64
 	var matches int64
 	found := int64(-1)
-	for k := 0; k < n && (maxlen == 0 || int64(k) < maxlen); k++ {
-		i := k
-		if fromTail {
-			i = n - 1 - k
+	k := 0
+	visit := func(i int, x []byte) bool {
+		if maxlen != 0 && int64(k) >= maxlen {
+			return false
 		}
-		if string(l.At(i)) != string(ele) {
-			continue
+		k++
+		if string(x) != string(ele) {
+			return true
 		}
 		matches++
 		if matches < rank {
-			continue
+			return true
 		}
 		if count == -1 {
 			found = int64(i)
-			break
+			return false
 		}
 		hits = append(hits, int64(i))
-		if count != 0 && matches-rank+1 >= count {
-			break
-		}
+		return count == 0 || matches-rank+1 < count
+	}
+	if fromTail {
+		l.RangeReverse(0, n-1, visit)
+	} else {
+		l.Range(0, n-1, visit)
 	}
 	if count == -1 {
 		if found < 0 {
@@ -706,6 +913,9 @@ func listMoveCmd(c *Ctx, from, to listEnd) {
 	}
 	x := se.Coll.(*List).pop(from)
 	c.W.Bulk(x)
+	if de == se {
+		x = listCopy(x) // pushing may reuse the room it was popped from
+	}
 	dl := listOrNew(de)
 	dl.push(to, x)
 	if de != se { // a rotation is recorded once, as the source's change

@@ -380,15 +380,15 @@ func TestListShrinks(t *testing.T) {
 	for l.Len() > 10 {
 		l.PopFront()
 	}
-	if len(l.buf) > 64 {
-		t.Fatalf("capacity %d for %d elements", len(l.buf), l.Len())
+	if c := l.cost(); c > 2*listNodeBytes {
+		t.Fatalf("%d bytes for %d elements", c, l.Len())
 	}
 	for i := range 1000 {
 		l.PushFront([]byte{byte(i)})
 	}
 	l.Trim(500, 505)
-	if l.Len() != 5 || len(l.buf) > 64 {
-		t.Fatalf("after trim: %d elements, capacity %d", l.Len(), len(l.buf))
+	if c := l.cost(); l.Len() != 5 || c > 2*listNodeBytes {
+		t.Fatalf("after trim: %d elements, %d bytes", l.Len(), c)
 	}
 }
 
@@ -403,7 +403,15 @@ func TestListModel(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(seed, seed))
 	l := &List{}
 	var model []string
-	elem := func() string { return string(rune('a' + rnd.IntN(4))) }
+	// Mostly one letter; now and then long, so the list spans many nodes
+	// and an element may fill one alone.
+	elem := func() string {
+		x := string(rune('a' + rnd.IntN(4)))
+		if rnd.IntN(8) == 0 {
+			x = strings.Repeat(x, rnd.IntN(2*listNodeBytes))
+		}
+		return x
+	}
 	for step := range 20000 {
 		n := len(model)
 		var op string
@@ -449,6 +457,29 @@ func TestListModel(t *testing.T) {
 			op = fmt.Sprintf("trim %d %d", front, back)
 			l.Trim(front, back)
 			model = model[front : n-back]
+		case r < 92 && n > 0:
+			from := rnd.IntN(n)
+			to := from + rnd.IntN(n-from)
+			op = fmt.Sprintf("range %d %d", from, to)
+			var fwd, back []string
+			l.Range(from, to, func(i int, x []byte) bool {
+				if i != from+len(fwd) {
+					t.Fatalf("step %d: %s gave index %d", step, op, i)
+				}
+				fwd = append(fwd, string(x))
+				return true
+			})
+			l.RangeReverse(from, to, func(i int, x []byte) bool {
+				if i != to-len(back) {
+					t.Fatalf("step %d: %s reversed gave index %d", step, op, i)
+				}
+				back = append(back, string(x))
+				return true
+			})
+			slices.Reverse(back)
+			if !slices.Equal(fwd, model[from:to+1]) || !slices.Equal(back, fwd) {
+				t.Fatalf("step %d: %s differs", step, op)
+			}
 		case r < 96:
 			x, limit, fromTail := elem(), rnd.IntN(4), rnd.IntN(2) == 0
 			op = fmt.Sprintf("remove %s %d %v", x, limit, fromTail)

@@ -123,11 +123,7 @@ func collCost(coll Collection, samples int) int64 {
 		}
 		k = max(got, 1)
 	case *List:
-		fixed = int64(collHeader + allocSize(24*len(c.buf)))
-		for i := 0; i < k; i++ {
-			// Elements share slabs: their bytes, not a class each.
-			sum += int64(len(c.At(i*step)) + 8)
-		}
+		return collHeader + c.cost()
 	case *ZSet:
 		fixed = int64(collHeader + len(c.header.level)*16 + 8*len(c.buckets))
 		x := c.first()
