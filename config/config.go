@@ -69,6 +69,13 @@ type Config struct {
 	// resolve them, so it is also how long a proxy that died or froze
 	// can hold up others.
 	TxTimeoutMS int
+	// GCHeadroomPercent and GCMinHeadroom pace the Go collector: the heap
+	// may grow past what is live by this percentage of it, but by at least
+	// GCMinHeadroom (Redis's units) and at most by all of it (GOGC 100).
+	// Less headroom holds a large store in less RAM and spends more CPU
+	// collecting; GOGC in the environment turns the pacing off.
+	GCHeadroomPercent int
+	GCMinHeadroom     string
 }
 
 // Default returns the settings used when nothing is given.
@@ -92,6 +99,10 @@ func Default() Config {
 		LFUDecayTime:     1,
 		// Far above a transaction's normal time, below clients' timeouts.
 		TxTimeoutMS: 5000,
+		// A quarter of a large heap; the floor keeps a small heap (a
+		// proxy over a small key space) from collecting all the time.
+		GCHeadroomPercent: 25,
+		GCMinHeadroom:     "64mb",
 	}
 }
 
@@ -124,6 +135,8 @@ func (c *Config) settings() []setting {
 		{name: "slots", usage: "slot ranges per shard in shard order, ';' between shards, ',' between a shard's ranges: 0-8191;8192-16383 (default: split evenly)", str: &c.Slots},
 		{name: "notify-keyspace-events", usage: "keyspace events to publish, as Redis's classes (K E g $ l s h z x e t m n A)", str: &c.NotifyKeyspaceEvents},
 		{name: "tx-timeout-ms", usage: "deadline of a cross-shard transaction, from its first lock to its commit", num: &c.TxTimeoutMS},
+		{name: "gc-headroom-percent", usage: "heap growth past the live data before the Go collector runs, percent of it (1-100)", num: &c.GCHeadroomPercent},
+		{name: "gc-min-headroom", usage: "least heap growth before the Go collector runs, bytes or 64mb...", str: &c.GCMinHeadroom},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
 }
@@ -274,6 +287,12 @@ func (c *Config) Validate() error {
 	}
 	if c.TxTimeoutMS < 1 {
 		errs = append(errs, fmt.Errorf("tx-timeout-ms must be at least 1, got %d", c.TxTimeoutMS))
+	}
+	if c.GCHeadroomPercent < 1 || c.GCHeadroomPercent > 100 {
+		errs = append(errs, fmt.Errorf("gc-headroom-percent must be between 1 and 100, got %d", c.GCHeadroomPercent))
+	}
+	if _, err := ParseMemory(c.GCMinHeadroom); err != nil {
+		errs = append(errs, fmt.Errorf("gc-min-headroom %q: %w", c.GCMinHeadroom, err))
 	}
 	switch c.AppendFsync {
 	case "always", "everysec", "no":

@@ -68,8 +68,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	}
 	if getenv("GOGC") == "" {
 		// A large store's heap gets a quarter of its live data as
-		// headroom rather than all of it (GOGC 100).
-		pacer := gcpace.Start(gcpace.Default)
+		// headroom rather than all of it (GOGC 100): see gcpace.
+		floor, _ := config.ParseMemory(cfg.GCMinHeadroom) // checked by config.Load
+		pacer := gcpace.Start(gcpace.Config{Fraction: float64(cfg.GCHeadroomPercent) / 100, Floor: uint64(floor), Max: 100})
 		defer pacer.Stop()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}))

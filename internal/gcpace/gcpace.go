@@ -31,9 +31,6 @@ type Config struct {
 	Max int
 }
 
-// Default is 25 % of the live heap, at least 64 MiB, GOGC at most 100.
-var Default = Config{Fraction: 0.25, Floor: 64 << 20, Max: 100}
-
 // Pacer adjusts GOGC after every collection until Stop.
 type Pacer struct {
 	cfg     Config
