@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -19,12 +20,20 @@ func infoField(t *testing.T, c *redis.Client, section, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if v := infoFieldOf(info, name); v != "" {
+		return v
+	}
+	t.Fatalf("INFO %s has no %s:\n%s", section, name, info)
+	return ""
+}
+
+// infoFieldOf is the value of field name in an INFO reply ("" if none).
+func infoFieldOf(info, name string) string {
 	for _, line := range strings.Split(info, "\r\n") {
 		if v, ok := strings.CutPrefix(line, name+":"); ok {
 			return v
 		}
 	}
-	t.Fatalf("INFO %s has no %s:\n%s", section, name, info)
 	return ""
 }
 
@@ -93,6 +102,57 @@ func TestMaxmemoryEvictsAndSurvivesRestart(t *testing.T) {
 	}
 	if got := infoInt(t, c2, "memory", "used_memory"); got != used {
 		t.Fatalf("used_memory %d before kill -9, %d after", used, got)
+	}
+}
+
+// TestBankUnderEviction: the bank's accounts have no TTL, so volatile-lru
+// never evicts them, while a loader fills the store three times over with
+// keys that have one. Transfers and the auditor run all along: every
+// account survives, the total holds, used_memory stays within maxmemory
+// (+5 %), and keys were evicted.
+func TestBankUnderEviction(t *testing.T) {
+	const maxmemory = 2 << 20
+	p := startProxy(t, "--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru")
+	c := client(t, p.Addr)
+	ctx := ctxT(t)
+	accounts := accountsOnShards("acct", 8, 4)
+	loaded := make(chan error, 1)
+	go func() {
+		loaded <- func() error {
+			value := strings.Repeat("v", 200)
+			for written, round := 0, 0; written < 3*maxmemory; round++ {
+				pipe := c.Pipeline()
+				for j := 0; j < 50; j++ {
+					key := fmt.Sprintf("cache:%d:%d", round, j)
+					pipe.Set(ctx, key, value, time.Hour)
+					written += len(key) + len(value)
+				}
+				if _, err := pipe.Exec(ctx); err != nil {
+					return fmt.Errorf("load: %w", err)
+				}
+				info, err := c.Info(ctx, "memory").Result()
+				if err != nil {
+					return err
+				}
+				used := infoFieldOf(info, "used_memory")
+				if n, _ := strconv.ParseInt(used, 10, 64); n > maxmemory*105/100 {
+					return fmt.Errorf("used_memory %s over maxmemory %d + 5%% after %d bytes", used, maxmemory, written)
+				}
+			}
+			return nil
+		}()
+	}()
+	if n := runBank(t, c, 0, accounts, 8, 150); n == 0 {
+		t.Fatal("no transfer committed")
+	}
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	if evicted := infoInt(t, c, "stats", "evicted_keys"); evicted == 0 {
+		t.Fatal("evicted_keys is 0 after loading three times maxmemory")
+	}
+	if n, err := c.Exists(ctx, accounts...).Result(); err != nil || n != int64(len(accounts)) {
+		t.Fatalf("%d of %d accounts left (%v)", n, len(accounts), err)
 	}
 }
 
