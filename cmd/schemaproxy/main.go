@@ -70,7 +70,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		// A large store's heap gets a quarter of its live data as
 		// headroom rather than all of it (GOGC 100): see gcpace.
 		floor, _ := config.ParseMemory(cfg.GCMinHeadroom) // checked by config.Load
-		pacer := gcpace.Start(gcpace.Config{Fraction: float64(cfg.GCHeadroomPercent) / 100, Floor: uint64(floor), Max: 100})
+		// Two seconds under 1 MiB/s of allocation is idle: the heap a
+		// burst grew goes back to the system.
+		pacer := gcpace.Start(gcpace.Config{Fraction: float64(cfg.GCHeadroomPercent) / 100, Floor: uint64(floor), Max: 100,
+			Idle: 2 * time.Second, IdleBytes: 1 << 20})
 		defer pacer.Stop()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}))

@@ -12,6 +12,12 @@
 // percent. A large heap then runs at GOGC 25 (the collector's work per
 // allocated byte grows as the headroom shrinks, but a large store's
 // allocation rate does not grow with its size), a small one at 100.
+//
+// A server that stops allocating keeps whatever heap its last burst grew
+// (the collector only runs on allocation, or every two minutes), so once
+// the program has allocated next to nothing for Idle, the pacer collects
+// and hands the free memory back to the system, once per idle spell, as
+// Redis's allocator purges dirty pages in the background.
 package gcpace
 
 import (
@@ -19,6 +25,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync/atomic"
+	"time"
 )
 
 // Config is the pacing rule.
@@ -29,30 +36,82 @@ type Config struct {
 	Floor uint64
 	// Max is the highest GOGC the pacer sets.
 	Max int
+	// Idle is how long the program must allocate less than IdleBytes per
+	// second before the pacer returns the free heap to the system; 0:
+	// never.
+	Idle      time.Duration
+	IdleBytes uint64
 }
 
 // Pacer adjusts GOGC after every collection until Stop.
 type Pacer struct {
 	cfg     Config
 	stopped atomic.Bool
+	done    chan struct{} // closed by Stop: ends the idle watcher
 	sample  []metrics.Sample
+	// Released counts the idle releases (for tests).
+	released atomic.Int64
 	// Percent is the GOGC the pacer set last (for tests and INFO).
 	percent atomic.Int64
 }
 
 // Start begins pacing and sets GOGC for the heap as it is now.
 func Start(cfg Config) *Pacer {
-	p := &Pacer{cfg: cfg, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	p := &Pacer{cfg: cfg, done: make(chan struct{}), sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	p.adjust()
 	p.arm()
+	if cfg.Idle > 0 {
+		go p.watchIdle()
+	}
 	return p
 }
+
+// watchIdle releases the free heap once per idle spell.
+func (p *Pacer) watchIdle() {
+	tick := min(p.cfg.Idle/4, time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return sample[0].Value.Uint64()
+	}
+	last, quiet, released := read(), time.Duration(0), false
+	limit := uint64(float64(p.cfg.IdleBytes) * tick.Seconds())
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+		now := read()
+		if now-last > limit {
+			quiet, released = 0, false
+		} else {
+			quiet += tick
+		}
+		last = now
+		if quiet >= p.cfg.Idle && !released {
+			debug.FreeOSMemory()
+			p.released.Add(1)
+			released = true
+			last = read() // the release's own allocations do not end the spell
+		}
+	}
+}
+
+// Released is how many times the pacer returned an idle heap.
+func (p *Pacer) Released() int { return int(p.released.Load()) }
 
 // Stop ends pacing and restores GOGC to Max.
 func (p *Pacer) Stop() {
 	if p.stopped.Swap(true) {
 		return
 	}
+	close(p.done)
 	debug.SetGCPercent(p.cfg.Max)
 }
 

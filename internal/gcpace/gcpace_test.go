@@ -65,3 +65,33 @@ func TestPacerFollowsTheLiveHeap(t *testing.T) {
 		t.Fatalf("GOGC after Stop = %d, want 100", got)
 	}
 }
+
+// TestIdleRelease: a program that stops allocating gets its free heap
+// returned once, and again only after it allocated and went idle again.
+func TestIdleRelease(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	p := Start(Config{Fraction: 0.25, Floor: 8 << 20, Max: 100, Idle: 50 * time.Millisecond, IdleBytes: 64 << 20})
+	defer p.Stop()
+	wait := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for p.Released() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("released %d times, want %d", p.Released(), n)
+			}
+			time.Sleep(10 * time.Millisecond) // waiting for the watcher's clock, not for an event
+		}
+	}
+	wait(1)
+	// Allocate well past IdleBytes per second for a while: a new spell.
+	var sink [][]byte
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		sink = append(sink, make([]byte, 1<<20))
+		if len(sink) > 16 {
+			sink = sink[:0]
+		}
+	}
+	runtime.KeepAlive(sink)
+	wait(2)
+}
