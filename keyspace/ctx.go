@@ -108,6 +108,11 @@ func (c *Ctx) collChanged(key []byte, e *Entry) {
 // collection of kind k at Args[1] and answer how many (HDEL, SREM, LREM,
 // ZREM, ZREMRANGEBY*): del removes them; a missing key answers 0.
 func (c *Ctx) removeCount(k Kind, del func(coll Collection) int) {
+	c.removeCountOf(k, func(e *Entry) int { return del(e.Coll) })
+}
+
+// removeCountOf is removeCount with the entry.
+func (c *Ctx) removeCountOf(k Kind, del func(e *Entry) int) {
 	key := c.Key(1)
 	e, wrong := c.lookup(key, k)
 	if wrong {
@@ -115,7 +120,7 @@ func (c *Ctx) removeCount(k Kind, del func(coll Collection) int) {
 	}
 	n := 0
 	if e != nil {
-		if n = del(e.Coll); n > 0 {
+		if n = del(e); n > 0 {
 			c.collChanged(key, e)
 		}
 	}
@@ -138,7 +143,10 @@ func (c *Ctx) collStored(key []byte, e *Entry, k Kind, coll Collection) {
 func (c *Ctx) storeResult(dst []byte, k Kind, coll Collection) {
 	n := coll.Len()
 	if n > 0 {
-		c.Put(dst, &Entry{Kind: k, Coll: coll}, false)
+		e := c.Put(dst, &Entry{Kind: k, Coll: coll}, false)
+		if k == KindZSet {
+			c.noteZSet(dst, e) // packs it later
+		}
 	} else {
 		c.Del(dst)
 	}

@@ -104,6 +104,9 @@ type Store struct {
 	mem MemoryPolicy
 	lfu bool
 	rng uint64
+	// expanded are the small sorted sets commands expanded, to pack again
+	// (PackZSets).
+	expanded []zsetRef
 }
 
 // NewStore returns a store of n empty databases.
@@ -465,6 +468,9 @@ func (db *DB) Put(key string, e *Entry) {
 		db.store.initLRU(e, db.store.Now())
 	}
 	e.memHi, e.lru = 0, e.lru&lruMask
+	if z, ok := e.Coll.(*ZSet); ok {
+		z.pack() // a value from elsewhere comes in at rest
+	}
 	db.account(e)
 	db.addKeyCost(len(key))
 	e.Snap = db.store.SnapEpoch

@@ -136,14 +136,15 @@ func dumpZSet(b []byte, z *ZSet) []byte {
 	}
 	lp := rdb.NewListpack()
 	var buf [32]byte
-	for x := z.first(); x != nil; x = x.next() {
-		lp = rdb.ListpackAppend(lp, []byte(x.member))
-		if n, ok := double2ll(x.score); ok {
+	z.Range(func(m string, score float64) bool {
+		lp = rdb.ListpackAppend(lp, bytesOf(m))
+		if n, ok := double2ll(score); ok {
 			lp = rdb.ListpackAppendInt(lp, n)
 		} else {
-			lp = rdb.ListpackAppend(lp, d2string(buf[:0], x.score))
+			lp = rdb.ListpackAppend(lp, d2string(buf[:0], score))
 		}
-	}
+		return true
+	})
 	return rdb.AppendString(append(b, rdb.TypeZSetListpack), lp)
 }
 
@@ -473,6 +474,7 @@ func restoreZSet(t byte, p []byte) (*ZSet, error) {
 	}
 	a.finish()
 	z.setCompact(compact)
+	z.pack()
 	return z, nil
 }
 

@@ -49,6 +49,7 @@ const (
 	fieldIndex = 40
 	collHeader = 64 // the collection's struct and its map or slice header
 	znodeSize  = 80 // znode with its inline level
+	zsetHeader = 96 // a packed ZSet's struct
 )
 
 // keyCost is what a key costs besides its value: its bytes and its cell.
@@ -125,6 +126,9 @@ func collCost(coll Collection, samples int) int64 {
 	case *List:
 		return collHeader + c.cost()
 	case *ZSet:
+		if c.packed {
+			return int64(zsetHeader + allocSize(cap(c.lp)))
+		}
 		fixed = int64(collHeader + len(c.header.level)*16 + 8*len(c.buckets))
 		x := c.first()
 		for i := 0; i < k && x != nil; i++ {

@@ -15,11 +15,17 @@ type ZSet struct {
 	level   int // levels in use
 	buckets []*znode
 	rng     uint64 // skiplist level generator state
+	// lp is the packed form while packed is set; the skiplist and index
+	// are then empty (zset_packed.go). noted: the store will pack the set
+	// on its next PackZSets.
+	lp []byte
 	// compact mirrors Redis's choice of the listpack encoding: whether the
 	// set has stayed within zset-max-listpack-entries/-value since it was
 	// created (Redis never converts back). ZSCAN, OBJECT ENCODING and lex
 	// ranges over mixed scores depend on it.
 	compact bool
+	packed  bool
+	noted   bool
 }
 
 // newZSet returns an empty set; seed starts its level generator.
@@ -34,6 +40,9 @@ func (z *ZSet) Len() int { return z.length }
 
 // Clone returns a deep copy.
 func (z *ZSet) Clone() Collection {
+	if z.packed { // the buffer never changes: share it
+		return &ZSet{lp: z.lp, packed: true, length: z.length, rng: z.rng, compact: z.compact}
+	}
 	c := newZSet(z.rng)
 	c.reserve(z.length)
 	a := newZAppender(c)
@@ -55,6 +64,17 @@ func (z *ZSet) Encoding() string {
 
 // Score returns the score of member.
 func (z *ZSet) Score(member []byte) (float64, bool) {
+	if z.packed {
+		var score float64
+		found := false
+		z.packedEach(func(m string, s float64) bool {
+			if m == string(member) {
+				score, found = s, true
+			}
+			return !found
+		})
+		return score, found
+	}
 	if x := z.find(member); x != nil {
 		return x.score, true
 	}
@@ -64,6 +84,10 @@ func (z *ZSet) Score(member []byte) (float64, bool) {
 // Range calls fn for every element in ascending order until fn returns
 // false. fn must not change the set.
 func (z *ZSet) Range(fn func(member string, score float64) bool) {
+	if z.packed {
+		z.packedEach(fn)
+		return
+	}
 	for x := z.first(); x != nil; x = x.next() {
 		if !fn(x.member, x.score) {
 			return
@@ -157,10 +181,11 @@ func (z *ZSet) stored(score float64) float64 {
 
 func (z *ZSet) encode(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(z.length))
-	for x := z.first(); x != nil; x = x.next() {
-		b = appendBytes(b, []byte(x.member))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x.score))
-	}
+	z.Range(func(m string, score float64) bool {
+		b = appendHashString(b, m)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(score))
+		return true
+	})
 	return b
 }
 
@@ -194,6 +219,7 @@ func decodeZSet(b []byte) (*ZSet, error) {
 	}
 	a.finish()
 	z.setCompact(zsetFits(n, maxlen))
+	z.pack()
 	return z, nil
 }
 
@@ -239,7 +265,7 @@ func (c *Ctx) zsetOf(key []byte) (e *Entry, z *ZSet, wrong bool) {
 	if e == nil {
 		return nil, nil, wrong
 	}
-	return e, e.Coll.(*ZSet), false
+	return e, c.noteZSet(key, e), false
 }
 
 // writeZElem writes one element of a reply with optional scores (see
@@ -341,7 +367,7 @@ options:
 		}
 		switch {
 		case e == nil && z.Len() > 0:
-			c.Put(key, &Entry{Kind: KindZSet, Coll: z}, false)
+			c.noteZSet(key, c.Put(key, &Entry{Kind: KindZSet, Coll: z}, false))
 		case e != nil && added+updated > 0:
 			c.Modified(e)
 		}
@@ -486,7 +512,7 @@ func zremrangeSpan(c *Ctx, lex bool) {
 // zremrange runs del on the set at Args[1] and replies with the number of
 // elements it removed (removeCount).
 func zremrange(c *Ctx, del func(z *ZSet) int) {
-	c.removeCount(KindZSet, func(coll Collection) int { return del(coll.(*ZSet)) })
+	c.removeCountOf(KindZSet, func(e *Entry) int { return del(c.noteZSet(c.Key(1), e)) })
 }
 
 func zpopmin(c *Ctx) { zpopMinMax(c, false) }

@@ -14,7 +14,7 @@ func zscan(c *Ctx) {
 	if e == nil {
 		return
 	}
-	z := e.Coll.(*ZSet)
+	z := c.noteZSet(c.Key(1), e)
 	var out []*znode
 	if z.compact {
 		for x := z.first(); x != nil; x = x.next() {

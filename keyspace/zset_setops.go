@@ -124,14 +124,15 @@ func zsetOpGeneric(c *Ctx, name string, dst []byte, numkeysIdx int, op zsetOp, c
 	j := numkeysIdx + 1
 	for i := range src {
 		src[i].weight = 1
-		e := c.Get(c.Args[j])
+		key := c.Args[j]
+		e := c.Get(key)
 		j++
 		if e == nil {
 			continue
 		}
 		switch e.Kind {
 		case KindZSet:
-			src[i].e, src[i].z = e, e.Coll.(*ZSet)
+			src[i].e, src[i].z = e, c.noteZSet(key, e)
 		case KindSet:
 			src[i].e, src[i].s = e, e.Coll.(*Set)
 		default:

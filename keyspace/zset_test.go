@@ -59,6 +59,8 @@ func (v *zenv) do(proto int, args ...string) (string, int) {
 	}
 	c := &Ctx{Store: v.store, DB: v.store.DB(0), Args: bs, W: resp.NewWriter(proto), Now: v.now, Rand: v.rnd}
 	h(c)
+	// Every command finds small sets packed, as most do on a live store.
+	v.store.PackZSets(1 << 30)
 	return string(c.W.B), c.Dirty
 }
 
@@ -498,6 +500,14 @@ func TestParseLexBound(t *testing.T) {
 // check verifies the skiplist's links, spans and order, and the hash
 // table's contents.
 func (z *ZSet) check() error {
+	if z.packed { // check what it thaws into; the caller reads it packed
+		c := z.Clone().(*ZSet)
+		c.thaw()
+		if !c.compact || c.packed {
+			return fmt.Errorf("thawed set: compact %v packed %v", c.compact, c.packed)
+		}
+		z = c
+	}
 	n := 0
 	var prev *znode
 	maxLevel := 1
@@ -593,13 +603,20 @@ func zmodelEqual(z *ZSet, m zmodel) error {
 		return fmt.Errorf("length %d, model %d", z.Len(), len(m))
 	}
 	i := 0
-	for x := z.first(); x != nil; x = x.next() {
-		if x.member != m[i].member || x.score != m[i].score {
-			return fmt.Errorf("rank %d: %q %v, model %q %v", i, x.member, x.score, m[i].member, m[i].score)
+	var err error
+	z.Range(func(member string, score float64) bool {
+		if member != m[i].member || score != m[i].score {
+			err = fmt.Errorf("rank %d: %q %v, model %q %v", i, member, score, m[i].member, m[i].score)
 		}
 		i++
+		return err == nil
+	})
+	for _, x := range m {
+		if score, ok := z.Score([]byte(x.member)); !ok || score != x.score {
+			return fmt.Errorf("Score(%q) = %v %v, model %v", x.member, score, ok, x.score)
+		}
 	}
-	return nil
+	return err
 }
 
 var zmodelScores = []float64{math.Inf(-1), -1, math.Copysign(0, -1), 0, 0.5, 1, 2, 1e300, math.Inf(1)}
@@ -719,11 +736,22 @@ func TestZSetModel(t *testing.T) {
 					(lo >= 0 && (f.member != m[lo].member || l.member != m[hi].member)) {
 					t.Fatalf("seed %d: range %+v: first %v last %v, model %d..%d", seed, rg, f, l, lo, hi)
 				}
-			case 9: // clone and round trip
+			case 9: // clone and round trip, packed and expanded again
 				c := z.Clone().(*ZSet)
 				if err := zmodelEqual(c, m); err != nil {
 					t.Fatalf("seed %d: clone: %v", seed, err)
 				}
+				z.pack()
+				if z.packed != (z.compact && len(m) > 0) {
+					t.Fatalf("seed %d: packed %v, compact %v, %d elements", seed, z.packed, z.compact, len(m))
+				}
+				if err := zmodelEqual(z, m); err != nil {
+					t.Fatalf("seed %d: packed: %v", seed, err)
+				}
+				if pc := z.Clone().(*ZSet); pc.packed != z.packed || zmodelEqual(pc, m) != nil {
+					t.Fatalf("seed %d: clone of packed differs", seed)
+				}
+				z.thaw()
 				if len(m) > 0 {
 					d, err := decodeZSet(z.encode(nil))
 					if err != nil {
@@ -903,5 +931,63 @@ func BenchmarkZAdd(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		m := strconv.AppendInt(buf[:0], int64(i%100000), 10)
 		z.add(float64(i%1000), m, 0)
+	}
+}
+
+// TestZSetPackedAtRest: a small set a command expanded is packed by the
+// store's next PackZSets, costs less then, and reads and writes on it as
+// before; a large one, or one whose key went away, is left alone; the
+// budget bounds one call.
+func TestZSetPackedAtRest(t *testing.T) {
+	v := newZEnv()
+	db := v.store.DB(0)
+	v.do(2, "ZADD z 1 a 2 b 3 c")
+	z := v.zset(t, "z")
+	if !z.packed {
+		t.Fatal("small set not packed after PackZSets")
+	}
+	packedUsed := db.Used()
+	c := &Ctx{Store: v.store, DB: db, Now: v.now, Rand: v.rnd}
+	c.noteZSet([]byte("z"), db.Peek("z"))
+	db.account(db.Peek("z"))
+	if z.packed || db.Used() <= packedUsed {
+		t.Fatalf("expanded: packed %v, used %d (packed %d)", z.packed, db.Used(), packedUsed)
+	}
+	v.store.PackZSets(1 << 30)
+	if !z.packed || db.Used() != packedUsed {
+		t.Fatalf("packed again: packed %v, used %d, want %d", z.packed, db.Used(), packedUsed)
+	}
+	if got, _ := v.do(2, "ZRANGE z 0 -1 WITHSCORES"); got != "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n" {
+		t.Fatalf("ZRANGE of a packed set: %q", got)
+	}
+	// A set Redis keeps as a skiplist stays one.
+	args := []string{"ZADD", "big"}
+	for i := range 200 {
+		args = append(args, strconv.Itoa(i), "m"+strconv.Itoa(i))
+	}
+	v.do(2, args...)
+	if b := v.zset(t, "big"); b.packed || b.compact {
+		t.Fatalf("200 members: packed %v compact %v", b.packed, b.compact)
+	}
+	// A key deleted or replaced before the pass is not packed through a
+	// stale reference.
+	c.noteZSet([]byte("z"), db.Peek("z"))
+	v.store.expanded = append(v.store.expanded[:0], zsetRef{db: db, key: "z", e: &Entry{Kind: KindZSet, Coll: z}})
+	v.store.PackZSets(1 << 30)
+	if z.packed {
+		t.Fatal("packed through an entry that is not the key's")
+	}
+	// The budget: two sets of 3 with a budget of 1 take two calls.
+	v.do(2, "ZADD y 1 a 2 b 3 c")
+	for _, k := range []string{"y", "z"} {
+		c.noteZSet([]byte(k), db.Peek(k))
+	}
+	v.store.PackZSets(1)
+	if n := len(v.store.expanded); n != 1 {
+		t.Fatalf("%d sets left after a budget of 1, want 1", n)
+	}
+	v.store.PackZSets(1)
+	if !v.zset(t, "y").packed || !v.zset(t, "z").packed || len(v.store.expanded) != 0 {
+		t.Fatal("not every set packed after two calls")
 	}
 }

@@ -797,6 +797,10 @@ func (s *Shard) activeExpire() {
 			}
 		}
 	}
+	// Small sorted sets that commands expanded are packed again (see
+	// keyspace/zset_packed.go): about 50,000 elements a tick, a few
+	// milliseconds.
+	s.store.PackZSets(50_000)
 	s.logExpiredLocked(now)
 }
 
