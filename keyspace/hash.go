@@ -535,6 +535,20 @@ func hsetGeneric(c *Ctx, name string) {
 	if !ok {
 		return
 	}
+	if e == nil && (len(c.Args)-2)/2 <= hashMaxListpackEntries {
+		// A new packed hash gets the room its fields take, not a margin.
+		size := 0
+		for _, a := range c.Args[2:] {
+			if len(a) > hashMaxListpackValue {
+				size = 0
+				break
+			}
+			size += uvarintLen(len(a)) + len(a)
+		}
+		if size > 0 {
+			h.lp = make([]byte, 0, size)
+		}
+	}
 	added := 0
 	for i := 2; i < len(c.Args); i += 2 {
 		if h.Set(c.Args[i], c.Args[i+1]) {
