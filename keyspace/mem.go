@@ -49,7 +49,7 @@ const (
 	fieldIndex = 40
 	collHeader = 64 // the collection's struct and its map or slice header
 	znodeSize  = 80 // znode with its inline level
-	zsetHeader = 96 // a packed ZSet's struct
+	zsetHeader = 64 // a packed ZSet's struct
 )
 
 // keyCost is what a key costs besides its value: its bytes and its cell.
@@ -129,7 +129,7 @@ func collCost(coll Collection, samples int) int64 {
 		if c.packed {
 			return int64(zsetHeader + allocSize(cap(c.lp)))
 		}
-		fixed = int64(collHeader + len(c.header.level)*16 + 8*len(c.buckets))
+		fixed = int64(collHeader + 48 + len(c.header.level)*16 + 8*len(c.buckets)) // 48: zskip
 		x := c.first()
 		for i := 0; i < k && x != nil; i++ {
 			sum += int64(znodeSize + allocSize(len(x.member)))

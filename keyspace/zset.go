@@ -9,15 +9,11 @@ import (
 // each with a score that is never NaN. See zset_skiplist.go for the
 // indexes.
 type ZSet struct {
-	header  *znode // sentinel; header.level[i].forward is the first node of level i
-	tail    *znode
-	length  int
-	level   int // levels in use
-	buckets []*znode
-	rng     uint64 // skiplist level generator state
-	// lp is the packed form while packed is set; the skiplist and index
-	// are then empty (zset_packed.go). noted: the store will pack the set
-	// on its next PackZSets.
+	*zskip        // the skiplist and hash index; nil while packed
+	length int    // elements
+	rng    uint64 // skiplist level generator state
+	// lp is the packed form while packed is set (zset_packed.go). noted:
+	// the store will pack the set on its next PackZSets.
 	lp []byte
 	// compact mirrors Redis's choice of the listpack encoding: whether the
 	// set has stayed within zset-max-listpack-entries/-value since it was
@@ -26,6 +22,15 @@ type ZSet struct {
 	compact bool
 	packed  bool
 	noted   bool
+}
+
+// zskip is an expanded set's indexes (zset_skiplist.go), apart from ZSet
+// so that a packed set does not carry them.
+type zskip struct {
+	header  *znode // sentinel; header.level[i].forward is the first node of level i
+	tail    *znode
+	level   int // levels in use
+	buckets []*znode
 }
 
 // newZSet returns an empty set; seed starts its level generator.

@@ -6,8 +6,11 @@ import (
 )
 
 // A small sorted set at rest is packed, as Redis keeps one in a listpack:
-// its elements in order in one buffer (packed.go), each as its score's 8
-// bytes (little-endian IEEE 754) and its member as a packed string. The
+// its elements in order in one buffer, each as a uvarint of its member's
+// length shifted left once (the low bit set when the score is an integer,
+// as Redis's listpack stores integers apart), the member's bytes, then the
+// score: a zigzag varint when an integer, else its 8 bytes (little-endian
+// IEEE 754). The
 // commands work on the skiplist and hash index (zset_skiplist.go), so a
 // command that reaches a packed set expands it first (thaw), and the store
 // packs the sets commands expanded again on its next cron tick
@@ -27,13 +30,45 @@ type zsetRef struct {
 // returns false.
 func (z *ZSet) packedEach(fn func(member string, score float64) bool) {
 	for i := 0; i < len(z.lp); {
-		score := math.Float64frombits(binary.LittleEndian.Uint64(z.lp[i:]))
-		m, next := packedNext(z.lp, i+8)
+		h, w := binary.Uvarint(z.lp[i:])
+		i += w
+		m := z.lp[i : i+int(h>>1)]
+		i += int(h >> 1)
+		var score float64
+		if h&1 != 0 {
+			n, w := binary.Varint(z.lp[i:])
+			score, i = float64(n), i+w
+		} else {
+			score, i = math.Float64frombits(binary.LittleEndian.Uint64(z.lp[i:])), i+8
+		}
 		if !fn(packedString(m), score) {
 			return
 		}
-		i = next
 	}
+}
+
+// packedInt reports whether score is packed as an integer: exactly one,
+// within float64's exact integers, and not -0.
+func packedInt(score float64) (int64, bool) {
+	if score != math.Trunc(score) || math.Abs(score) > 1<<53 || (score == 0 && math.Signbit(score)) {
+		return 0, false
+	}
+	return int64(score), true
+}
+
+// appendPackedZElem appends one element in the packed form.
+func appendPackedZElem(lp []byte, member string, score float64) []byte {
+	n, isInt := packedInt(score)
+	h := uint64(len(member)) << 1
+	if isInt {
+		h |= 1
+	}
+	lp = binary.AppendUvarint(lp, h)
+	lp = append(lp, member...)
+	if isInt {
+		return binary.AppendVarint(lp, n)
+	}
+	return binary.LittleEndian.AppendUint64(lp, math.Float64bits(score))
 }
 
 // thaw rebuilds the skiplist and hash index of a packed set. The members
@@ -46,7 +81,7 @@ func (z *ZSet) thaw() {
 	lp, n, compact := z.lp, z.length, z.compact
 	z.lp, z.packed = nil, false
 	z.init(z.rng)
-	z.length, z.tail, z.buckets = 0, nil, nil
+	z.length = 0
 	z.reserve(n)
 	a := newZAppender(z)
 	(&ZSet{lp: lp}).packedEach(func(m string, score float64) bool {
@@ -63,17 +98,16 @@ func (z *ZSet) pack() {
 	if z.packed || !z.compact || z.length == 0 {
 		return
 	}
+	var scratch [binary.MaxVarintLen64 + 10]byte
 	size := 0
 	for x := z.first(); x != nil; x = x.next() {
-		size += 8 + uvarintLen(len(x.member)) + len(x.member)
+		size += len(appendPackedZElem(scratch[:0], "", x.score)) + uvarintLen(len(x.member)<<1) - 1 + len(x.member)
 	}
-	lp := make([]byte, 0, allocSize(size))
+	lp := make([]byte, 0, size)
 	for x := z.first(); x != nil; x = x.next() {
-		lp = binary.LittleEndian.AppendUint64(lp, math.Float64bits(x.score))
-		lp = binary.AppendUvarint(lp, uint64(len(x.member)))
-		lp = append(lp, x.member...)
+		lp = appendPackedZElem(lp, x.member, x.score)
 	}
-	z.header, z.tail, z.buckets, z.level = nil, nil, nil, 0
+	z.zskip = nil
 	z.lp, z.packed = lp, true
 }
 

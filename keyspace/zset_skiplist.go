@@ -50,8 +50,7 @@ func zless(x *znode, score float64, member string) bool {
 func (z *ZSet) init(seed uint64) {
 	// The header grows with the set's levels (growHeader): a small set
 	// does not pay for 32 of them.
-	z.header = &znode{level: make([]zlevel, 2)}
-	z.level = 1
+	z.zskip = &zskip{header: &znode{level: make([]zlevel, 2)}, level: 1}
 	z.rng = seed
 	z.compact = true
 }
