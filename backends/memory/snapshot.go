@@ -213,6 +213,10 @@ func (st *Store) exclusiveAll(ctx context.Context, i int, fn func() error) error
 // lock is not the cost.
 const snapChunk = 64
 
+// snapChunkBytes also ends a chunk: large values fill the buffer, which
+// would otherwise grow (and stay in the heap) to 64 of them.
+const snapChunkBytes = 64 << 10
+
 // writeCOW writes the snapshot of the cut: every shard's maps as of the
 // cut, plus what was saved before changes. Format: the number of shards
 // and databases, then entries (appendSnapEntry), then the number of shards
@@ -258,7 +262,7 @@ func (st *Store) writeCOW(ctx context.Context, w io.Writer, snaps []*cowSnap) er
 					buf = appendSnapEntry(buf, i, d, key, e, &val)
 					e.Snap = sn.epoch
 				}
-				if n++; n%snapChunk == 0 {
+				if n++; n%snapChunk == 0 || len(buf) >= snapChunkBytes {
 					buf = append(buf, sn.saved...)
 					sn.saved = sn.saved[:0]
 					s.mu.Unlock()

@@ -1,7 +1,7 @@
 // Command membench measures what keys cost in memory: it loads one data set
 // into fresh servers (schemaproxy's embedded store and a redis-server,
 // started by scripts/bench-memory.sh) with pipelining, and prints RSS and
-// used_memory per key for each, after 3 s idle, after a SAVE, and their
+// used_memory per key for each, after 5 s idle, after a SAVE, and their
 // ratios. SAVE growth is the RSS after SAVE over the idle RSS.
 package main
 
@@ -77,7 +77,7 @@ type result struct {
 // settle is how long a server is left idle before RSS is read again: both
 // return freed memory to the system in the background (jemalloc's decay,
 // schemaproxy's idle release).
-const settle = 3 * time.Second
+const settle = 5 * time.Second
 
 func main() {
 	set := flag.String("dataset", "strings", "strings, hashes, sets, zsets or lists")
@@ -96,7 +96,7 @@ func main() {
 	}
 	if *header {
 		fmt.Printf("%-9s %9s  %-12s %9s %9s %9s %10s %9s\n", "data set", "keys", "server", "RSS/key", "used/key", "RSS/key", "RSS/key", "SAVE")
-		fmt.Printf("%-9s %9s  %-12s %9s %9s %9s %10s %9s\n", "", "", "", "", "", "idle 3 s", "after SAVE", "growth")
+		fmt.Printf("%-9s %9s  %-12s %9s %9s %9s %10s %9s\n", "", "", "", "", "", "idle 5 s", "after SAVE", "growth")
 	}
 	res := map[string]result{}
 	for i := range servers {
