@@ -16,6 +16,10 @@ import (
 // thresholds only decide whether HSCAN returns everything at once.
 const (
 	hashMaxListpackEntries = 512
+	// hashPackedMax is how many fields a hash keeps packed: searching a
+	// buffer in order costs more than an index past about this many (a
+	// hash Redis keeps a listpack up to 512 fields).
+	hashPackedMax = 128
 	hashMaxListpackValue   = 64
 )
 
@@ -258,16 +262,16 @@ func (m *fieldMap[V]) clone() fieldMap[V] {
 // Hash is the value of a hash key: fields in insertion order, as Redis's
 // listpack keeps a small hash. A small hash is packed (packed.go): its
 // fields and values alternate in one buffer, searched in order as Redis
-// searches a listpack. Once Redis would have converted it to a hashtable
-// it becomes a fieldMap and stays one.
+// searches a listpack. Past hashPackedMax fields, or once Redis would have
+// converted it to a hashtable, it becomes a fieldMap and stays one.
 type Hash struct {
 	lp []byte // the packed fields and values, while m is nil
 	n  int    // fields in lp
 	m  *fieldMap[string]
 	// big is set once Redis would have converted the hash to a hashtable
 	// (too many fields, or a long field or value); like Redis 7.0 it never
-	// converts back. A hash restored from a listpack with long strings
-	// stays packed, as Redis keeps it a listpack.
+	// converts back. A hash restored from a listpack with long strings is
+	// still called a listpack, as Redis keeps it one.
 	big bool
 }
 
@@ -326,6 +330,7 @@ func (h *Hash) Get(field []byte) (string, bool) {
 func (h *Hash) Set(field, value []byte) bool {
 	if !h.big && (len(field) > hashMaxListpackValue || len(value) > hashMaxListpackValue) {
 		h.toTable()
+		h.big = true
 	}
 	if h.m != nil {
 		added := h.m.put(string(field), string(value))
@@ -340,7 +345,7 @@ func (h *Hash) Set(field, value []byte) bool {
 		}
 		return false
 	}
-	if h.n >= hashMaxListpackEntries {
+	if h.n >= hashPackedMax {
 		h.toTable()
 		return h.Set(field, value)
 	}
@@ -351,10 +356,9 @@ func (h *Hash) Set(field, value []byte) bool {
 
 func (h *Hash) set(field, value string) bool { return h.Set(bytesOf(field), bytesOf(value)) }
 
-// toTable converts a packed hash to a fieldMap, as Redis converts a
-// listpack to a hashtable.
+// toTable converts a packed hash to a fieldMap (Set decides whether Redis
+// would call it a hashtable yet).
 func (h *Hash) toTable() {
-	h.big = true
 	if h.m != nil {
 		return
 	}
@@ -535,7 +539,7 @@ func hsetGeneric(c *Ctx, name string) {
 	if !ok {
 		return
 	}
-	if e == nil && (len(c.Args)-2)/2 <= hashMaxListpackEntries {
+	if e == nil && (len(c.Args)-2)/2 <= hashPackedMax {
 		// A new packed hash gets the room its fields take, not a margin.
 		size := 0
 		for _, a := range c.Args[2:] {
