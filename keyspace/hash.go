@@ -19,8 +19,8 @@ const (
 	// hashPackedMax is how many fields a hash keeps packed: searching a
 	// buffer in order costs more than an index past about this many (a
 	// hash Redis keeps a listpack up to 512 fields).
-	hashPackedMax = 128
-	hashMaxListpackValue   = 64
+	hashPackedMax        = 128
+	hashMaxListpackValue = 64
 )
 
 // fieldMap is a string-keyed map that keeps insertion order, with O(1)
