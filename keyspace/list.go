@@ -293,6 +293,22 @@ func (l *List) Insert(i int, x []byte) {
 // Trim removes front elements from the head and back elements from the
 // tail (front+back <= Len).
 func (l *List) Trim(front, back int) {
+	// Whole nodes go at once; then single elements.
+	drop := 0
+	for drop < len(l.nodes) && front >= int(l.nodes[drop].count) {
+		front -= int(l.nodes[drop].count)
+		l.n -= int(l.nodes[drop].count)
+		drop++
+	}
+	l.nodes = slices.Delete(l.nodes, 0, drop)
+	keep := len(l.nodes)
+	for keep > 0 && back >= int(l.nodes[keep-1].count) {
+		back -= int(l.nodes[keep-1].count)
+		l.n -= int(l.nodes[keep-1].count)
+		keep--
+	}
+	clear(l.nodes[keep:])
+	l.nodes = l.nodes[:keep]
 	for ; front > 0; front-- {
 		l.PopFront()
 	}
