@@ -273,6 +273,16 @@ func (c *Ctx) zsetOf(key []byte) (e *Entry, z *ZSet, wrong bool) {
 	return e, c.noteZSet(key, e), false
 }
 
+// zsetAsIs is zsetOf for the commands that read a packed set as it is
+// (ZCARD, ZSCORE, ZMSCORE): a cold set is not expanded to be read once.
+func (c *Ctx) zsetAsIs(key []byte) (e *Entry, z *ZSet, wrong bool) {
+	e, wrong = c.lookup(key, KindZSet)
+	if e == nil {
+		return nil, nil, wrong
+	}
+	return e, e.Coll.(*ZSet), false
+}
+
 // writeZElem writes one element of a reply with optional scores (see
 // writePairsHeader).
 func writeZElem(c *Ctx, member string, score float64, withscores bool) {
@@ -406,7 +416,7 @@ func zrem(c *Ctx) {
 }
 
 func zcard(c *Ctx) {
-	_, z, wrong := c.zsetOf(c.Args[1])
+	_, z, wrong := c.zsetAsIs(c.Args[1])
 	switch {
 	case wrong:
 	case z == nil:
@@ -436,7 +446,7 @@ func zcountGeneric(c *Ctx, lex bool) {
 }
 
 func zscore(c *Ctx) {
-	_, z, wrong := c.zsetOf(c.Args[1])
+	_, z, wrong := c.zsetAsIs(c.Args[1])
 	if wrong {
 		return
 	}
@@ -450,7 +460,7 @@ func zscore(c *Ctx) {
 }
 
 func zmscore(c *Ctx) {
-	_, z, wrong := c.zsetOf(c.Args[1])
+	_, z, wrong := c.zsetAsIs(c.Args[1])
 	if wrong {
 		return
 	}
