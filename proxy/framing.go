@@ -17,6 +17,9 @@ type framedConn struct {
 	scan resp.RequestScanner
 	in   []byte // raw bytes read, not yet scanned
 	out  []byte // scanned bytes not yet handed to the reader
+	// buf is out's backing array, reused once out is drained (unless a
+	// large request grew it).
+	buf []byte
 	// err ended the connection while a blocked session watched it
 	// (watch, blocking.go); Read returns it once out is drained.
 	err error
@@ -37,7 +40,8 @@ func (f *framedConn) Read(p []byte) (int, error) {
 		}
 		n, err := f.Conn.Read(f.in)
 		if n > 0 {
-			f.out = f.scan.Scan(f.out, f.in[:n])
+			f.out = f.scan.Scan(f.buf[:0], f.in[:n])
+			f.buf = f.out
 		}
 		if err != nil && len(f.out) == 0 {
 			return 0, err
@@ -45,8 +49,8 @@ func (f *framedConn) Read(p []byte) (int, error) {
 	}
 	n := copy(p, f.out)
 	f.out = f.out[n:]
-	if len(f.out) == 0 {
-		f.out = f.out[:0:0]
+	if len(f.out) == 0 && cap(f.buf) > 64<<10 {
+		f.buf = nil // a large request's buffer goes
 	}
 	return n, nil
 }

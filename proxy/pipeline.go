@@ -60,7 +60,7 @@ func (s *session) runBatch(ctx context.Context, cmds []redcon.Command) int {
 	if len(ops) < 2 {
 		return 0
 	}
-	replies, errs := s.srv.coord.RunEach(ctx, ops, shards, s.w.Proto, s.pending)
+	replies, errs := s.srv.coord.RunEach(ctx, &s.each, ops, shards, s.w.Proto, s.pending)
 	end := time.Now()
 	usec := end.Sub(s.cmdStart).Microseconds() / int64(len(ops))
 	for i, op := range ops {

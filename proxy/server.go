@@ -210,7 +210,13 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	if rest := conn.ReadPipeline(); len(rest) == 0 {
 		sess.run(ctx, cmd.Args)
 	} else {
-		sess.runPipeline(ctx, append([]redcon.Command{cmd}, rest...))
+		// The session's slice, reused: a pipeline arrives with every read.
+		sess.pipe = append(append(sess.pipe[:0], cmd), rest...)
+		sess.runPipeline(ctx, sess.pipe)
+		clear(sess.pipe) // drop the commands' buffers
+		if cap(sess.pipe) > 1024 {
+			sess.pipe = nil
+		}
 	}
 	if err := sess.awaitDurability(ctx); err != nil {
 		s.log.Error("writes not durable, dropping the connection", "id", sess.id, "err", err)

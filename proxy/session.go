@@ -40,6 +40,11 @@ type session struct {
 	// ended): one clock read per command.
 	cmdStart time.Time
 
+	// pipe holds the pipeline handle runs (reused between reads); each
+	// the coordinator's buffers for its batches.
+	pipe []redcon.Command
+	each txn.Each
+
 	// MULTI state: queued ops, and whether a queueing error means EXEC
 	// must abort.
 	multi    bool
