@@ -3,7 +3,9 @@ package keyspace
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -120,5 +122,87 @@ func TestMemoryUsage(t *testing.T) {
 	}
 	if got := v.do("MEMORY", "USAGE", "nokey"); got != "$-1\r\n" {
 		t.Fatalf("missing key: %q", got)
+	}
+}
+
+// TestAccountingMatchesHeap loads each kind of value, in each packed or
+// expanded form, and compares what the store accounts (used_memory,
+// MEMORY USAGE) with what the Go heap grew by: within a fifth.
+func TestAccountingMatchesHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads tens of megabytes")
+	}
+	for _, tc := range []struct {
+		name string
+		keys int
+		load func(v *genEnv, i int)
+	}{
+		{"strings of 32 bytes", 100_000, func(v *genEnv, i int) {
+			v.do("SET", "key:"+strconv.Itoa(i), strings.Repeat("x", 24)+strconv.Itoa(10_000_000+i))
+		}},
+		{"hashes of 10 fields", 10_000, func(v *genEnv, i int) {
+			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
+			for j := range 10 {
+				args = append(args, "field:"+strconv.Itoa(j), "value:"+strconv.Itoa(i+j))
+			}
+			v.do(args...)
+		}},
+		{"hashes of 300 fields", 200, func(v *genEnv, i int) {
+			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
+			for j := range 300 {
+				args = append(args, "field:"+strconv.Itoa(j), "value:"+strconv.Itoa(i+j))
+			}
+			v.do(args...)
+		}},
+		{"sets of 10 members", 10_000, func(v *genEnv, i int) {
+			args := []string{"SADD", "set:" + strconv.Itoa(i)}
+			for j := range 10 {
+				args = append(args, "member:"+strconv.Itoa(i+j))
+			}
+			v.do(args...)
+		}},
+		{"sorted sets of 10, packed", 10_000, func(v *genEnv, i int) {
+			args := []string{"ZADD", "zset:" + strconv.Itoa(i)}
+			for j := range 10 {
+				args = append(args, strconv.Itoa(j), "member:"+strconv.Itoa(i+j))
+			}
+			v.do(args...)
+			v.store.PackZSets(1 << 30)
+		}},
+		{"sorted sets of 10, expanded", 10_000, func(v *genEnv, i int) {
+			args := []string{"ZADD", "zset:" + strconv.Itoa(i)}
+			for j := range 10 {
+				args = append(args, strconv.Itoa(j), "member:"+strconv.Itoa(i+j))
+			}
+			v.do(args...)
+		}},
+		{"lists of 1000", 50, func(v *genEnv, i int) {
+			args := []string{"RPUSH", "list:" + strconv.Itoa(i)}
+			for j := range 1000 {
+				args = append(args, "element:"+strconv.Itoa(i+j))
+			}
+			v.do(args...)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newGenEnv()
+			heap := func() uint64 {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				return ms.HeapAlloc
+			}
+			before, used := heap(), v.store.Used()
+			for i := range tc.keys {
+				tc.load(v, i)
+			}
+			v.store.expanded = nil // the registry of sets to pack is not the data's
+			grew, accounted := float64(heap()-before), float64(v.store.Used()-used)
+			t.Logf("heap grew %.0f bytes per key, accounted %.0f", grew/float64(tc.keys), accounted/float64(tc.keys))
+			if accounted < 0.8*grew || accounted > 1.2*grew {
+				t.Errorf("accounted %.0f bytes, the heap grew %.0f", accounted, grew)
+			}
+			runtime.KeepAlive(v)
+		})
 	}
 }
