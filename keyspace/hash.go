@@ -312,7 +312,7 @@ func (h *Hash) find(field []byte) (from, to int, val []byte, ok bool) {
 			val, to = packedNext(h.lp, next)
 			return i, to, val, true
 		}
-		i = packedSkip(h.lp, next)
+		_, i = packedNext(h.lp, next)
 	}
 	return 0, 0, nil, false
 }

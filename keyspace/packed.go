@@ -29,17 +29,6 @@ func packedNext(lp []byte, i int) ([]byte, int) {
 	return lp[i : i+n : i+n], i + n
 }
 
-// packedSkip returns the offset past the string at lp[i:].
-func packedSkip(lp []byte, i int) int {
-	n := int(lp[i])
-	i++
-	if n >= 0x80 {
-		v, w := binary.Uvarint(lp[i-1:])
-		n, i = int(v), i-1+w
-	}
-	return i + n
-}
-
 // packedString is b as a string without copying: b is in a packed buffer,
 // whose bytes never change.
 func packedString(b []byte) string {
@@ -117,7 +106,7 @@ func packedCut(lp []byte, from, to int) []byte {
 	return packedReplace(lp, from, to)
 }
 
-// packedClone is a copy of lp with no spare capacity.
+// packedClone is a copy of lp in a buffer of its own.
 func packedClone(lp []byte) []byte {
 	if len(lp) == 0 {
 		return nil

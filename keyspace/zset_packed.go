@@ -10,14 +10,14 @@ import (
 // length shifted left once (the low bit set when the score is an integer,
 // as Redis's listpack stores integers apart), the member's bytes, then the
 // score: a zigzag varint when an integer, else its 8 bytes (little-endian
-// IEEE 754). The
-// commands work on the skiplist and hash index (zset_skiplist.go), so a
-// command that reaches a packed set expands it first (thaw), and the store
-// packs the sets commands expanded again on its next cron tick
-// (Store.PackZSets): a set in use stays expanded and fast, a set at rest
-// costs a tenth of the memory. A set packs only while Redis would keep it a
-// listpack (ZSet.compact). Len, Encoding, Clone, Range, Score, encode,
-// DUMP and MEMORY USAGE read a packed set as it is.
+// IEEE 754). The commands work on the skiplist and hash index
+// (zset_skiplist.go), so a command that reaches a packed set expands it
+// first (thaw), and the store packs the sets commands expanded again on
+// its next cron tick (Store.PackZSets): a set in use stays expanded and
+// fast, a set at rest costs a fraction of the memory. A set packs only
+// while Redis would keep it a listpack (ZSet.compact). Len, Encoding,
+// Clone, Range, Score, encode, DUMP and MEMORY USAGE read a packed set as
+// it is.
 
 // zsetRef is a set a command expanded, to pack again.
 type zsetRef struct {
