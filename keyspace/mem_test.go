@@ -125,6 +125,15 @@ func TestMemoryUsage(t *testing.T) {
 	}
 }
 
+// zaddTen adds a sorted set of 10 members under zset:i.
+func zaddTen(v *genEnv, i int) {
+	args := []string{"ZADD", "zset:" + strconv.Itoa(i)}
+	for j := range 10 {
+		args = append(args, strconv.Itoa(j), "member:"+strconv.Itoa(i+j))
+	}
+	v.do(args...)
+}
+
 // TestAccountingMatchesHeap loads each kind of value, in each packed or
 // expanded form, and compares what the store accounts (used_memory,
 // MEMORY USAGE) with what the Go heap grew by: within a fifth.
@@ -162,20 +171,10 @@ func TestAccountingMatchesHeap(t *testing.T) {
 			v.do(args...)
 		}},
 		{"sorted sets of 10, packed", 10_000, func(v *genEnv, i int) {
-			args := []string{"ZADD", "zset:" + strconv.Itoa(i)}
-			for j := range 10 {
-				args = append(args, strconv.Itoa(j), "member:"+strconv.Itoa(i+j))
-			}
-			v.do(args...)
+			zaddTen(v, i)
 			v.store.PackZSets(1 << 30)
 		}},
-		{"sorted sets of 10, expanded", 10_000, func(v *genEnv, i int) {
-			args := []string{"ZADD", "zset:" + strconv.Itoa(i)}
-			for j := range 10 {
-				args = append(args, strconv.Itoa(j), "member:"+strconv.Itoa(i+j))
-			}
-			v.do(args...)
-		}},
+		{"sorted sets of 10, expanded", 10_000, zaddTen},
 		{"lists of 1000", 50, func(v *genEnv, i int) {
 			args := []string{"RPUSH", "list:" + strconv.Itoa(i)}
 			for j := range 1000 {
