@@ -88,54 +88,15 @@ func parseMonitorLine(line string) (monitored, bool) {
 }
 
 // parseRepr reads the quoted, escaped arguments of a MONITOR line (Redis's
-// sdscatrepr).
+// sdscatrepr, which sdssplitargs reads back).
 func parseRepr(s string) ([]string, bool) {
-	var args []string
-	for i := 0; i < len(s); {
-		if s[i] == ' ' {
-			i++
-			continue
-		}
-		if s[i] != '"' {
-			return nil, false
-		}
-		var b strings.Builder
-		i++
-		for ; i < len(s) && s[i] != '"'; i++ {
-			if s[i] != '\\' || i+1 >= len(s) {
-				b.WriteByte(s[i])
-				continue
-			}
-			i++
-			switch s[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'a':
-				b.WriteByte('\a')
-			case 'b':
-				b.WriteByte('\b')
-			case 'x':
-				if i+2 < len(s) {
-					v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-					if err != nil {
-						return nil, false
-					}
-					b.WriteByte(byte(v))
-					i += 2
-				}
-			default:
-				b.WriteByte(s[i])
-			}
-		}
-		if i >= len(s) {
-			return nil, false
-		}
-		i++ // the closing quote
-		args = append(args, b.String())
+	raw, ok := resp.SplitArgs([]byte(s))
+	if !ok {
+		return nil, false
+	}
+	args := make([]string, len(raw))
+	for i, a := range raw {
+		args[i] = string(a)
 	}
 	return args, true
 }

@@ -85,7 +85,7 @@ func (s *RequestScanner) Scan(dst, b []byte) []byte {
 			}
 			b = b[i+1:]
 			s.state = frameStart
-			args, ok := splitInline(bytes.TrimSuffix(s.hdr, []byte("\r")))
+			args, ok := SplitArgs(bytes.TrimSuffix(s.hdr, []byte("\r")))
 			s.hdr = s.hdr[:0]
 			if !ok {
 				s.fail("unbalanced quotes in request")
@@ -186,10 +186,11 @@ func (s *RequestScanner) header(dst []byte) []byte {
 	return dst
 }
 
-// splitInline splits an inline request line exactly as Redis's sdssplitargs:
+// SplitArgs splits an inline request line exactly as Redis's sdssplitargs
+// (which also reads back what MONITOR and sdscatrepr quote):
 // blanks separate arguments; "double quotes" take \xHH and \n \r \t \b \a
 // escapes; 'single quotes' take \'; a closing quote must end the argument.
-func splitInline(line []byte) ([][]byte, bool) {
+func SplitArgs(line []byte) ([][]byte, bool) {
 	if i := bytes.IndexByte(line, 0); i >= 0 {
 		line = line[:i] // Redis parses the line as a C string
 	}
