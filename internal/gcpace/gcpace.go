@@ -41,6 +41,8 @@ type Config struct {
 	// never.
 	Idle      time.Duration
 	IdleBytes uint64
+	// onRelease, for tests, is called after each idle release.
+	onRelease func()
 }
 
 // Pacer adjusts GOGC after every collection until Stop.
@@ -48,16 +50,23 @@ type Pacer struct {
 	cfg     Config
 	stopped atomic.Bool
 	done    chan struct{} // closed by Stop: ends the idle watcher
-	sample  []metrics.Sample
-	// Released counts the idle releases (for tests).
-	released atomic.Int64
-	// Percent is the GOGC the pacer set last (for tests and INFO).
+	live    []metrics.Sample
+	// percent is the GOGC the pacer set last (for tests).
 	percent atomic.Int64
+}
+
+// readUint64 reads the one metric of sample (0 if unsupported).
+func readUint64(sample []metrics.Sample) uint64 {
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
 }
 
 // Start begins pacing and sets GOGC for the heap as it is now.
 func Start(cfg Config) *Pacer {
-	p := &Pacer{cfg: cfg, done: make(chan struct{}), sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	p := &Pacer{cfg: cfg, done: make(chan struct{}), live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	p.adjust()
 	p.arm()
 	if cfg.Idle > 0 {
@@ -71,14 +80,8 @@ func (p *Pacer) watchIdle() {
 	tick := min(p.cfg.Idle/4, time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	read := func() uint64 {
-		metrics.Read(sample)
-		if sample[0].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return sample[0].Value.Uint64()
-	}
+	allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	read := func() uint64 { return readUint64(allocs) }
 	last, quiet, released := read(), time.Duration(0), false
 	limit := uint64(float64(p.cfg.IdleBytes) * tick.Seconds())
 	for {
@@ -96,15 +99,14 @@ func (p *Pacer) watchIdle() {
 		last = now
 		if quiet >= p.cfg.Idle && !released {
 			debug.FreeOSMemory()
-			p.released.Add(1)
 			released = true
+			if p.cfg.onRelease != nil {
+				p.cfg.onRelease()
+			}
 			last = read() // the release's own allocations do not end the spell
 		}
 	}
 }
-
-// Released is how many times the pacer returned an idle heap.
-func (p *Pacer) Released() int { return int(p.released.Load()) }
 
 // Stop ends pacing and restores GOGC to Max.
 func (p *Pacer) Stop() {
@@ -145,11 +147,7 @@ func (p *Pacer) arm() {
 }
 
 func (p *Pacer) adjust() {
-	metrics.Read(p.sample)
-	var live uint64
-	if p.sample[0].Value.Kind() == metrics.KindUint64 {
-		live = p.sample[0].Value.Uint64()
-	}
+	live := readUint64(p.live)
 	pct := p.cfg.Percent(live)
 	if int64(pct) != p.percent.Load() {
 		debug.SetGCPercent(pct)

@@ -70,19 +70,25 @@ func TestPacerFollowsTheLiveHeap(t *testing.T) {
 // returned once, and again only after it allocated and went idle again.
 func TestIdleRelease(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	p := Start(Config{Fraction: 0.25, Floor: 8 << 20, Max: 100, Idle: 50 * time.Millisecond, IdleBytes: 64 << 20})
+	releases := make(chan struct{}, 16)
+	p := Start(Config{Fraction: 0.25, Floor: 8 << 20, Max: 100, Idle: 50 * time.Millisecond, IdleBytes: 64 << 20,
+		onRelease: func() { releases <- struct{}{} }})
 	defer p.Stop()
-	wait := func(n int) {
+	wait := func(what string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for p.Released() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("released %d times, want %d", p.Released(), n)
-			}
-			time.Sleep(10 * time.Millisecond) // waiting for the watcher's clock, not for an event
+		select {
+		case <-releases:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no release %s", what)
 		}
 	}
-	wait(1)
+	wait("after the start")
+	// Without allocation, no second release comes: one per idle spell.
+	select {
+	case <-releases:
+		t.Fatal("released twice in one idle spell")
+	case <-time.After(300 * time.Millisecond):
+	}
 	// Allocate well past IdleBytes per second for a while: a new spell.
 	var sink [][]byte
 	deadline := time.Now().Add(300 * time.Millisecond)
@@ -93,5 +99,5 @@ func TestIdleRelease(t *testing.T) {
 		}
 	}
 	runtime.KeepAlive(sink)
-	wait(2)
+	wait("after allocating and going idle again")
 }
