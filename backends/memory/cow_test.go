@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,6 +72,15 @@ func testCopyOnWrite(t *testing.T, protocol bool) {
 			do(1, "RPUSH", fmt.Sprint("l", i), "a", "b")
 			do(2, "HSET", fmt.Sprint("h", i), "f", "v")
 		}
+		if i%20 == 0 { // small sorted sets, packed by the cron below
+			do(2, "ZADD", fmt.Sprint("z", i), "1", "a", "2.5", "b")
+		}
+		if i%300 == 0 { // values that end a chunk by its bytes
+			do(0, "SET", fmt.Sprint("big", i), strings.Repeat(fmt.Sprint(i), 20000))
+		}
+	}
+	for _, s := range st.shards {
+		s.activeExpire() // packs the sorted sets
 	}
 	atCut := dumpState(st.shards)
 	saved := make(chan error, 1)
@@ -92,6 +102,13 @@ func testCopyOnWrite(t *testing.T, protocol bool) {
 		do(0, "SET", fmt.Sprint("new", i), "x")
 	}
 	do(0, "GET", "ttl0")
+	for i := 0; i < n; i += 40 { // expanded again, changed, packed again
+		do(2, "ZADD", fmt.Sprint("z", i), "3", "c")
+		do(2, "ZREM", fmt.Sprint("z", i+20), "a")
+	}
+	for i := 0; i < n; i += 600 {
+		do(0, "APPEND", fmt.Sprint("big", i), "tail")
+	}
 	for _, s := range st.shards {
 		s.activeExpire()
 	}

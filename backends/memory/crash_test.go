@@ -120,6 +120,9 @@ func runCrashWorkload(t *testing.T, protocol bool) *crashEnv {
 	e.wall.Add(-150) // the wall clock steps back; the store's does not
 	e.do("incr after expiry", 0, nil, []string{"INCR", k})
 	e.do("multi with dbsize", 0, nil, []string{"MULTI"}, []string{"SET", a, "7"}, []string{"SET", c, "8"}, []string{"DBSIZE"})
+	z1, z2, zu := keyOn4(1, "z"), keyOn4(2, "z"), keyOn4(3, "z")
+	e.do("zadd both", 0, nil, []string{"MULTI"}, []string{"ZADD", z1, "1", "a", "2.5", "b"}, []string{"ZADD", z2, "3", "c"})
+	e.activeExpire("cron packs sorted sets") // the snapshot saves them packed
 	saving = true
 	e.save()
 	saving = false
@@ -128,6 +131,8 @@ func runCrashWorkload(t *testing.T, protocol bool) *crashEnv {
 	e.do("lmove across shards", 0, nil, []string{"LMOVE", l, m, "LEFT", "RIGHT"})
 	e.do("sadd both", 0, nil, []string{"MULTI"}, []string{"SADD", s1, "1", "2", "3"}, []string{"SADD", s2, "3", "4"})
 	e.do("sunionstore", 0, nil, []string{"SUNIONSTORE", u, s1, s2})
+	e.do("zunionstore", 0, nil, []string{"ZUNIONSTORE", zu, "2", z1, z2})
+	e.do("zadd expands", 0, nil, []string{"ZADD", z1, "4", "d"})
 	e.do("db 1 write", 1, nil, []string{"SET", d, "one"})
 	e.do("swapdb", 0, nil, []string{"SWAPDB", "0", "1"})
 	e.do("db 2 write", 2, nil, []string{"HSET", b, "f", "v"})
