@@ -38,7 +38,13 @@ problems << "#{Sidekiq::ScheduledSet.new.size} jobs left scheduled" unless Sidek
   size = Sidekiq::Queue.new(q).size
   problems << "#{size} jobs left in queue #{q}" unless size.zero?
 end
+# Sidekiq's heartbeat adds the processed count every few seconds: wait
+# for it, within the deadline.
 processed = Sidekiq::Stats.new.processed
+while processed < n + 4 && Time.now < deadline
+  sleep 0.2
+  processed = Sidekiq::Stats.new.processed
+end
 problems << "Sidekiq counts #{processed} processed jobs, want at least #{n + 4}" if processed < n + 4
 unless problems.empty?
   puts problems
