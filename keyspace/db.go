@@ -107,11 +107,22 @@ type Store struct {
 	// expanded are the small sorted sets commands expanded, to pack again
 	// (PackZSets).
 	expanded []zsetRef
+	// OnThaw, when set, is told of every packed string taken out of its
+	// table into an entry (see strtable.go) before anything reads or
+	// changes it: a snapshot walking the table saves it first.
+	OnThaw func(db *DB, key string, e *Entry)
+	// hot is PackStrings' scratch; packIdle is how long, in milliseconds,
+	// a string must go unchanged to be packed (tests pack at once).
+	// pool is eviction's best candidates (evict.go).
+	pool     []evictCandidate
+	hot      []string
+	hotSeen  map[*Entry]struct{}
+	packIdle int64
 }
 
 // NewStore returns a store of n empty databases.
 func NewStore(n int, now func() int64) *Store {
-	s := &Store{Now: now, seed: maphash.MakeSeed(), mem: DefaultMemoryPolicy()}
+	s := &Store{Now: now, seed: maphash.MakeSeed(), mem: DefaultMemoryPolicy(), packIdle: packIdleMillis}
 	s.dbs = make([]*DB, n)
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
@@ -146,10 +157,14 @@ func (s *Store) NextVersion() uint64 {
 
 // DB is one numbered database of a shard.
 type DB struct {
-	store   *Store
-	index   int // its number
-	keys    map[string]*Entry
-	expires int // keys with a TTL
+	store *Store
+	index int // its number
+	keys  map[string]*Entry
+	// str holds the strings at rest, packed (strtable.go); nil when none.
+	// fresh are keys that became strings since PackStrings last looked.
+	str     *strTable
+	fresh   []string
+	expires int // keys with a TTL, packed or not
 	// tombs holds the versions of deleted keys; floor is the version every
 	// key without a tombstone reports (raised when tombstones are dropped).
 	tombs map[string]uint64
@@ -166,7 +181,7 @@ func newDB(s *Store, index int) *DB {
 }
 
 // Len is the number of keys, expired ones not yet removed included.
-func (db *DB) Len() int { return len(db.keys) }
+func (db *DB) Len() int { return len(db.keys) + db.packedLen() }
 
 // Expires is the number of keys with a TTL.
 func (db *DB) Expires() int { return db.expires }
@@ -177,7 +192,10 @@ func (db *DB) Get(key []byte, now int64) *Entry {
 	// Small enough to be inlined: this is every command's lookup.
 	e, ok := db.keys[string(key)]
 	if !ok {
-		return nil
+		if db.str == nil {
+			return nil
+		}
+		return db.getPacked(key, now, true)
 	}
 	if e.ExpireAt != 0 && e.ExpireAt <= now {
 		db.expire(string(key), e)
@@ -192,12 +210,24 @@ func (db *DB) Get(key []byte, now int64) *Entry {
 	return e
 }
 
+// accessed is Get's record of an access, for the paths Get does not inline.
+func (db *DB) accessed(e *Entry, now int64) {
+	if db.store.lfu {
+		db.store.lfuAccess(e, now)
+	} else if t := uint32(now/lruClockRes) & lruMask; e.lru&lruMask != t {
+		e.lru = e.lru&^lruMask | t
+	}
+}
+
 // GetNoTouch is Get without recording an access, for commands that Redis
 // runs with LOOKUP_NOTOUCH (TYPE, TTL, OBJECT, EXISTS...).
 func (db *DB) GetNoTouch(key []byte, now int64) *Entry {
 	e, ok := db.keys[string(key)]
 	if !ok {
-		return nil
+		if db.str == nil {
+			return nil
+		}
+		return db.getPacked(key, now, false)
 	}
 	if e.ExpireAt != 0 && e.ExpireAt <= now {
 		db.expire(string(key), e)
@@ -209,14 +239,20 @@ func (db *DB) GetNoTouch(key []byte, now int64) *Entry {
 // Index is the database's number (it changes with SWAPDB).
 func (db *DB) Index() int { return db.index }
 
-// Entries is the database's map of keys, for a copy-on-write snapshot: the
+// Entries is the database's map of keys, for a copy-on-write snapshot (its
+// packed strings are apart: Packed): the
 // caller holds the store's lock while it reads it and never changes it.
 // FLUSHDB replaces the map rather than clearing it, so a reference taken
 // earlier keeps the keys as they were.
 func (db *DB) Entries() map[string]*Entry { return db.keys }
 
 // Peek returns the entry of key without expiring it (for persistence).
-func (db *DB) Peek(key string) *Entry { return db.keys[key] }
+func (db *DB) Peek(key string) *Entry {
+	if e, ok := db.keys[key]; ok {
+		return e
+	}
+	return db.thaw(bytesOf(key))
+}
 
 func (db *DB) expire(key string, e *Entry) {
 	// Expiry keeps the version: liveness changing is what WATCH checks.
@@ -242,7 +278,15 @@ func (db *DB) remove(key string, e *Entry, version uint64) {
 // when key existed its entry is updated in place instead.
 func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 	e.Version = db.store.NextVersion()
-	if old, ok := db.keys[string(key)]; ok {
+	old, ok := db.keys[string(key)]
+	if !ok && db.str != nil {
+		old = db.thaw(key)
+		ok = old != nil
+	}
+	if ok {
+		if e.Kind == KindString && (old.Kind != KindString || len(old.Str) > strPackMax) {
+			db.noteString(string(key)) // it was not a packable string before
+		}
 		if keepTTL {
 			e.ExpireAt = old.ExpireAt
 		}
@@ -279,6 +323,9 @@ func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 	k := string(key)
 	delete(db.tombs, k)
 	db.keys[k] = e
+	if e.Kind == KindString {
+		db.noteString(k)
+	}
 	if db.scan != nil {
 		db.scanAdd(k)
 	}
@@ -366,7 +413,21 @@ func (db *DB) Flush(now int64) {
 			db.tombs[k] = e.Version
 		}
 	}
+	if t := db.str; t != nil {
+		for _, s := range t.slots {
+			if s == 0 {
+				continue
+			}
+			r := t.record(s & posMask)
+			if at := r.expireAt(); at == 0 || at > now {
+				db.tombs[string(r.key())] = v
+			} else {
+				db.tombs[string(r.key())] = r.version()
+			}
+		}
+	}
 	db.keys = make(map[string]*Entry)
+	db.str, db.fresh = nil, nil
 	db.expires = 0
 	db.scan = nil
 	db.store.used -= db.used
@@ -393,7 +454,7 @@ func (db *DB) ActiveExpire(now int64, limit int) int {
 	if db.expires == 0 {
 		return 0
 	}
-	n := 0
+	n := db.expirePacked(now, limit)
 	for k, e := range db.keys {
 		if limit <= 0 {
 			break
@@ -412,9 +473,26 @@ func (db *DB) ActiveExpire(now int64, limit int) int {
 // with many expired keys and one live key still answers that key (a bounded
 // number of tries could miss it).
 func (db *DB) RandomKey(now int64, rnd *rand.Rand) (string, bool) {
-	if len(db.keys) == 0 {
-		return "", false
+	for {
+		nk, np := len(db.keys), db.packedLen()
+		if nk+np == 0 {
+			return "", false
+		}
+		if np > 0 && rnd.IntN(nk+np) >= nk {
+			if k, ok := db.randomPacked(now, rnd); ok {
+				return k, true
+			}
+			continue // it expired a key
+		}
+		if k, ok := db.randomMapped(now, rnd); ok {
+			return k, true
+		}
 	}
+}
+
+// randomMapped is RandomKey among the map's keys: false when all of them
+// had expired (and are gone).
+func (db *DB) randomMapped(now int64, rnd *rand.Rand) (string, bool) {
 	// Go starts each map iteration at a random place; the skip spreads
 	// the choice within it.
 	skip := rnd.IntN(min(len(db.keys), 64))
@@ -436,7 +514,8 @@ func (db *DB) RandomKey(now int64, rnd *rand.Rand) (string, bool) {
 }
 
 // Range calls fn for every live key until fn returns false. fn must not
-// change the database.
+// change the database; a packed string's entry is valid only during the
+// call.
 func (db *DB) Range(now int64, fn func(key string, e *Entry) bool) {
 	for k, e := range db.keys {
 		if e.ExpireAt != 0 && e.ExpireAt <= now {
@@ -446,6 +525,7 @@ func (db *DB) Range(now int64, fn func(key string, e *Entry) bool) {
 			return
 		}
 	}
+	db.rangePacked(now, fn)
 }
 
 // Put installs e under key as recovery and cross-shard commits do: e keeps
@@ -457,6 +537,8 @@ func (db *DB) Put(key string, e *Entry) {
 			db.expires--
 		}
 		db.accountKey(key, old, -1)
+	} else {
+		ok = db.dropPacked(bytesOf(key))
 	}
 	if e.ExpireAt != 0 {
 		db.expires++
@@ -476,6 +558,9 @@ func (db *DB) Put(key string, e *Entry) {
 	e.Snap = db.store.SnapEpoch
 	delete(db.tombs, key)
 	db.keys[key] = e
+	if e.Kind == KindString {
+		db.noteString(key)
+	}
 	if !ok && db.scan != nil {
 		db.scanAdd(key)
 	}

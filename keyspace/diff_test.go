@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
@@ -23,6 +24,9 @@ type localServer struct {
 	exec  *Executor
 	db    int
 	rnd   *rand.Rand
+	// packAll packs every string after each command, so that commands
+	// meet them packed (strtable.go).
+	packAll bool
 }
 
 func newLocalServer() *localServer {
@@ -60,6 +64,17 @@ func (s *localServer) Do(args ...string) ([]byte, error) {
 			Now: s.store.Now(), Rand: s.rnd}
 		s.exec.Run(c, cmd)
 	}
+	if s.packAll {
+		s.store.packIdle = -1 << 40
+		s.store.PackStrings(s.store.Now(), 1<<30)
+		for i := range s.store.NumDBs() {
+			for k, e := range s.store.DB(i).keys {
+				if e.Kind == KindString && len(e.Str) <= strPackMax && len(k) <= strPackMax {
+					return nil, fmt.Errorf("string %q not packed", k)
+				}
+			}
+		}
+	}
 	return w.B, nil
 }
 
@@ -88,22 +103,34 @@ func TestDiff(t *testing.T) {
 		if *diffFile != "" && filepath.Base(*diffFile) != name {
 			continue
 		}
-		t.Run(name, func(t *testing.T) {
-			var local *localServer
-			n := difftest.Run(t, corpora[name], ref, serverFunc(func(args ...string) ([]byte, error) {
-				return local.Do(args...)
-			}), func() {
-				if _, err := ref.Do("FLUSHALL"); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := ref.Do("SELECT", "0"); err != nil {
-					t.Fatal(err)
-				}
-				local = newLocalServer()
-			})
-			t.Logf("%d commands compared", n)
-		})
+		for _, packed := range []bool{false, true} {
+			runDiffCorpus(t, name, corpora[name], ref, packed)
+		}
 	}
+}
+
+// runDiffCorpus replays one corpus; packed has every string packed between
+// commands.
+func runDiffCorpus(t *testing.T, name string, corpus []difftest.Group, ref *testutil.Conn, packed bool) {
+	if packed {
+		name += "/packed"
+	}
+	t.Run(name, func(t *testing.T) {
+		var local *localServer
+		n := difftest.Run(t, corpus, ref, serverFunc(func(args ...string) ([]byte, error) {
+			return local.Do(args...)
+		}), func() {
+			if _, err := ref.Do("FLUSHALL"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ref.Do("SELECT", "0"); err != nil {
+				t.Fatal(err)
+			}
+			local = newLocalServer()
+			local.packAll = packed
+		})
+		t.Logf("%d commands compared", n)
+	})
 }
 
 type serverFunc func(args ...string) ([]byte, error)

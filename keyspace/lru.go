@@ -59,6 +59,10 @@ func DefaultMemoryPolicy() MemoryPolicy {
 // LFU data: as in Redis, it takes a while to mean the other thing after a
 // switch between LRU and LFU.
 func (s *Store) SetMemoryPolicy(p MemoryPolicy) {
+	if p.Policy != s.mem.Policy {
+		clear(s.pool)
+		s.pool = s.pool[:0] // scores of another policy
+	}
 	s.mem = p
 	s.lfu = p.Policy.LFU()
 }

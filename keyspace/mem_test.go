@@ -149,6 +149,13 @@ func TestAccountingMatchesHeap(t *testing.T) {
 		{"strings of 32 bytes", 100_000, func(v *genEnv, i int) {
 			v.do("SET", "key:"+strconv.Itoa(i), strings.Repeat("x", 24)+strconv.Itoa(10_000_000+i))
 		}},
+		{"strings of 32 bytes, packed", 100_000, func(v *genEnv, i int) {
+			v.do("SET", "key:"+strconv.Itoa(i), strings.Repeat("x", 24)+strconv.Itoa(10_000_000+i))
+			if i%1000 == 999 {
+				v.store.packIdle = -1 << 40
+				v.store.PackStrings(v.store.Now(), 1<<30)
+			}
+		}},
 		{"hashes of 10 fields", 10_000, func(v *genEnv, i int) {
 			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
 			for j := range 10 {
@@ -195,7 +202,9 @@ func TestAccountingMatchesHeap(t *testing.T) {
 			for i := range tc.keys {
 				tc.load(v, i)
 			}
-			v.store.expanded = nil // the registry of sets to pack is not the data's
+			// The registries of values to pack are not the data's.
+			v.store.expanded = nil
+			v.store.DB(0).fresh = nil
 			grew, accounted := float64(heap()-before), float64(v.store.Used()-used)
 			t.Logf("heap grew %.0f bytes per key, accounted %.0f", grew/float64(tc.keys), accounted/float64(tc.keys))
 			if accounted < 0.8*grew || accounted > 1.2*grew {

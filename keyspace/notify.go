@@ -132,8 +132,8 @@ func (c *Ctx) notifyIn(db int, class NotifyFlags, name string, key []byte) {
 
 // live reports whether key exists and has not expired, changing nothing.
 func (db *DB) live(key []byte, now int64) bool {
-	e, ok := db.keys[string(key)]
-	return ok && (e.ExpireAt == 0 || e.ExpireAt > now)
+	_, at, ok := db.lookupMeta(string(key))
+	return ok && (at == 0 || at > now)
 }
 
 // eventSpec is what a command fires on each key it wrote: the event's

@@ -74,12 +74,21 @@ func (db *DB) scanHash(key string) uint64 {
 // buildScanIndex indexes every key of db.
 func (db *DB) buildScanIndex() *scanIndex {
 	bits := uint(scanMinBits)
-	for len(db.keys) > (scanLoad/2)<<bits {
+	for db.Len() > (scanLoad/2)<<bits {
 		bits++
 	}
-	slots := make([]scanSlot, 0, len(db.keys))
+	slots := make([]scanSlot, 0, db.Len())
 	for k := range db.keys {
 		slots = append(slots, scanSlot{db.scanHash(k), k})
+	}
+	if t := db.str; t != nil {
+		for _, s := range t.slots {
+			if s != 0 {
+				r := t.record(s & posMask)
+				k := string(r.key())
+				slots = append(slots, scanSlot{db.scanHash(k), k})
+			}
+		}
 	}
 	ix := &scanIndex{bits: bits}
 	ix.layout(slots)
@@ -145,7 +154,7 @@ func (ix *scanIndex) sweep(db *DB, b uint64) {
 	s := ix.buckets[b]
 	kept := s[:0]
 	for _, sl := range s {
-		if _, ok := db.keys[sl.key]; ok {
+		if _, _, ok := db.lookupMeta(sl.key); ok {
 			kept = append(kept, sl)
 		}
 	}
@@ -172,14 +181,14 @@ func (ix *scanIndex) grow() {
 // keys than count, or none, before the end. Expired keys met on the way are
 // removed. fn must not change the database.
 func (db *DB) Scan(cursor uint64, count int, match []byte, typ Kind, now int64, fn func(key string)) (next uint64) {
-	if cursor >= 1<<ScanCursorBits || len(db.keys) == 0 {
+	if cursor >= 1<<ScanCursorBits || db.Len() == 0 {
 		return 0
 	}
 	if db.scan == nil {
 		db.scan = db.buildScanIndex()
 	}
 	ix := db.scan
-	ix.work, ix.base = 0, len(db.keys)
+	ix.work, ix.base = 0, db.Len()
 	count = max(count, 1)
 	maxVisits := math.MaxInt
 	if count < math.MaxInt/10 {
@@ -194,18 +203,18 @@ func (db *DB) Scan(cursor uint64, count int, match []byte, typ Kind, now int64, 
 			if sl.h < cursor {
 				continue
 			}
-			e := db.keys[sl.key]
-			if e == nil {
+			kind, at, ok := db.lookupMeta(sl.key)
+			if !ok {
 				stale = true
 				continue
 			}
 			found++
 			switch {
-			case e.ExpireAt != 0 && e.ExpireAt <= now:
-				db.expire(sl.key, e)
+			case at != 0 && at <= now:
+				db.expire(sl.key, db.Peek(sl.key))
 				stale = true
 				continue
-			case typ != KindNone && e.Kind != typ:
+			case typ != KindNone && kind != typ:
 				continue
 			}
 			if match != nil {

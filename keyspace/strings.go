@@ -156,6 +156,7 @@ func strCopy(dst, src []byte) []byte {
 // updated in place.
 func (c *Ctx) strSet(key []byte, old *Entry, val []byte, at int64, keepTTL bool) {
 	if old != nil && old.Kind == KindString {
+		c.DB.noteShrunk(key, old.Str, val)
 		old.Str = strCopy(old.Str, val)
 		if !keepTTL && old.ExpireAt != at {
 			c.DB.SetExpire(old, at)
@@ -492,6 +493,7 @@ func incrbyfloatCmd(c *Ctx) {
 	}
 	s := formatLongDouble(sum)
 	if e != nil {
+		c.DB.noteShrunk(key, e.Str, s)
 		e.Str = strCopy(e.Str, s)
 		c.Modified(e)
 	} else {

@@ -66,11 +66,13 @@ func testCopyOnWrite(t *testing.T, protocol bool) {
 	for i := 0; i < n; i++ {
 		do(0, "SET", fmt.Sprint("k", i), fmt.Sprint("v", i))
 		if i%10 == 0 {
-			do(0, "SET", fmt.Sprint("ttl", i), "t", "PX", "100")
+			do(0, "SET", fmt.Sprint("ttl", i), "t", "PX", "2000")
 		}
 		if i%5 == 0 {
 			do(1, "RPUSH", fmt.Sprint("l", i), "a", "b")
+			do(1, "SET", fmt.Sprint("s", i), "flushed later")
 			do(2, "HSET", fmt.Sprint("h", i), "f", "v")
+			do(2, "SET", fmt.Sprint("s", i), "swapped later")
 		}
 		if i%20 == 0 { // small sorted sets, packed by the cron below
 			do(2, "ZADD", fmt.Sprint("z", i), "1", "a", "2.5", "b")
@@ -79,8 +81,12 @@ func testCopyOnWrite(t *testing.T, protocol bool) {
 			do(0, "SET", fmt.Sprint("big", i), strings.Repeat(fmt.Sprint(i), 20000))
 		}
 	}
+	wall.Add(1001) // strings unchanged for a second are packed
 	for _, s := range st.shards {
-		s.activeExpire() // packs the sorted sets
+		s.activeExpire() // packs the sorted sets and strings
+		if s.store.DB(0).Packed().Len() == 0 || s.store.DB(1).Packed().Len() == 0 {
+			t.Fatalf("shard %d packed no strings", s.index)
+		}
 	}
 	atCut := dumpState(st.shards)
 	saved := make(chan error, 1)
@@ -91,12 +97,15 @@ func testCopyOnWrite(t *testing.T, protocol bool) {
 		t.Fatalf("the snapshot ended before its first chunk: %v", err)
 	}
 	// The walk is stopped after its first chunk of shard 0.
-	wall.Add(500) // every ttl key has expired
+	wall.Add(1500) // every ttl key has expired
 	for i := 0; i < n; i += 3 {
 		do(0, "SET", fmt.Sprint("k", i), "changed")
 	}
 	for i := 1; i < n; i += 7 {
 		do(0, "DEL", fmt.Sprint("k", i))
+	}
+	for i := 5; i < n; i += 11 { // packed strings read (taken out of their table), not changed
+		do(0, "GETRANGE", fmt.Sprint("k", i), "0", "-1")
 	}
 	for i := 0; i < 300; i++ {
 		do(0, "SET", fmt.Sprint("new", i), "x")

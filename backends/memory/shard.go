@@ -127,6 +127,13 @@ func (s *Shard) persist(l *storeLog) {
 		s.expired = append(s.expired, expiredKey{db.Index(), key})
 		s.eventLocked(keyspace.NotifyExpired, "expired", db.Index(), key)
 	}
+	s.store.OnThaw = func(db *keyspace.DB, key string, e *keyspace.Entry) {
+		// A walk may have passed the string's place in its table, and may
+		// miss it in the map it joins: save it now.
+		if s.snap != nil {
+			s.saveLocked(db, key, e)
+		}
+	}
 }
 
 var _ backends.Shard = (*Shard)(nil)
@@ -801,6 +808,11 @@ func (s *Shard) activeExpire() {
 	// keyspace/zset_packed.go): about 50,000 elements a tick, a few
 	// milliseconds.
 	s.store.PackZSets(50_000)
+	// Strings unchanged for a second are packed (keyspace/strtable.go),
+	// but not while a snapshot walks the tables.
+	if s.snap == nil {
+		s.store.PackStrings(now, 50_000)
+	}
 	s.logExpiredLocked(now)
 }
 

@@ -40,8 +40,10 @@ var errStopped = errors.New("memory: store closing")
 // cowSnap is a shard's part of a snapshot in progress.
 type cowSnap struct {
 	epoch uint16
-	// maps are the databases' key maps at the cut, by their index then.
-	maps []map[string]*keyspace.Entry
+	// maps are the databases' key maps at the cut, by their index then,
+	// and packed their tables of packed strings.
+	maps   []map[string]*keyspace.Entry
+	packed []keyspace.Packed
 	// atCut gives each database's index at the cut (SWAPDB may move it).
 	atCut map[*keyspace.DB]int
 	// saved holds entries saved before a change, not yet written out.
@@ -160,6 +162,7 @@ func (st *Store) snapshot(ctx context.Context) error {
 			for d := 0; d < s.store.NumDBs(); d++ {
 				db := s.store.DB(d)
 				sn.maps = append(sn.maps, db.Entries())
+				sn.packed = append(sn.packed, db.Packed())
 				sn.atCut[db] = d
 			}
 			s.snap, snaps[i] = sn, sn
@@ -254,6 +257,16 @@ func (st *Store) writeCOW(ctx context.Context, w io.Writer, snaps []*cowSnap) er
 			s.mu.Lock()
 			n := 0
 			var err error
+			// chunk writes what the walk and changes saved, releasing the
+			// lock meanwhile.
+			chunk := func() bool {
+				buf = append(buf, sn.saved...)
+				sn.saved = sn.saved[:0]
+				s.mu.Unlock()
+				err = flush()
+				s.mu.Lock()
+				return err == nil
+			}
 			// The map changes while the lock is released between chunks:
 			// entries added then carry the epoch; entries deleted before
 			// the walk reached them were saved first.
@@ -263,14 +276,22 @@ func (st *Store) writeCOW(ctx context.Context, w io.Writer, snaps []*cowSnap) er
 					e.Snap = sn.epoch
 				}
 				if n++; n%snapChunk == 0 || len(buf) >= snapChunkBytes {
-					buf = append(buf, sn.saved...)
-					sn.saved = sn.saved[:0]
-					s.mu.Unlock()
-					err = flush()
-					s.mu.Lock()
-					if err != nil {
+					if !chunk() {
 						break
 					}
+				}
+			}
+			// Then the packed strings: those taken out of the table since
+			// the cut were saved first (OnThaw).
+			for cur, done := uint64(0), false; err == nil && !done; {
+				n = 0
+				cur, done = sn.packed[d].Save(cur, sn.epoch, func(key string, e *keyspace.Entry) bool {
+					buf = appendSnapEntry(buf, i, d, key, e, &val)
+					n++
+					return n < snapChunk && len(buf) < snapChunkBytes
+				})
+				if !done {
+					chunk()
 				}
 			}
 			buf = append(buf, sn.saved...)

@@ -1,0 +1,333 @@
+package keyspace
+
+import (
+	"hash/maphash"
+	"math/rand/v2"
+)
+
+// How a database moves strings between its map and its strTable (see
+// strtable.go).
+
+// packIdleMillis is how long a string must go unchanged before the cron
+// packs it: a key being written stays an entry, changed in place.
+const packIdleMillis = 1000
+
+// strHash is key's hash in the database's strTable.
+func (db *DB) strHash(key []byte) uint64 { return maphash.Bytes(db.store.seed, key) }
+
+// packedLen is the number of packed keys.
+func (db *DB) packedLen() int {
+	if db.str == nil {
+		return 0
+	}
+	return db.str.n
+}
+
+// noteString records that key now holds a string entry the cron may pack.
+func (db *DB) noteString(key string) { db.fresh = append(db.fresh, key) }
+
+// noteShrunk lists key when its string, changed in place from was to now,
+// becomes small enough to pack (PackStrings forgot it while it was larger).
+func (db *DB) noteShrunk(key, was, now []byte) {
+	if len(was) > strPackMax && len(now) <= strPackMax {
+		db.noteString(string(key))
+	}
+}
+
+// thaw moves key's packed string, if any, into the map as an entry and
+// returns it; expired or not, as the caller decides what to do with it.
+func (db *DB) thaw(key []byte) *Entry {
+	t := db.str
+	if t == nil {
+		return nil
+	}
+	i, r, ok := t.find(key, db.strHash(key))
+	if !ok {
+		return nil
+	}
+	e := newStringEntry(r.val(), r.expireAt())
+	e.Version, e.Snap = r.version(), r.snap()
+	e.setLRUField(r.lru())
+	d := -strCost(r.size())
+	t.remove(i, &r)
+	k := string(key)
+	db.keys[k] = e
+	db.used += d
+	db.store.used += d
+	db.addKeyCost(len(k))
+	db.account(e)
+	db.noteString(k)
+	if t.n == 0 {
+		db.str = nil
+	}
+	if db.store.OnThaw != nil {
+		db.store.OnThaw(db, k, e)
+	}
+	return e
+}
+
+// getPacked is Get's path for a key missing from the map.
+func (db *DB) getPacked(key []byte, now int64, touch bool) *Entry {
+	e := db.thaw(key)
+	if e == nil {
+		return nil
+	}
+	if e.ExpireAt != 0 && e.ExpireAt <= now {
+		db.expire(string(key), e)
+		return nil
+	}
+	if touch {
+		db.accessed(e, now)
+	}
+	return e
+}
+
+// pack moves the string entry e of key from the map into the strTable.
+func (db *DB) pack(k string, e *Entry) {
+	if db.str == nil {
+		db.str = newStrTable()
+	}
+	t := db.str
+	var flags byte
+	if e.ExpireAt != 0 {
+		flags = recTTL
+	}
+	kb := bytesOf(k)
+	pos := t.appendRec(flags, e.Snap, e.lruField(), e.Version, e.ExpireAt, kb, e.Str)
+	t.insert(db.strHash(kb), pos)
+	r := t.record(pos)
+	delete(db.keys, k)
+	d := strCost(r.size()) - keyCost(len(k)) - e.cost()
+	db.used += d
+	db.store.used += d
+}
+
+// packable reports whether the cron may pack e, a string entry of key k.
+func (s *Store) packable(k string, e *Entry, now int64) bool {
+	return e.Kind == KindString && len(e.Str) <= strPackMax && len(k) <= strPackMax &&
+		int64(e.Version>>10) <= now-s.packIdle
+}
+
+// PackStrings packs up to about budget strings that have not changed for a
+// second, of those set or taken out of their tables since the last call,
+// and compacts the tables' arenas. The embedded shard calls it from its
+// cron, under its lock, and never while a snapshot walks the tables.
+func (s *Store) PackStrings(now int64, budget int) {
+	for _, db := range s.dbs {
+		budget = db.packFresh(now, budget)
+		if db.str != nil {
+			db.str.compact(64*budget+segSize, db.strHash)
+		}
+	}
+}
+
+func (db *DB) packFresh(now int64, budget int) int {
+	if db.store.hotSeen == nil {
+		db.store.hotSeen = make(map[*Entry]struct{})
+	}
+	i := 0
+	hot := db.store.hot[:0]
+	for ; i < len(db.fresh) && budget > 0; i++ {
+		k := db.fresh[i]
+		budget--
+		e, ok := db.keys[k]
+		if !ok || e.Kind != KindString || len(e.Str) > strPackMax || len(k) > strPackMax {
+			continue
+		}
+		if !db.store.packable(k, e, now) {
+			// Look again later, once: a key deleted and set again while
+			// listed is listed twice.
+			if _, dup := db.store.hotSeen[e]; !dup {
+				db.store.hotSeen[e] = struct{}{}
+				hot = append(hot, k)
+			}
+			continue
+		}
+		db.pack(k, e)
+	}
+	n := copy(db.fresh, db.fresh[i:])
+	n += copy(db.fresh[n:], hot)
+	clear(db.fresh[n:])
+	db.fresh = db.fresh[:n]
+	if n == 0 && cap(db.fresh) > 4096 {
+		db.fresh = nil // a load's worth of keys, gone
+	}
+	clear(hot)
+	clear(db.store.hotSeen)
+	db.store.hot = hot[:0]
+	return budget
+}
+
+// packedMeta reads key's type and expiry without taking it out of its
+// table.
+func (db *DB) packedMeta(key []byte) (expireAt int64, ok bool) {
+	if db.str == nil {
+		return 0, false
+	}
+	_, r, ok := db.str.find(key, db.strHash(key))
+	if !ok {
+		return 0, false
+	}
+	return r.expireAt(), true
+}
+
+// lookupMeta reads key's type and expiry wherever it is, changing nothing.
+func (db *DB) lookupMeta(key string) (Kind, int64, bool) {
+	if e, ok := db.keys[key]; ok {
+		return e.Kind, e.ExpireAt, true
+	}
+	if at, ok := db.packedMeta(bytesOf(key)); ok {
+		return KindString, at, true
+	}
+	return KindNone, 0, false
+}
+
+// dropPacked removes key's packed record, if any, and reports whether
+// there was one.
+func (db *DB) dropPacked(key []byte) bool {
+	t := db.str
+	if t == nil {
+		return false
+	}
+	i, r, ok := t.find(key, db.strHash(key))
+	if !ok {
+		return false
+	}
+	d := -strCost(r.size())
+	if r.expireAt() != 0 {
+		db.expires--
+	}
+	t.remove(i, &r)
+	db.used += d
+	db.store.used += d
+	if t.n == 0 {
+		db.str = nil
+	}
+	return true
+}
+
+// expirePacked samples up to limit packed keys with a TTL for ActiveExpire.
+func (db *DB) expirePacked(now int64, limit int) int {
+	t := db.str
+	if t == nil {
+		return 0
+	}
+	n := 0
+	for tries := len(t.slots); limit > 0 && tries > 0 && db.str == t; tries-- {
+		t.expCursor = (t.expCursor + 1) & (len(t.slots) - 1)
+		s := t.slots[t.expCursor]
+		if s == 0 {
+			continue
+		}
+		limit--
+		r := t.record(s & posMask)
+		if at := r.expireAt(); at != 0 && at <= now {
+			k := r.key()
+			if e := db.thaw(k); e != nil {
+				db.expire(string(k), e)
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// randomPacked picks a packed key at random: a live one (ok), or else it
+// expires the expired one it met.
+func (db *DB) randomPacked(now int64, rnd *rand.Rand) (string, bool) {
+	t := db.str
+	i := rnd.IntN(len(t.slots))
+	for t.slots[i] == 0 {
+		i = (i + 1) & (len(t.slots) - 1)
+	}
+	r := t.record(t.slots[i] & posMask)
+	if at := r.expireAt(); at != 0 && at <= now {
+		k := string(r.key())
+		db.expire(k, db.thaw(bytesOf(k)))
+		return "", false
+	}
+	return string(r.key()), true
+}
+
+// rangePacked calls fn for the live packed keys until it returns false,
+// with an entry valid only during the call.
+func (db *DB) rangePacked(now int64, fn func(key string, e *Entry) bool) bool {
+	t := db.str
+	if t == nil {
+		return true
+	}
+	var e Entry
+	for _, s := range t.slots {
+		if s == 0 {
+			continue
+		}
+		r := t.record(s & posMask)
+		if at := r.expireAt(); at != 0 && at <= now {
+			continue
+		}
+		e = Entry{Kind: KindString, Str: r.val(), ExpireAt: r.expireAt(), Version: r.version()}
+		if !fn(string(r.key()), &e) {
+			return false
+		}
+	}
+	return true
+}
+
+// Packed is a database's table of packed strings as a snapshot's cut saw
+// it: FLUSHDB replaces the table, so the walk still sees the old one.
+type Packed struct{ t *strTable }
+
+// Len is the number of packed strings.
+func (p Packed) Len() int {
+	if p.t == nil {
+		return 0
+	}
+	return p.t.n
+}
+
+// Packed returns the database's packed strings, for a snapshot's cut.
+func (db *DB) Packed() Packed { return Packed{db.str} }
+
+// Save walks the records from cursor (0 to start), calling fn for each
+// live one not stamped with epoch and stamping it, until fn returns false
+// or the walk has looked at saveVisits records; it returns where to go on
+// and whether the walk is over. The entry fn gets is valid only during the
+// call. The table may take new records meanwhile (they carry the epoch) and
+// lose some (thawed: saved first), but must not be compacted.
+func (p Packed) Save(cursor uint64, epoch uint16, fn func(key string, e *Entry) bool) (uint64, bool) {
+	t := p.t
+	if t == nil {
+		return 0, true
+	}
+	var e Entry
+	visits := 0
+	seg, off := int(cursor>>segBits), int(cursor&(segSize-1))
+	for ; seg < len(t.segs); seg, off = seg+1, 0 {
+		b := t.segs[seg]
+		if off == 0 {
+			off = 1
+		}
+		for off < len(b) {
+			pos := uint64(seg)<<segBits | uint64(off)
+			r := t.record(pos)
+			off += r.size()
+			if visits++; visits >= saveVisits {
+				return pos, false // this record again, next time
+			}
+			if r.flags()&recDead != 0 || r.snap() == epoch {
+				continue
+			}
+			e = Entry{Kind: KindString, Str: r.val(), ExpireAt: r.expireAt(), Version: r.version()}
+			more := fn(r.keyString(), &e)
+			t.setSnap(pos, epoch)
+			if !more {
+				return uint64(seg)<<segBits | uint64(off), false
+			}
+		}
+	}
+	return 0, true
+}
+
+// saveVisits bounds the records one Save looks at, so that a table mostly
+// saved already is walked a bounded time per call.
+const saveVisits = 4096
