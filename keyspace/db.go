@@ -164,7 +164,8 @@ type DB struct {
 	// fresh are keys that became strings since PackStrings last looked.
 	str     *strTable
 	fresh   []string
-	expires int // keys with a TTL, packed or not
+	view    Entry // GetRead's entry of a packed string
+	expires int   // keys with a TTL, packed or not
 	// tombs holds the versions of deleted keys; floor is the version every
 	// key without a tombstone reports (raised when tombstones are dropped).
 	tombs map[string]uint64
@@ -364,7 +365,7 @@ func (db *DB) SetExpire(e *Entry, at int64) {
 // reports its tombstone, or the floor. Evaluation on copies compares it
 // before and after to find the keys a transaction changed.
 func (db *DB) Version(key []byte, now int64) (uint64, bool) {
-	if e := db.GetNoTouch(key, now); e != nil {
+	if e := db.GetRead(key, now, false); e != nil {
 		return e.Version, true
 	}
 	if v, ok := db.tombs[string(key)]; ok {
@@ -377,7 +378,7 @@ func (db *DB) Version(key []byte, now int64) (uint64, bool) {
 // when it is missing, the store's clock, which every later change of the
 // key (a write, a delete, an expiry) exceeds. Unchanged compares it.
 func (db *DB) WatchStamp(key []byte, now int64) (uint64, bool) {
-	if e := db.GetNoTouch(key, now); e != nil {
+	if e := db.GetRead(key, now, false); e != nil {
 		return e.Version, true
 	}
 	return db.store.clock, false
@@ -389,7 +390,7 @@ func (db *DB) WatchStamp(key []byte, now int64) (uint64, bool) {
 // sweeping other keys' tombstones does not fail the EXEC of a key that
 // never existed, unless the sweep may have taken this key's own tombstone.
 func (db *DB) Unchanged(key []byte, version uint64, live bool, now int64) bool {
-	if e := db.GetNoTouch(key, now); e != nil {
+	if e := db.GetRead(key, now, false); e != nil {
 		return live && e.Version == version
 	}
 	if live {

@@ -85,7 +85,7 @@ func delCmd(c *Ctx) {
 func existsCmd(c *Ctx) {
 	n := 0
 	for _, k := range c.Args[1:] {
-		if c.DB.GetNoTouch(k, c.Now) != nil {
+		if c.DB.GetRead(k, c.Now, false) != nil {
 			n++
 		}
 	}
@@ -93,7 +93,7 @@ func existsCmd(c *Ctx) {
 }
 
 func typeCmd(c *Ctx) {
-	if e := c.DB.GetNoTouch(c.Args[1], c.Now); e != nil {
+	if e := c.DB.GetRead(c.Args[1], c.Now, false); e != nil {
 		c.W.Status(e.Kind.String())
 		return
 	}
@@ -194,7 +194,7 @@ func expireGeneric(c *Ctx, name string, base int64, sec bool) {
 // ttlGeneric answers TTL, PTTL, EXPIRETIME and PEXPIRETIME: -2 for a
 // missing key, -1 without TTL; seconds are rounded to nearest.
 func ttlGeneric(c *Ctx, ms, abs bool) {
-	e := c.DB.GetNoTouch(c.Args[1], c.Now)
+	e := c.DB.GetRead(c.Args[1], c.Now, false)
 	switch {
 	case e == nil:
 		c.W.Int(-2)

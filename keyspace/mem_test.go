@@ -18,6 +18,14 @@ func recount(s *Store) int64 {
 		for k, e := range db.keys {
 			dbSum += keyCost(len(k)) + e.cost()
 		}
+		if t := db.str; t != nil {
+			for _, sl := range t.slots {
+				if sl != 0 {
+					r := t.record(sl & posMask)
+					dbSum += strCost(r.size())
+				}
+			}
+		}
 		if dbSum != db.used {
 			panic(fmt.Sprintf("db %d: used %d, recount %d", db.index, db.used, dbSum))
 		}
@@ -78,6 +86,10 @@ func TestMemoryAccountingMatchesRecount(t *testing.T) {
 			}
 		}
 		v.do("GET", key()) // expires lazily
+		if rnd.IntN(4) == 0 { // strings at rest, packed
+			v.store.packIdle = -1 << 40
+			v.store.PackStrings(v.now, rnd.IntN(10))
+		}
 		if got := recount(v.store); got != v.store.Used() {
 			t.Fatalf("step %d: used %d, recount %d", i, v.store.Used(), got)
 		}

@@ -220,7 +220,16 @@ func (c *Ctx) strGet(key []byte) (e *Entry, wrong bool) {
 	return e, false
 }
 
-func getCmd(c *Ctx) { c.strGet(c.Args[1]) }
+func getCmd(c *Ctx) {
+	switch e := c.DB.GetRead(c.Args[1], c.Now, true); {
+	case e == nil:
+		c.W.Null()
+	case e.Kind != KindString:
+		c.W.Error(ErrWrongType)
+	default:
+		c.W.Bulk(e.Str)
+	}
+}
 
 // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
 func setCmd(c *Ctx) {
@@ -236,6 +245,17 @@ func setCmd(c *Ctx) {
 	}
 	key := c.Args[1]
 	get := flags&optGet != 0
+	if !get {
+		switch c.DB.setPacked(key, c.Args[2], at, flags&optKeepTTL != 0, flags&optNX != 0, flags&optXX != 0, c.Now) {
+		case setDone:
+			c.Dirty++
+			c.W.OK()
+			return
+		case setRefused:
+			c.W.Null()
+			return
+		}
+	}
 	var old *Entry
 	if get {
 		var wrong bool
@@ -338,7 +358,7 @@ func getexCmd(c *Ctx) {
 func mgetCmd(c *Ctx) {
 	c.W.Array(len(c.Args) - 1)
 	for _, key := range c.Args[1:] {
-		if e := c.Get(key); e != nil && e.Kind == KindString {
+		if e := c.DB.GetRead(key, c.Now, true); e != nil && e.Kind == KindString {
 			c.W.Bulk(e.Str)
 		} else {
 			c.W.Null()
@@ -375,6 +395,10 @@ func msetnxCmd(c *Ctx) {
 func msetAll(c *Ctx) {
 	for j := 1; j < len(c.Args); j += 2 {
 		key := c.Args[j]
+		if c.DB.setPacked(key, c.Args[j+1], 0, false, false, false, c.Now) == setDone {
+			c.Dirty++
+			continue
+		}
 		c.strSet(key, c.Get(key), c.Args[j+1], 0, false)
 	}
 }
@@ -401,8 +425,9 @@ func appendCmd(c *Ctx) {
 }
 
 func strlenCmd(c *Ctx) {
-	e, wrong := c.lookup(c.Args[1], KindString)
-	if wrong {
+	e := c.DB.GetRead(c.Args[1], c.Now, true)
+	if e != nil && e.Kind != KindString {
+		c.W.Error(ErrWrongType)
 		return
 	}
 	if e == nil {

@@ -331,3 +331,122 @@ func (p Packed) Save(cursor uint64, epoch uint16, fn func(key string, e *Entry) 
 // saveVisits bounds the records one Save looks at, so that a table mostly
 // saved already is walked a bounded time per call.
 const saveVisits = 4096
+
+// GetRead is Get (touch) or GetNoTouch for a command that only reads the
+// value: a packed string is read where it is, in an entry valid until the
+// next call on the database, which the caller must not change or keep.
+func (db *DB) GetRead(key []byte, now int64, touch bool) *Entry {
+	e, ok := db.keys[string(key)]
+	if !ok {
+		if db.str == nil {
+			return nil
+		}
+		return db.viewPacked(key, now, touch)
+	}
+	if e.ExpireAt != 0 && e.ExpireAt <= now {
+		db.expire(string(key), e)
+		return nil
+	}
+	if touch {
+		db.accessed(e, now)
+	}
+	return e
+}
+
+func (db *DB) viewPacked(key []byte, now int64, touch bool) *Entry {
+	t := db.str
+	_, r, ok := t.find(key, db.strHash(key))
+	if !ok {
+		return nil
+	}
+	at := r.expireAt()
+	if at != 0 && at <= now {
+		return db.getPacked(key, now, touch) // expires it, as Get
+	}
+	db.view = Entry{Kind: KindString, Str: r.val(), ExpireAt: at, Version: r.version()}
+	if touch {
+		db.view.setLRUField(r.lru())
+		db.accessed(&db.view, now)
+		t.setLRU(r.pos, db.view.lruField())
+	}
+	return &db.view
+}
+
+// setResult is what setPacked did.
+type setResult uint8
+
+const (
+	setFallback setResult = iota // not for the table: set it as an entry
+	setDone
+	setRefused // NX or XX refused
+)
+
+// setPacked is SET of a small string to a key that is missing or packed:
+// it writes the value into the table, with no entry at all. A key in the
+// map, or packed but expired (it must expire first, as Redis's lookup
+// does), falls back to an entry.
+func (db *DB) setPacked(key, val []byte, at int64, keepTTL, nx, xx bool, now int64) setResult {
+	if len(key) > strPackMax || len(val) > strPackMax {
+		return setFallback
+	}
+	if _, ok := db.keys[string(key)]; ok {
+		return setFallback
+	}
+	if db.str == nil {
+		db.str = newStrTable()
+	}
+	t := db.str
+	h := db.strHash(key)
+	i, r, found := t.find(key, h)
+	if found {
+		if old := r.expireAt(); old != 0 && old <= now {
+			return setFallback
+		}
+	}
+	if nx && found || xx && !found {
+		return setRefused
+	}
+	snap, lru := db.store.SnapEpoch, uint32(0)
+	if found {
+		old := r.expireAt()
+		if keepTTL {
+			at = old
+		}
+		if old != 0 {
+			db.expires--
+		}
+		// An overwrite keeps what a snapshot knows of the key (it saved
+		// it first) and its LFU counter, as Set.
+		snap, lru = r.snap(), r.lru()
+		d := -strCost(r.size())
+		db.used += d
+		db.store.used += d
+		t.remove(i, &r)
+	} else {
+		if keepTTL {
+			at = 0
+		}
+		delete(db.tombs, string(key))
+	}
+	version := db.store.NextVersion()
+	if !found || !db.store.lfu {
+		var e Entry
+		db.store.initLRU(&e, db.store.lastNow)
+		lru = e.lruField()
+	}
+	var flags byte
+	if at != 0 {
+		flags = recTTL
+		db.expires++
+	}
+	pos := t.appendRec(flags, snap, lru, version, at, key, val)
+	t.insert(h, pos)
+	nr := t.record(pos)
+	d := strCost(nr.size())
+	db.used += d
+	db.store.used += d
+	if !found && db.scan != nil {
+		db.scanAdd(string(key))
+	}
+	return setDone
+}
