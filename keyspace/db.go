@@ -335,6 +335,9 @@ func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 
 // Delete removes key and reports whether it existed (and was live).
 func (db *DB) Delete(key []byte, now int64) bool {
+	if db.str != nil && db.deletePacked(key, now) {
+		return true
+	}
 	e := db.Get(key, now)
 	if e == nil {
 		return false

@@ -85,7 +85,7 @@ func TestMemoryAccountingMatchesRecount(t *testing.T) {
 				v.do("INCR", key())
 			}
 		}
-		v.do("GET", key()) // expires lazily
+		v.do("GET", key())    // expires lazily
 		if rnd.IntN(4) == 0 { // strings at rest, packed
 			v.store.packIdle = -1 << 40
 			v.store.PackStrings(v.now, rnd.IntN(10))

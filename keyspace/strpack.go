@@ -206,6 +206,20 @@ func (db *DB) dropPacked(key []byte) bool {
 	return true
 }
 
+// deletePacked deletes key if it is a live packed string, leaving a
+// tombstone as remove does, and reports whether it did.
+func (db *DB) deletePacked(key []byte, now int64) bool {
+	if _, ok := db.keys[string(key)]; ok {
+		return false
+	}
+	if at, ok := db.packedMeta(key); !ok || at != 0 && at <= now {
+		return false // missing, or expired: Get expires it
+	}
+	db.dropPacked(key)
+	db.tombs[string(key)] = db.store.NextVersion()
+	return true
+}
+
 // expirePacked samples up to limit packed keys with a TTL for ActiveExpire.
 func (db *DB) expirePacked(now int64, limit int) int {
 	t := db.str

@@ -122,7 +122,7 @@ func runCrashWorkload(t *testing.T, protocol bool) *crashEnv {
 	e.do("multi with dbsize", 0, nil, []string{"MULTI"}, []string{"SET", a, "7"}, []string{"SET", c, "8"}, []string{"DBSIZE"})
 	z1, z2, zu := keyOn4(1, "z"), keyOn4(2, "z"), keyOn4(3, "z")
 	e.do("zadd both", 0, nil, []string{"MULTI"}, []string{"ZADD", z1, "1", "a", "2.5", "b"}, []string{"ZADD", z2, "3", "c"})
-	e.wall.Add(1001) // strings unchanged for a second get packed too
+	e.wall.Add(1001)                                     // strings unchanged for a second get packed too
 	e.activeExpire("cron packs sorted sets and strings") // the snapshot saves them packed
 	if e.st.shards[0].store.DB(0).Packed().Len()+e.st.shards[1].store.DB(0).Packed().Len() == 0 {
 		t.Fatal("no string packed")
