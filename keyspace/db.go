@@ -162,8 +162,14 @@ type DB struct {
 	keys  map[string]*Entry
 	// str holds the strings at rest, packed (strtable.go); nil when none.
 	// fresh are keys that became strings since PackStrings last looked.
-	str     *strTable
-	fresh   []string
+	str   *strTable
+	fresh []string
+	// hot are strings PackStrings found being written (each once: listed),
+	// looked at again once a second (hotDue), a pass from hotPos.
+	hot     []hotRef
+	listed  map[*Entry]struct{}
+	hotPos  int
+	hotDue  int64
 	view    Entry // GetRead's entry of a packed string
 	expires int   // keys with a TTL, packed or not
 	// tombs holds the versions of deleted keys; floor is the version every
@@ -431,7 +437,7 @@ func (db *DB) Flush(now int64) {
 		}
 	}
 	db.keys = make(map[string]*Entry)
-	db.str, db.fresh = nil, nil
+	db.str, db.fresh, db.hot, db.hotPos, db.listed = nil, nil, nil, 0, nil
 	db.expires = 0
 	db.scan = nil
 	db.store.used -= db.used

@@ -216,7 +216,7 @@ func TestAccountingMatchesHeap(t *testing.T) {
 			}
 			// The registries of values to pack are not the data's.
 			v.store.expanded = nil
-			v.store.DB(0).fresh = nil
+			v.store.DB(0).fresh, v.store.DB(0).hot = nil, nil
 			grew, accounted := float64(heap()-before), float64(v.store.Used()-used)
 			t.Logf("heap grew %.0f bytes per key, accounted %.0f", grew/float64(tc.keys), accounted/float64(tc.keys))
 			if accounted < 0.8*grew || accounted > 1.2*grew {

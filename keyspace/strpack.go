@@ -102,10 +102,10 @@ func (db *DB) pack(k string, e *Entry) {
 	db.store.used += d
 }
 
-// packable reports whether the cron may pack e, a string entry of key k.
-func (s *Store) packable(k string, e *Entry, now int64) bool {
-	return e.Kind == KindString && len(e.Str) <= strPackMax && len(k) <= strPackMax &&
-		int64(e.Version>>10) <= now-s.packIdle
+// packable reports whether the cron may pack e, a candidate: it
+// has not changed for packIdle.
+func (s *Store) packable(e *Entry, now int64) bool {
+	return int64(e.Version>>10) <= now-s.packIdle
 }
 
 // PackStrings packs up to about budget strings that have not changed for a
@@ -121,41 +121,78 @@ func (s *Store) PackStrings(now int64, budget int) {
 	}
 }
 
+// hotRef is a string entry found being written, to look at again.
+type hotRef struct {
+	key string
+	e   *Entry
+}
+
+// packFresh looks at the keys listed since the last tick, packing those
+// idle, moving those being written to the hot list (once each); and, once a
+// second, at the hot list. So a key written all the time costs a look a
+// second, not a look a tick.
 func (db *DB) packFresh(now int64, budget int) int {
-	if db.store.hotSeen == nil {
-		db.store.hotSeen = make(map[*Entry]struct{})
-	}
 	i := 0
-	hot := db.store.hot[:0]
 	for ; i < len(db.fresh) && budget > 0; i++ {
 		k := db.fresh[i]
 		budget--
 		e, ok := db.keys[k]
-		if !ok || e.Kind != KindString || len(e.Str) > strPackMax || len(k) > strPackMax {
+		if !ok || !db.packCandidate(k, e) {
 			continue
 		}
-		if !db.store.packable(k, e, now) {
-			// Look again later, once: a key deleted and set again while
-			// listed is listed twice.
-			if _, dup := db.store.hotSeen[e]; !dup {
-				db.store.hotSeen[e] = struct{}{}
-				hot = append(hot, k)
-			}
+		if db.store.packable(e, now) {
+			db.pack(k, e)
 			continue
 		}
-		db.pack(k, e)
+		if db.listed == nil {
+			db.listed = make(map[*Entry]struct{})
+		}
+		if _, dup := db.listed[e]; !dup {
+			db.listed[e] = struct{}{}
+			db.hot = append(db.hot, hotRef{k, e})
+		}
 	}
 	n := copy(db.fresh, db.fresh[i:])
-	n += copy(db.fresh[n:], hot)
 	clear(db.fresh[n:])
 	db.fresh = db.fresh[:n]
 	if n == 0 && cap(db.fresh) > 4096 {
 		db.fresh = nil // a load's worth of keys, gone
 	}
-	clear(hot)
-	clear(db.store.hotSeen)
-	db.store.hot = hot[:0]
+	if now < db.hotDue {
+		return budget
+	}
+	// One pass over the hot list, a budget a tick.
+	kept, j := db.hotPos, db.hotPos
+	for ; j < len(db.hot) && budget > 0; j++ {
+		h := db.hot[j]
+		budget--
+		if e, ok := db.keys[h.key]; ok && e == h.e && db.packCandidate(h.key, e) {
+			if !db.store.packable(e, now) {
+				db.hot[kept] = h
+				kept++
+				continue
+			}
+			db.pack(h.key, e)
+		}
+		delete(db.listed, h.e)
+	}
+	n = kept + copy(db.hot[kept:], db.hot[j:])
+	clear(db.hot[n:])
+	db.hot = db.hot[:n]
+	db.hotPos = kept
+	if kept >= n {
+		db.hotPos, db.hotDue = 0, now+db.store.packIdle
+		if n == 0 {
+			db.hot, db.listed = nil, nil
+		}
+	}
 	return budget
+}
+
+// packCandidate reports whether e, key k's entry, is a string small
+// enough to pack.
+func (db *DB) packCandidate(k string, e *Entry) bool {
+	return e.Kind == KindString && len(e.Str) <= strPackMax && len(k) <= strPackMax
 }
 
 // packedMeta reads key's type and expiry without taking it out of its

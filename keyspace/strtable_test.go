@@ -174,3 +174,33 @@ func TestPackedStringsEveryWay(t *testing.T) {
 		t.Fatalf("after deleting all: %d keys, used %d, table %v", db.Len(), s.Used(), db.str != nil)
 	}
 }
+
+// TestPackStringsHotKeys: a string written all the time stays an entry and
+// is looked at about once a second, its listings do not pile up however
+// often it is deleted and set again, and it is packed once left alone.
+func TestPackStringsHotKeys(t *testing.T) {
+	now := int64(1_700_000_000_000)
+	s := NewStore(1, func() int64 { return now })
+	db := s.DB(0)
+	for tick := range 100 { // 10 s of 100 ms ticks
+		for range 50 {
+			db.Delete([]byte("hot"), now)
+			db.Set([]byte("hot"), newStringEntry([]byte(fmt.Sprint(tick)), 0), false)
+		}
+		s.PackStrings(now, 50_000)
+		if db.packedLen() != 0 {
+			t.Fatalf("tick %d: the hot key was packed", tick)
+		}
+		if len(db.fresh)+len(db.hot) > 60 {
+			t.Fatalf("tick %d: %d listings", tick, len(db.fresh)+len(db.hot))
+		}
+		now += 100
+	}
+	for range 30 {
+		now += 100
+		s.PackStrings(now, 50_000)
+	}
+	if db.packedLen() != 1 || len(db.keys) != 0 || len(db.fresh)+len(db.hot) != 0 {
+		t.Fatalf("left alone: %d packed, %d entries, %d listings", db.packedLen(), len(db.keys), len(db.fresh)+len(db.hot))
+	}
+}
