@@ -111,12 +111,12 @@ type Store struct {
 	// table into an entry (see strtable.go) before anything reads or
 	// changes it: a snapshot walking the table saves it first.
 	OnThaw func(db *DB, key string, e *Entry)
-	// hot is PackStrings' scratch; packIdle is how long, in milliseconds,
-	// a string must go unchanged to be packed (tests pack at once).
 	// pool is eviction's best candidates (evict.go).
-	pool     []evictCandidate
-	hot      []string
-	hotSeen  map[*Entry]struct{}
+	pool []evictCandidate
+	// packScratch holds a collection's packed form while it is packed.
+	packScratch []byte
+	// packIdle is how long, in milliseconds, a value must go unchanged to
+	// be packed (tests pack at once).
 	packIdle int64
 }
 
@@ -291,8 +291,8 @@ func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 		ok = old != nil
 	}
 	if ok {
-		if e.Kind == KindString && (old.Kind != KindString || len(old.Str) > strPackMax) {
-			db.noteString(string(key)) // it was not a packable string before
+		if e.Kind != old.Kind || e.Kind == KindString && len(old.Str) > strPackMax {
+			db.noteValue(string(key)) // it may not have been packable before
 		}
 		if keepTTL {
 			e.ExpireAt = old.ExpireAt
@@ -330,8 +330,8 @@ func (db *DB) Set(key []byte, e *Entry, keepTTL bool) *Entry {
 	k := string(key)
 	delete(db.tombs, k)
 	db.keys[k] = e
-	if e.Kind == KindString {
-		db.noteString(k)
+	if e.Kind == KindString || e.Kind == KindZSet || e.Kind == KindHash {
+		db.noteValue(k)
 	}
 	if db.scan != nil {
 		db.scanAdd(k)
@@ -568,8 +568,8 @@ func (db *DB) Put(key string, e *Entry) {
 	e.Snap = db.store.SnapEpoch
 	delete(db.tombs, key)
 	db.keys[key] = e
-	if e.Kind == KindString {
-		db.noteString(key)
+	if e.Kind == KindString || e.Kind == KindZSet || e.Kind == KindHash {
+		db.noteValue(key)
 	}
 	if !ok && db.scan != nil {
 		db.scanAdd(key)

@@ -66,11 +66,13 @@ func (s *localServer) Do(args ...string) ([]byte, error) {
 	}
 	if s.packAll {
 		s.store.packIdle = -1 << 40
+		s.store.PackZSets(1 << 30)
 		s.store.PackStrings(s.store.Now(), 1<<30)
 		for i := range s.store.NumDBs() {
-			for k, e := range s.store.DB(i).keys {
-				if e.Kind == KindString && len(e.Str) <= strPackMax && len(k) <= strPackMax {
-					return nil, fmt.Errorf("string %q not packed", k)
+			db := s.store.DB(i)
+			for k, e := range db.keys {
+				if db.packCandidate(k, e) {
+					return nil, fmt.Errorf("%s %q not packed", e.Kind, k)
 				}
 			}
 		}

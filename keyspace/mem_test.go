@@ -163,10 +163,7 @@ func TestAccountingMatchesHeap(t *testing.T) {
 		}},
 		{"strings of 32 bytes, packed", 100_000, func(v *genEnv, i int) {
 			v.do("SET", "key:"+strconv.Itoa(i), strings.Repeat("x", 24)+strconv.Itoa(10_000_000+i))
-			if i%1000 == 999 {
-				v.store.packIdle = -1 << 40
-				v.store.PackStrings(v.store.Now(), 1<<30)
-			}
+			packAll(v, i)
 		}},
 		{"hashes of 10 fields", 10_000, func(v *genEnv, i int) {
 			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
@@ -194,6 +191,18 @@ func TestAccountingMatchesHeap(t *testing.T) {
 			v.store.PackZSets(1 << 30)
 		}},
 		{"sorted sets of 10, expanded", 10_000, zaddTen},
+		{"sorted sets of 10, in the table", 10_000, func(v *genEnv, i int) {
+			zaddTen(v, i)
+			packAll(v, i)
+		}},
+		{"hashes of 10 fields, in the table", 10_000, func(v *genEnv, i int) {
+			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
+			for j := range 10 {
+				args = append(args, "field:"+strconv.Itoa(j), "value:"+strconv.Itoa(i+j))
+			}
+			v.do(args...)
+			packAll(v, i)
+		}},
 		{"lists of 1000", 50, func(v *genEnv, i int) {
 			args := []string{"RPUSH", "list:" + strconv.Itoa(i)}
 			for j := range 1000 {
@@ -224,5 +233,14 @@ func TestAccountingMatchesHeap(t *testing.T) {
 			}
 			runtime.KeepAlive(v)
 		})
+	}
+}
+
+// packAll packs every value that can be, every thousand keys.
+func packAll(v *genEnv, i int) {
+	if i%1000 == 999 {
+		v.store.packIdle = -1 << 40
+		v.store.PackZSets(1 << 30)
+		v.store.PackStrings(v.store.Now(), 1<<30)
 	}
 }

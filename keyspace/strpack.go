@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/rand/v2"
 )
@@ -23,14 +24,44 @@ func (db *DB) packedLen() int {
 	return db.str.n
 }
 
-// noteString records that key now holds a string entry the cron may pack.
-func (db *DB) noteString(key string) { db.fresh = append(db.fresh, key) }
+// noteValue records that key now holds an entry the cron may pack.
+func (db *DB) noteValue(key string) { db.fresh = append(db.fresh, key) }
+
+// collection makes e, a packed sorted set's or hash's entry, from its
+// record: the listpack is the record's own bytes (read-only, for a walk) or
+// a copy.
+func (r *strRec) collection(e *Entry, copied bool) {
+	v := r.val()
+	n, w := binary.Uvarint(v)
+	lp := v[w:]
+	if copied {
+		lp = append([]byte(nil), lp...)
+	}
+	e.Kind = r.kind()
+	if e.Kind == KindZSet {
+		e.Coll = &ZSet{lp: lp, length: int(n), packed: true, compact: true, rng: r.version()}
+	} else {
+		e.Coll = &Hash{lp: lp, n: int(n)}
+	}
+}
+
+// packedForm is what pack stores of e's value (see strRec.collection);
+// scratch may hold it.
+func packedForm(e *Entry, scratch []byte) []byte {
+	switch c := e.Coll.(type) {
+	case *ZSet:
+		return append(binary.AppendUvarint(scratch[:0], uint64(c.length)), c.lp...)
+	case *Hash:
+		return append(binary.AppendUvarint(scratch[:0], uint64(c.n)), c.lp...)
+	}
+	return e.Str
+}
 
 // noteShrunk lists key when its string, changed in place from was to now,
 // becomes small enough to pack (PackStrings forgot it while it was larger).
 func (db *DB) noteShrunk(key, was, now []byte) {
 	if len(was) > strPackMax && len(now) <= strPackMax {
-		db.noteString(string(key))
+		db.noteValue(string(key))
 	}
 }
 
@@ -45,7 +76,14 @@ func (db *DB) thaw(key []byte) *Entry {
 	if !ok {
 		return nil
 	}
-	e := newStringEntry(r.val(), r.expireAt())
+	var e *Entry
+	if r.kind() == KindString {
+		e = newStringEntry(r.val(), r.expireAt())
+	} else {
+		// A copy: the collection's strings will point into it.
+		e = &Entry{ExpireAt: r.expireAt()}
+		r.collection(e, true)
+	}
 	e.Version, e.Snap = r.version(), r.snap()
 	e.setLRUField(r.lru())
 	d := -strCost(r.size())
@@ -56,7 +94,7 @@ func (db *DB) thaw(key []byte) *Entry {
 	db.store.used += d
 	db.addKeyCost(len(k))
 	db.account(e)
-	db.noteString(k)
+	db.noteValue(k)
 	if t.n == 0 {
 		db.str = nil
 	}
@@ -88,12 +126,16 @@ func (db *DB) pack(k string, e *Entry) {
 		db.str = newStrTable()
 	}
 	t := db.str
-	var flags byte
+	flags := byte(e.Kind) << recKindShift
 	if e.ExpireAt != 0 {
-		flags = recTTL
+		flags |= recTTL
 	}
 	kb := bytesOf(k)
-	pos := t.appendRec(flags, e.Snap, e.lruField(), e.Version, e.ExpireAt, kb, e.Str)
+	val := packedForm(e, db.store.packScratch)
+	if e.Coll != nil {
+		db.store.packScratch = val
+	}
+	pos := t.appendRec(flags, e.Snap, e.lruField(), e.Version, e.ExpireAt, kb, val)
 	t.insert(db.strHash(kb), pos)
 	r := t.record(pos)
 	delete(db.keys, k)
@@ -192,20 +234,31 @@ func (db *DB) packFresh(now int64, budget int) int {
 // packCandidate reports whether e, key k's entry, is a string small
 // enough to pack.
 func (db *DB) packCandidate(k string, e *Entry) bool {
-	return e.Kind == KindString && len(e.Str) <= strPackMax && len(k) <= strPackMax
+	if len(k) > strPackMax {
+		return false
+	}
+	switch c := e.Coll.(type) {
+	case nil:
+		return e.Kind == KindString && len(e.Str) <= strPackMax
+	case *ZSet:
+		return c.packed && len(c.lp) <= strPackMax
+	case *Hash:
+		return c.m == nil && !c.big && c.n > 0 && len(c.lp) <= strPackMax
+	}
+	return false
 }
 
 // packedMeta reads key's type and expiry without taking it out of its
 // table.
-func (db *DB) packedMeta(key []byte) (expireAt int64, ok bool) {
+func (db *DB) packedMeta(key []byte) (kind Kind, expireAt int64, ok bool) {
 	if db.str == nil {
-		return 0, false
+		return KindNone, 0, false
 	}
 	_, r, ok := db.str.find(key, db.strHash(key))
 	if !ok {
-		return 0, false
+		return KindNone, 0, false
 	}
-	return r.expireAt(), true
+	return r.kind(), r.expireAt(), true
 }
 
 // lookupMeta reads key's type and expiry wherever it is, changing nothing.
@@ -213,8 +266,8 @@ func (db *DB) lookupMeta(key string) (Kind, int64, bool) {
 	if e, ok := db.keys[key]; ok {
 		return e.Kind, e.ExpireAt, true
 	}
-	if at, ok := db.packedMeta(bytesOf(key)); ok {
-		return KindString, at, true
+	if kind, at, ok := db.packedMeta(bytesOf(key)); ok {
+		return kind, at, true
 	}
 	return KindNone, 0, false
 }
@@ -249,7 +302,7 @@ func (db *DB) deletePacked(key []byte, now int64) bool {
 	if _, ok := db.keys[string(key)]; ok {
 		return false
 	}
-	if at, ok := db.packedMeta(key); !ok || at != 0 && at <= now {
+	if _, at, ok := db.packedMeta(key); !ok || at != 0 && at <= now {
 		return false // missing, or expired: Get expires it
 	}
 	db.dropPacked(key)
@@ -316,12 +369,22 @@ func (db *DB) rangePacked(now int64, fn func(key string, e *Entry) bool) bool {
 		if at := r.expireAt(); at != 0 && at <= now {
 			continue
 		}
-		e = Entry{Kind: KindString, Str: r.val(), ExpireAt: r.expireAt(), Version: r.version()}
+		r.entry(&e)
 		if !fn(string(r.key()), &e) {
 			return false
 		}
 	}
 	return true
+}
+
+// entry fills e with the record's value as it is, read-only.
+func (r *strRec) entry(e *Entry) {
+	*e = Entry{Kind: KindString, ExpireAt: r.expireAt(), Version: r.version()}
+	if r.kind() == KindString {
+		e.Str = r.val()
+	} else {
+		r.collection(e, false)
+	}
 }
 
 // Packed is a database's table of packed strings as a snapshot's cut saw
@@ -368,7 +431,7 @@ func (p Packed) Save(cursor uint64, epoch uint16, fn func(key string, e *Entry) 
 			if r.flags()&recDead != 0 || r.snap() == epoch {
 				continue
 			}
-			e = Entry{Kind: KindString, Str: r.val(), ExpireAt: r.expireAt(), Version: r.version()}
+			r.entry(&e)
 			more := fn(r.keyString(), &e)
 			t.setSnap(pos, epoch)
 			if !more {
@@ -411,8 +474,8 @@ func (db *DB) viewPacked(key []byte, now int64, touch bool) *Entry {
 		return nil
 	}
 	at := r.expireAt()
-	if at != 0 && at <= now {
-		return db.getPacked(key, now, touch) // expires it, as Get
+	if at != 0 && at <= now || r.kind() != KindString {
+		return db.getPacked(key, now, touch) // expires it, as Get; or an entry
 	}
 	db.view = Entry{Kind: KindString, Str: r.val(), ExpireAt: at, Version: r.version()}
 	if touch {
@@ -485,9 +548,9 @@ func (db *DB) setPacked(key, val []byte, at int64, keepTTL, nx, xx bool, now int
 		db.store.initLRU(&e, db.store.lastNow)
 		lru = e.lruField()
 	}
-	var flags byte
+	flags := byte(KindString) << recKindShift
 	if at != 0 {
-		flags = recTTL
+		flags |= recTTL
 		db.expires++
 	}
 	pos := t.appendRec(flags, snap, lru, version, at, key, val)

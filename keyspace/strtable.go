@@ -35,12 +35,15 @@ const (
 	// little, and a record must fit a segment many times over.
 	strPackMax = 4 << 10
 
-	// Record layout: flags (1), snapshot epoch (2), LRU/LFU field (3),
-	// version (8), expiry (8, only with recTTL), then the key's and the
-	// value's lengths as uvarints and their bytes.
-	recDead = 1 << 0
-	recTTL  = 1 << 1
-	recHdr  = 14
+	// Record layout: flags (1: dead, TTL, and the value's Kind in bits
+	// 2-4), snapshot epoch (2), LRU/LFU field (3), version (8), expiry (8,
+	// only with recTTL), then the key's and the value's lengths as uvarints
+	// and their bytes. A string's value is its bytes; a packed sorted set's
+	// or hash's, its number of elements (uvarint) then its listpack.
+	recDead      = 1 << 0
+	recTTL       = 1 << 1
+	recKindShift = 2
+	recHdr       = 14
 
 	// strSlotCost is what a key's slot costs on average: 8 bytes at the
 	// index's load, between 0.4 and 0.8.
@@ -74,6 +77,7 @@ type strRec struct {
 }
 
 func (r *strRec) flags() byte       { return r.b[0] }
+func (r *strRec) kind() Kind        { return Kind(r.b[0] >> recKindShift & 7) }
 func (r *strRec) snap() uint16      { return binary.LittleEndian.Uint16(r.b[1:]) }
 func (r *strRec) lru() uint32       { return uint32(r.b[3]) | uint32(r.b[4])<<8 | uint32(r.b[5])<<16 }
 func (r *strRec) version() uint64   { return binary.LittleEndian.Uint64(r.b[6:]) }
