@@ -28,21 +28,39 @@ func (db *DB) packedLen() int {
 func (db *DB) noteValue(key string) { db.fresh = append(db.fresh, key) }
 
 // collection makes e, a packed sorted set's or hash's entry, from its
-// record: the listpack is the record's own bytes (read-only, for a walk) or
-// a copy.
-func (r *strRec) collection(e *Entry, copied bool) {
-	v := r.val()
-	n, w := binary.Uvarint(v)
-	lp := v[w:]
-	if copied {
-		lp = append([]byte(nil), lp...)
-	}
+// record, with a copy of its listpack (the collection's strings will point
+// into it).
+func (r *strRec) collection(e *Entry) {
+	var v scratchColl
+	r.view(&v)
 	e.Kind = r.kind()
 	if e.Kind == KindZSet {
-		e.Coll = &ZSet{lp: lp, length: int(n), packed: true, compact: true, rng: r.version()}
+		v.z.lp = append([]byte(nil), v.z.lp...)
+		e.Coll = &ZSet{lp: v.z.lp, length: v.z.length, packed: true, compact: true, rng: r.version()}
 	} else {
-		e.Coll = &Hash{lp: lp, n: int(n)}
+		v.h.lp = append([]byte(nil), v.h.lp...)
+		e.Coll = &Hash{lp: v.h.lp, n: v.h.n}
 	}
+}
+
+// scratchColl holds the collection of a record read where it is, so that
+// a walk over many allocates nothing.
+type scratchColl struct {
+	z ZSet
+	h Hash
+}
+
+// view sets v's sorted set or hash (by the record's kind) to the record's
+// value, read-only, and returns it.
+func (r *strRec) view(v *scratchColl) Collection {
+	b := r.val()
+	n, w := binary.Uvarint(b)
+	if r.kind() == KindZSet {
+		v.z = ZSet{lp: b[w:], length: int(n), packed: true, compact: true}
+		return &v.z
+	}
+	v.h = Hash{lp: b[w:], n: int(n)}
+	return &v.h
 }
 
 // packedForm is what pack stores of e's value (see strRec.collection);
@@ -82,7 +100,7 @@ func (db *DB) thaw(key []byte) *Entry {
 	} else {
 		// A copy: the collection's strings will point into it.
 		e = &Entry{ExpireAt: r.expireAt()}
-		r.collection(e, true)
+		r.collection(e)
 	}
 	e.Version, e.Snap = r.version(), r.snap()
 	e.setLRUField(r.lru())
@@ -361,6 +379,7 @@ func (db *DB) rangePacked(now int64, fn func(key string, e *Entry) bool) bool {
 		return true
 	}
 	var e Entry
+	var sc scratchColl
 	for _, s := range t.slots {
 		if s == 0 {
 			continue
@@ -369,7 +388,7 @@ func (db *DB) rangePacked(now int64, fn func(key string, e *Entry) bool) bool {
 		if at := r.expireAt(); at != 0 && at <= now {
 			continue
 		}
-		r.entry(&e)
+		r.entry(&e, &sc)
 		if !fn(string(r.key()), &e) {
 			return false
 		}
@@ -377,13 +396,14 @@ func (db *DB) rangePacked(now int64, fn func(key string, e *Entry) bool) bool {
 	return true
 }
 
-// entry fills e with the record's value as it is, read-only.
-func (r *strRec) entry(e *Entry) {
-	*e = Entry{Kind: KindString, ExpireAt: r.expireAt(), Version: r.version()}
-	if r.kind() == KindString {
+// entry fills e with the record's value as it is, read-only; a
+// collection's is in sc.
+func (r *strRec) entry(e *Entry, sc *scratchColl) {
+	*e = Entry{Kind: r.kind(), ExpireAt: r.expireAt(), Version: r.version()}
+	if e.Kind == KindString {
 		e.Str = r.val()
 	} else {
-		r.collection(e, false)
+		e.Coll = r.view(sc)
 	}
 }
 
@@ -414,6 +434,7 @@ func (p Packed) Save(cursor uint64, epoch uint16, fn func(key string, e *Entry) 
 		return 0, true
 	}
 	var e Entry
+	var sc scratchColl
 	visits := 0
 	seg, off := int(cursor>>segBits), int(cursor&(segSize-1))
 	for ; seg < len(t.segs); seg, off = seg+1, 0 {
@@ -431,7 +452,7 @@ func (p Packed) Save(cursor uint64, epoch uint16, fn func(key string, e *Entry) 
 			if r.flags()&recDead != 0 || r.snap() == epoch {
 				continue
 			}
-			r.entry(&e)
+			r.entry(&e, &sc)
 			more := fn(r.keyString(), &e)
 			t.setSnap(pos, epoch)
 			if !more {
