@@ -164,6 +164,8 @@ type DB struct {
 	// fresh are keys that became strings since PackStrings last looked.
 	str   *strTable
 	fresh []string
+	// freshRipe is how many of fresh were listed before the last tick.
+	freshRipe int
 	// hot are strings PackStrings found being written (each once: listed),
 	// looked at again once a second (hotDue), a pass from hotPos.
 	hot     []hotRef
@@ -437,7 +439,7 @@ func (db *DB) Flush(now int64) {
 		}
 	}
 	db.keys = make(map[string]*Entry)
-	db.str, db.fresh, db.hot, db.hotPos, db.listed = nil, nil, nil, 0, nil
+	db.str, db.fresh, db.freshRipe, db.hot, db.hotPos, db.listed = nil, nil, 0, nil, 0, nil
 	db.expires = 0
 	db.scan = nil
 	db.store.used -= db.used

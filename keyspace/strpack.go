@@ -112,7 +112,7 @@ func (db *DB) thaw(key []byte) *Entry {
 	db.store.used += d
 	db.addKeyCost(len(k))
 	db.account(e)
-	db.noteValue(k)
+	db.noteHot(k, e)
 	if t.n == 0 {
 		db.str = nil
 	}
@@ -162,10 +162,27 @@ func (db *DB) pack(k string, e *Entry) {
 	db.store.used += d
 }
 
-// packable reports whether the cron may pack e, a candidate: it
-// has not changed for packIdle.
-func (s *Store) packable(e *Entry, now int64) bool {
-	return int64(e.Version>>10) <= now-s.packIdle
+// packable reports whether the cron may pack e, a candidate: it has not
+// changed for idle milliseconds.
+func packable(e *Entry, now, idle int64) bool {
+	return int64(e.Version>>10) <= now-idle
+}
+
+// packFreshMillis is how long a new value must go unchanged to be packed:
+// a key written once (a load) is packed on the next tick or so, while one
+// written again at once is found being written. One taken out of its table
+// is being used: it waits packIdleMillis.
+const packFreshMillis = 100
+
+// noteHot lists k, with entry e, as being used: looked at once a second.
+func (db *DB) noteHot(k string, e *Entry) {
+	if db.listed == nil {
+		db.listed = make(map[*Entry]struct{})
+	}
+	if _, dup := db.listed[e]; !dup {
+		db.listed[e] = struct{}{}
+		db.hot = append(db.hot, hotRef{k, e})
+	}
 }
 
 // PackStrings packs up to about budget strings that have not changed for a
@@ -192,29 +209,30 @@ type hotRef struct {
 // second, at the hot list. So a key written all the time costs a look a
 // second, not a look a tick.
 func (db *DB) packFresh(now int64, budget int) int {
+	// Keys listed since the last tick wait for the next: a new key gets
+	// its chance to be written again first.
+	ripe := db.freshRipe
+	if db.store.packIdle <= 0 {
+		ripe = len(db.fresh)
+	}
 	i := 0
-	for ; i < len(db.fresh) && budget > 0; i++ {
+	for ; i < ripe && budget > 0; i++ {
 		k := db.fresh[i]
 		budget--
 		e, ok := db.keys[k]
 		if !ok || !db.packCandidate(k, e) {
 			continue
 		}
-		if db.store.packable(e, now) {
+		if packable(e, now, min(db.store.packIdle, packFreshMillis)) {
 			db.pack(k, e)
 			continue
 		}
-		if db.listed == nil {
-			db.listed = make(map[*Entry]struct{})
-		}
-		if _, dup := db.listed[e]; !dup {
-			db.listed[e] = struct{}{}
-			db.hot = append(db.hot, hotRef{k, e})
-		}
+		db.noteHot(k, e)
 	}
 	n := copy(db.fresh, db.fresh[i:])
 	clear(db.fresh[n:])
 	db.fresh = db.fresh[:n]
+	db.freshRipe = n
 	if n == 0 && cap(db.fresh) > 4096 {
 		db.fresh = nil // a load's worth of keys, gone
 	}
@@ -227,7 +245,7 @@ func (db *DB) packFresh(now int64, budget int) int {
 		h := db.hot[j]
 		budget--
 		if e, ok := db.keys[h.key]; ok && e == h.e && db.packCandidate(h.key, e) {
-			if !db.store.packable(e, now) {
+			if !packable(e, now, db.store.packIdle) {
 				db.hot[kept] = h
 				kept++
 				continue

@@ -146,7 +146,7 @@ func (s *Store) PackZSets(budget int) {
 		budget -= z.length
 		z.pack()
 		r.db.account(r.e)
-		r.db.noteValue(r.key) // to its database's table, once left alone
+		r.db.noteHot(r.key, r.e) // to its database's table, once left alone
 	}
 	n := copy(s.expanded, s.expanded[done:])
 	clear(s.expanded[n:])

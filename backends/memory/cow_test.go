@@ -84,6 +84,7 @@ func testCopyOnWrite(t *testing.T, protocol bool) {
 	wall.Add(1001) // strings unchanged for a second are packed
 	for _, s := range st.shards {
 		s.activeExpire() // packs the sorted sets and strings
+		s.activeExpire() // and those new at the last tick
 		if s.store.DB(0).Packed().Len() == 0 || s.store.DB(1).Packed().Len() == 0 {
 			t.Fatalf("shard %d packed no strings", s.index)
 		}

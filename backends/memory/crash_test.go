@@ -124,6 +124,7 @@ func runCrashWorkload(t *testing.T, protocol bool) *crashEnv {
 	e.do("zadd both", 0, nil, []string{"MULTI"}, []string{"ZADD", z1, "1", "a", "2.5", "b"}, []string{"ZADD", z2, "3", "c"})
 	e.wall.Add(1001)                                     // strings unchanged for a second get packed too
 	e.activeExpire("cron packs sorted sets and strings") // the snapshot saves them packed
+	e.activeExpire("cron packs what was new at the last tick")
 	if e.st.shards[0].store.DB(0).Packed().Len()+e.st.shards[1].store.DB(0).Packed().Len() == 0 {
 		t.Fatal("no string packed")
 	}
