@@ -195,12 +195,22 @@ func (l *List) split(node int) {
 // node's bytes) as more room on the side that needed it, and keeps the
 // other side's room, so pushes at both ends of a short list do not copy it
 // every time.
-func (x *listNode) reserve(front, back int) {
+func (x *listNode) reserve(front, back int) { x.reserveFor(front, back, 0) }
+
+// reserveFor is reserve when more is coming: a push of many elements gives
+// the bytes still to push (coming), and the node is sized once for what of
+// them it can hold, rather than grown by half again and again (whose
+// discarded buffers fragment the heap).
+func (x *listNode) reserveFor(front, back, coming int) {
 	if int(x.lo) >= front && len(x.buf)-int(x.hi) >= back {
 		return
 	}
 	size := x.size()
 	grow := min(max(size/2, 16), max(listNodeBytes-size, 0))
+	if coming > front+back {
+		grow = min(coming, max(listNodeBytes-size, 0)) - front - back
+		grow = max(grow, 0)
+	}
 	if front > 0 {
 		front, back = front+grow, len(x.buf)-int(x.hi)
 	} else {
@@ -216,13 +226,17 @@ func (x *listNode) reserve(front, back int) {
 }
 
 // PushFront adds a copy of x before element 0.
-func (l *List) PushFront(x []byte) {
+func (l *List) PushFront(x []byte) { l.pushFront(x, 0) }
+
+// pushFront is PushFront with the bytes of elements still to come after x
+// included (see reserveFor).
+func (l *List) pushFront(x []byte, coming int) {
 	need := listElemSize(x)
 	if len(l.nodes) == 0 || (l.nodes[0].size()+need > listNodeBytes && l.nodes[0].count > 0) {
 		l.nodes = slices.Insert(l.nodes, 0, listNode{})
 	}
 	nd := &l.nodes[0]
-	nd.reserve(need, 0)
+	nd.reserveFor(need, 0, coming)
 	nd.lo -= int32(need)
 	putListElem(nd.buf[nd.lo:], x)
 	nd.count++
@@ -230,7 +244,9 @@ func (l *List) PushFront(x []byte) {
 }
 
 // PushBack adds a copy of x after the last element.
-func (l *List) PushBack(x []byte) {
+func (l *List) PushBack(x []byte) { l.pushBack(x, 0) }
+
+func (l *List) pushBack(x []byte, coming int) {
 	need := listElemSize(x)
 	last := len(l.nodes) - 1
 	if last < 0 || (l.nodes[last].size()+need > listNodeBytes && l.nodes[last].count > 0) {
@@ -238,7 +254,7 @@ func (l *List) PushBack(x []byte) {
 		last++
 	}
 	nd := &l.nodes[last]
-	nd.reserve(0, need)
+	nd.reserveFor(0, need, coming)
 	putListElem(nd.buf[nd.hi:], x)
 	nd.hi += int32(need)
 	nd.count++
@@ -530,8 +546,17 @@ func listPushCmd(c *Ctx, end listEnd, onlyExisting bool) {
 		return
 	}
 	l := listOrNew(e)
+	coming := 0
 	for _, x := range c.Args[2:] {
-		l.push(end, x)
+		coming += listElemSize(x)
+	}
+	for _, x := range c.Args[2:] {
+		if end == listLeft {
+			l.pushFront(x, coming)
+		} else {
+			l.pushBack(x, coming)
+		}
+		coming -= listElemSize(x)
 	}
 	c.collStored(key, e, KindList, l)
 	c.W.Int(int64(l.Len()))
