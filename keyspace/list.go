@@ -190,17 +190,14 @@ func (l *List) split(node int) {
 	l.nodes = slices.Insert(l.nodes, node+1, right)
 }
 
-// reserve makes room for front bytes before the node's elements and back
-// bytes after them. A new buffer gets half the node's size again (within a
-// node's bytes) as more room on the side that needed it, and keeps the
-// other side's room, so pushes at both ends of a short list do not copy it
-// every time.
-func (x *listNode) reserve(front, back int) { x.reserveFor(front, back, 0) }
-
-// reserveFor is reserve when more is coming: a push of many elements gives
-// the bytes still to push (coming), and the node is sized once for what of
-// them it can hold, rather than grown by half again and again (whose
-// discarded buffers fragment the heap).
+// reserveFor makes room for front bytes before the node's elements and
+// back bytes after them. A new buffer gets half the node's size again
+// (within a node's bytes) as more room on the side that needed it, and
+// keeps the other side's room, so pushes at both ends of a short list do
+// not copy it every time. A push of many elements gives the bytes still to
+// push (coming), and the node is sized once for what of them it can hold,
+// rather than grown by half again and again (whose discarded buffers
+// fragment the heap).
 func (x *listNode) reserveFor(front, back, coming int) {
 	if int(x.lo) >= front && len(x.buf)-int(x.hi) >= back {
 		return

@@ -266,12 +266,3 @@ func (t *strTable) compact(budget int, hash func([]byte) uint64) {
 		t.freeSeg(seg)
 	}
 }
-
-// bytes is what the table's arena and index hold, for tests.
-func (t *strTable) bytes() int {
-	n := 8 * len(t.slots)
-	for _, b := range t.segs {
-		n += cap(b)
-	}
-	return n
-}
