@@ -69,13 +69,16 @@ type Config struct {
 	// resolve them, so it is also how long a proxy that died or froze
 	// can hold up others.
 	TxTimeoutMS int
-	// GCHeadroomPercent and GCMinHeadroom pace the Go collector: the heap
-	// may grow past what is live by this percentage of it, but by at least
-	// GCMinHeadroom (Redis's units) and at most by all of it (GOGC 100).
-	// Less headroom holds a large store in less RAM and spends more CPU
-	// collecting; GOGC in the environment turns the pacing off.
-	GCHeadroomPercent int
-	GCMinHeadroom     string
+	// GCHeadroomPercent, GCMinHeadroom and GCScanHeadroomPercent pace the
+	// Go collector: the heap may grow past what is live by this percentage
+	// of it, but by at least GCMinHeadroom (Redis's units) and by at least
+	// GCScanHeadroomPercent of the live heap that holds pointers (what a
+	// collection must scan), and at most by all of it (GOGC 100). Less
+	// headroom holds a store in less RAM and spends more CPU collecting;
+	// GOGC in the environment turns the pacing off.
+	GCHeadroomPercent     int
+	GCMinHeadroom         string
+	GCScanHeadroomPercent int
 }
 
 // Default returns the settings used when nothing is given.
@@ -102,7 +105,11 @@ func Default() Config {
 		// A quarter of a large heap; the floor keeps a small heap (a
 		// proxy over a small key space) from collecting all the time.
 		GCHeadroomPercent: 25,
-		GCMinHeadroom:     "64mb",
+		GCMinHeadroom:     "16mb",
+		// Twice the scannable heap: a heap of pointers collects about as
+		// often as it did with a 64 MB floor, one of packed values
+		// (pointer-free) collects cheaply and often.
+		GCScanHeadroomPercent: 200,
 	}
 }
 
@@ -136,7 +143,8 @@ func (c *Config) settings() []setting {
 		{name: "notify-keyspace-events", usage: "keyspace events to publish, as Redis's classes (K E g $ l s h z x e t m n A)", str: &c.NotifyKeyspaceEvents},
 		{name: "tx-timeout-ms", usage: "deadline of a cross-shard transaction, from its first lock to its commit", num: &c.TxTimeoutMS},
 		{name: "gc-headroom-percent", usage: "heap growth past the live data before the Go collector runs, percent of it (1-100)", num: &c.GCHeadroomPercent},
-		{name: "gc-min-headroom", usage: "least heap growth before the Go collector runs, bytes or 64mb...", str: &c.GCMinHeadroom},
+		{name: "gc-min-headroom", usage: "least heap growth before the Go collector runs, bytes or 16mb...", str: &c.GCMinHeadroom},
+		{name: "gc-scan-headroom-percent", usage: "least heap growth before the Go collector runs, percent of the live heap holding pointers", num: &c.GCScanHeadroomPercent},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
 }
@@ -290,6 +298,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GCHeadroomPercent < 1 || c.GCHeadroomPercent > 100 {
 		errs = append(errs, fmt.Errorf("gc-headroom-percent must be between 1 and 100, got %d", c.GCHeadroomPercent))
+	}
+	if c.GCScanHeadroomPercent < 0 {
+		errs = append(errs, fmt.Errorf("gc-scan-headroom-percent must not be negative, got %d", c.GCScanHeadroomPercent))
 	}
 	if _, err := ParseMemory(c.GCMinHeadroom); err != nil {
 		errs = append(errs, fmt.Errorf("gc-min-headroom %q: %w", c.GCMinHeadroom, err))

@@ -382,7 +382,14 @@ options:
 		}
 		switch {
 		case e == nil && z.Len() > 0:
-			c.noteZSet(key, c.Put(key, &Entry{Kind: KindZSet, Coll: z}, false))
+			// A new small set starts packed: a load of many keys then
+			// holds no skiplists waiting for the cron.
+			if z.compact {
+				z.pack()
+				c.Put(key, &Entry{Kind: KindZSet, Coll: z}, false)
+			} else {
+				c.noteZSet(key, c.Put(key, &Entry{Kind: KindZSet, Coll: z}, false))
+			}
 		case e != nil && added+updated > 0:
 			c.Modified(e)
 		}

@@ -72,7 +72,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		floor, _ := config.ParseMemory(cfg.GCMinHeadroom) // checked by config.Load
 		// Two seconds under 1 MiB/s of allocation is idle: the heap a
 		// burst grew goes back to the system.
-		pacer := gcpace.Start(gcpace.Config{Fraction: float64(cfg.GCHeadroomPercent) / 100, Floor: uint64(floor), Max: 100,
+		pacer := gcpace.Start(gcpace.Config{Fraction: float64(cfg.GCHeadroomPercent) / 100, Floor: uint64(floor),
+			ScanFactor: float64(cfg.GCScanHeadroomPercent) / 100, Max: 100,
 			Idle: 2 * time.Second, IdleBytes: 1 << 20})
 		defer pacer.Stop()
 	}

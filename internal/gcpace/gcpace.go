@@ -7,8 +7,12 @@
 // 100, a store's RSS is about twice its data. A lower GOGC saves that
 // memory but makes a small heap collect very often (a proxy serving a
 // small key space would spend its CPU collecting). The pacer gives the
-// heap a headroom of Fraction of the live heap but at least Floor bytes:
-// after every collection it sets GOGC to that headroom, capped at Max
+// heap a headroom of Fraction of the live heap but at least Floor bytes,
+// and at least ScanFactor times the live heap the collector must scan
+// (what holds pointers): a collection's work is the scannable heap, so a
+// heap made mostly of pointer-free arenas (the store's packed values)
+// collects cheaply and can do it often, while one of pointers gets room.
+// After every collection it sets GOGC to that headroom, capped at Max
 // percent. A large heap then runs at GOGC 25 (the collector's work per
 // allocated byte grows as the headroom shrinks, but a large store's
 // allocation rate does not grow with its size), a small one at 100.
@@ -34,6 +38,9 @@ type Config struct {
 	Fraction float64
 	// Floor is the least headroom, in bytes.
 	Floor uint64
+	// ScanFactor is the least headroom as a multiple of the scannable
+	// live heap.
+	ScanFactor float64
 	// Max is the highest GOGC the pacer sets.
 	Max int
 	// Idle is how long the program must allocate less than IdleBytes per
@@ -51,6 +58,7 @@ type Pacer struct {
 	stopped atomic.Bool
 	done    chan struct{} // closed by Stop: ends the idle watcher
 	live    []metrics.Sample
+	scan    []metrics.Sample
 	// percent is the GOGC the pacer set last (for tests).
 	percent atomic.Int64
 }
@@ -66,7 +74,8 @@ func readUint64(sample []metrics.Sample) uint64 {
 
 // Start begins pacing and sets GOGC for the heap as it is now.
 func Start(cfg Config) *Pacer {
-	p := &Pacer{cfg: cfg, done: make(chan struct{}), live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	p := &Pacer{cfg: cfg, done: make(chan struct{}), live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}},
+		scan: []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}}
 	p.adjust()
 	p.arm()
 	if cfg.Idle > 0 {
@@ -120,12 +129,13 @@ func (p *Pacer) Stop() {
 // Percent is the GOGC the pacer set last.
 func (p *Pacer) Percent() int { return int(p.percent.Load()) }
 
-// Percent is the GOGC for a live heap of live bytes.
-func (c Config) Percent(live uint64) int {
+// Percent is the GOGC for a live heap of live bytes, scan of them
+// scannable.
+func (c Config) Percent(live, scan uint64) int {
 	if live == 0 {
 		return c.Max
 	}
-	headroom := max(uint64(float64(live)*c.Fraction), c.Floor)
+	headroom := max(uint64(float64(live)*c.Fraction), c.Floor, uint64(float64(min(scan, live))*c.ScanFactor))
 	pct := headroom * 100 / live
 	if pct > uint64(c.Max) {
 		return c.Max
@@ -148,7 +158,7 @@ func (p *Pacer) arm() {
 
 func (p *Pacer) adjust() {
 	live := readUint64(p.live)
-	pct := p.cfg.Percent(live)
+	pct := p.cfg.Percent(live, readUint64(p.scan))
 	if int64(pct) != p.percent.Load() {
 		debug.SetGCPercent(pct)
 		p.percent.Store(int64(pct))

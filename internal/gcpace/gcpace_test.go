@@ -8,24 +8,28 @@ import (
 )
 
 func TestPercent(t *testing.T) {
-	cfg := Config{Fraction: 0.25, Floor: 64 << 20, Max: 100}
+	cfg := Config{Fraction: 0.25, Floor: 64 << 20, ScanFactor: 2, Max: 100}
 	for _, tc := range []struct {
-		live uint64
-		want int
+		live, scan uint64
+		want       int
 	}{
-		{0, 100},
-		{1 << 20, 100},           // floor 64 MiB over 1 MiB: capped
-		{64 << 20, 100},          // floor equals live
-		{128 << 20, 50},          // floor is half of live
-		{256 << 20, 25},          // the fraction and the floor meet
-		{4 << 30, 25},            // the fraction
-		{1 << 40, 25},            // no overflow
-		{(64 << 20) * 100, 25},   // large
-		{(64 << 20) * 3 / 2, 66}, // between
-		{(64 << 20) * 10, 25},    // fraction wins over floor
+		{0, 0, 100},
+		{1 << 20, 0, 100},           // floor 64 MiB over 1 MiB: capped
+		{64 << 20, 0, 100},          // floor equals live
+		{128 << 20, 0, 50},          // floor is half of live
+		{256 << 20, 0, 25},          // the fraction and the floor meet
+		{4 << 30, 0, 25},            // the fraction
+		{1 << 40, 0, 25},            // no overflow
+		{(64 << 20) * 100, 0, 25},   // large
+		{(64 << 20) * 3 / 2, 0, 66}, // between
+		{(64 << 20) * 10, 0, 25},    // fraction wins over floor
+		{1 << 30, 256 << 20, 50},    // twice the scannable heap wins
+		{1 << 30, 1 << 30, 100},     // all of it scannable: capped
+		{1 << 30, 2 << 30, 100},     // a scannable figure above live is live
+		{1 << 30, 64 << 20, 25},     // little to scan: the fraction
 	} {
-		if got := cfg.Percent(tc.live); got != tc.want {
-			t.Errorf("Percent(%d) = %d, want %d", tc.live, got, tc.want)
+		if got := cfg.Percent(tc.live, tc.scan); got != tc.want {
+			t.Errorf("Percent(%d, %d) = %d, want %d", tc.live, tc.scan, got, tc.want)
 		}
 	}
 }
