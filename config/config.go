@@ -105,7 +105,7 @@ func Default() Config {
 		// A quarter of a large heap; the floor keeps a small heap (a
 		// proxy over a small key space) from collecting all the time.
 		GCHeadroomPercent: 25,
-		GCMinHeadroom:     "16mb",
+		GCMinHeadroom:     "8mb",
 		// Twice the scannable heap: a heap of pointers collects about as
 		// often as it did with a 64 MB floor, one of packed values
 		// (pointer-free) collects cheaply and often.
@@ -143,7 +143,7 @@ func (c *Config) settings() []setting {
 		{name: "notify-keyspace-events", usage: "keyspace events to publish, as Redis's classes (K E g $ l s h z x e t m n A)", str: &c.NotifyKeyspaceEvents},
 		{name: "tx-timeout-ms", usage: "deadline of a cross-shard transaction, from its first lock to its commit", num: &c.TxTimeoutMS},
 		{name: "gc-headroom-percent", usage: "heap growth past the live data before the Go collector runs, percent of it (1-100)", num: &c.GCHeadroomPercent},
-		{name: "gc-min-headroom", usage: "least heap growth before the Go collector runs, bytes or 16mb...", str: &c.GCMinHeadroom},
+		{name: "gc-min-headroom", usage: "least heap growth before the Go collector runs, bytes or 8mb...", str: &c.GCMinHeadroom},
 		{name: "gc-scan-headroom-percent", usage: "least heap growth before the Go collector runs, percent of the live heap holding pointers", num: &c.GCScanHeadroomPercent},
 		{name: "unsafe-backends", usage: "start even if a backend's settings could lose transactions", flag: &c.UnsafeBackends},
 	}
