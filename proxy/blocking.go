@@ -428,7 +428,7 @@ func (f *framedConn) watch() (gone <-chan struct{}, stop func()) {
 		for {
 			n, err := f.Conn.Read(buf)
 			if n > 0 {
-				f.out = f.scan.Scan(f.out, buf[:n])
+				f.scanIn(buf[:n])
 			}
 			if err != nil {
 				if ne, ok := err.(net.Error); !ok || !ne.Timeout() {

@@ -53,6 +53,13 @@ func (s *RequestScanner) fail(reason string) { s.reason = reason }
 // returns it: the requests as they came, inline ones turned into multibulk
 // ones, empty ones left out. Once Reason is set it appends nothing more.
 func (s *RequestScanner) Scan(dst, b []byte) []byte {
+	dst, _ = s.ScanEnds(dst, b, nil)
+	return dst
+}
+
+// ScanEnds is Scan that also appends to ends, and returns, where in dst
+// each request it completed ends: so a reader can be handed whole requests.
+func (s *RequestScanner) ScanEnds(dst, b []byte, ends []int) ([]byte, []int) {
 	for len(b) > 0 && s.reason == "" {
 		switch s.state {
 		case frameStart:
@@ -73,7 +80,7 @@ func (s *RequestScanner) Scan(dst, b []byte) []byte {
 				if len(s.hdr) > MaxInlineLen {
 					s.fail("too big inline request")
 				}
-				return dst
+				return dst, ends
 			}
 			s.hdr = append(s.hdr, b[:i]...)
 			if bytes.IndexByte(s.hdr, 0) >= 0 {
@@ -89,17 +96,18 @@ func (s *RequestScanner) Scan(dst, b []byte) []byte {
 			s.hdr = s.hdr[:0]
 			if !ok {
 				s.fail("unbalanced quotes in request")
-				return dst
+				return dst, ends
 			}
 			if len(args) > 0 {
 				dst = AppendCommand(dst, args...)
+				ends = append(ends, len(dst))
 			}
 		case frameInlineNUL:
 			s.elems += int64(len(b))
 			if s.elems+int64(len(s.hdr)) > MaxInlineLen {
 				s.fail("too big inline request")
 			}
-			return dst
+			return dst, ends
 		case frameMultibulkHeader, frameBulkHeader:
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {
@@ -111,7 +119,7 @@ func (s *RequestScanner) Scan(dst, b []byte) []byte {
 						s.fail("too big bulk count string")
 					}
 				}
-				return dst
+				return dst, ends
 			}
 			s.hdr = append(s.hdr, b[:i+1]...)
 			b = b[i+1:]
@@ -132,6 +140,7 @@ func (s *RequestScanner) Scan(dst, b []byte) []byte {
 				s.elems--
 				if s.elems == 0 {
 					s.state = frameStart
+					ends = append(ends, len(dst))
 				} else {
 					s.state = frameBulkHeader
 					s.hdr = s.hdr[:0]
@@ -139,7 +148,7 @@ func (s *RequestScanner) Scan(dst, b []byte) []byte {
 			}
 		}
 	}
-	return dst
+	return dst, ends
 }
 
 // header checks a complete header line in s.hdr and appends it to dst

@@ -3,6 +3,7 @@ package resp
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,14 +12,20 @@ import (
 // scanAll feeds in to a RequestScanner in pieces of chunk bytes and
 // returns what it passed and its Reason.
 func scanAll(in string, chunk int) (passed, reason string) {
+	passed, reason, _ = scanAllEnds(in, chunk)
+	return passed, reason
+}
+
+// scanAllEnds is scanAll that also says where each whole request ends.
+func scanAllEnds(in string, chunk int) (passed, reason string, ends []int) {
 	var s RequestScanner
 	var out []byte
 	for b := []byte(in); len(b) > 0 && s.Reason() == ""; {
 		n := min(chunk, len(b))
-		out = s.Scan(out, b[:n])
+		out, ends = s.ScanEnds(out, b[:n], ends)
 		b = b[n:]
 	}
-	return string(out), s.Reason()
+	return string(out), s.Reason(), ends
 }
 
 func TestRequestScanner(t *testing.T) {
@@ -59,13 +66,17 @@ func FuzzRequestScanner(f *testing.F) {
 	f.Add([]byte("*0\r\nPING\r\n*2\r\n$1\r\n"), uint8(1))
 	f.Add([]byte("ECHO \"a\\x41\" 'b'\r\n"), uint8(2))
 	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
-		passed, reason := scanAll(string(in), int(chunk)%16+1)
+		passed, reason, ends := scanAllEnds(string(in), int(chunk)%16+1)
 		b := []byte(passed)
+		var offs []int // where the requests parsed end
+		huge := false
 		for len(b) > 0 {
 			v, n, err := Parse(b)
 			if errors.Is(err, ErrIncomplete) || (err != nil && hugeButValidCount(b)) {
+				huge = !errors.Is(err, ErrIncomplete)
 				break // the rest of this request has not arrived
 			}
+			offs = append(offs, len(passed)-len(b)+n)
 			if err != nil || v.Kind != KindArray || len(v.Elems) == 0 {
 				t.Fatalf("passed malformed request %q (%v) from %q", b, err, in)
 			}
@@ -75,6 +86,9 @@ func FuzzRequestScanner(f *testing.F) {
 				}
 			}
 			b = b[n:]
+		}
+		if len(ends) < len(offs) || !slices.Equal(ends[:len(offs)], offs) || !huge && len(ends) != len(offs) {
+			t.Fatalf("request ends %v, parsed %v, in %q", ends, offs, passed)
 		}
 		switch {
 		case reason == "", strings.HasPrefix(reason, "expected '$', got '"):
