@@ -107,7 +107,7 @@ type Store struct {
 	// expanded are the small sorted sets commands expanded, to pack again
 	// (PackZSets).
 	expanded []zsetRef
-	// OnThaw, when set, is told of every packed string taken out of its
+	// OnThaw, when set, is told of every packed value taken out of its
 	// table into an entry (see strtable.go) before anything reads or
 	// changes it: a snapshot walking the table saves it first.
 	OnThaw func(db *DB, key string, e *Entry)

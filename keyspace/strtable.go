@@ -5,15 +5,17 @@ import (
 	"unsafe"
 )
 
-// Strings at rest: a database keeps its small string keys that have not
-// changed for a while (about a second) packed in a strTable rather than as
-// an Entry, a key string and a map cell each (~150 bytes for a 16-byte key
-// and a 32-byte value). A table is an arena of records (header, key and
-// value in a few dozen bytes) and an open-addressing index of 8-byte slots,
-// both pointer-free, so the collector neither scans them nor counts their
-// objects. The store packs strings on its cron (Store.PackStrings); a
-// command that needs an entry takes it out again (DB.thaw), and reads that
-// need only the value (GET) read it where it is.
+// Values at rest: a database keeps its small strings, and its small hashes
+// and sorted sets in their listpack form, that have not changed for a while
+// packed in a strTable rather than as an Entry, a key string and a map cell
+// each (~150 bytes for a 16-byte key and a 32-byte value). A table is an
+// arena of records (header, key and value in a few dozen bytes) and an
+// open-addressing index of 8-byte slots, both pointer-free, so the
+// collector neither scans them nor counts their objects. SET of a missing
+// or packed key writes a record directly; the store packs the rest on its
+// cron (Store.PackStrings); a command that needs an entry takes it out
+// again (DB.thaw), and reads that need only a string's value (GET) read it
+// where it is.
 //
 // A key is in at most one of a database's map and its table.
 
