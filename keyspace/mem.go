@@ -261,6 +261,10 @@ func memoryCmd(c *Ctx) {
 			c.W.Error(ErrSyntax)
 			return
 		}
+		if n, ok := c.DB.packedUsage(c.Args[2], c.Now); ok {
+			c.W.Int(n) // what its record costs, without taking it out
+			return
+		}
 		e := c.DB.GetNoTouch(c.Args[2], c.Now)
 		if e == nil {
 			c.W.Null()

@@ -332,6 +332,18 @@ func (db *DB) dropPacked(key []byte) bool {
 	return true
 }
 
+// packedUsage is MEMORY USAGE of a live packed key: its record and slot.
+func (db *DB) packedUsage(key []byte, now int64) (int64, bool) {
+	if _, ok := db.keys[string(key)]; ok || db.str == nil {
+		return 0, false
+	}
+	_, r, ok := db.str.find(key, db.strHash(key))
+	if !ok || r.expireAt() != 0 && r.expireAt() <= now {
+		return 0, false // missing, or expired: GetNoTouch expires it
+	}
+	return strCost(r.size()), true
+}
+
 // deletePacked deletes key if it is a live packed string, leaving a
 // tombstone as remove does, and reports whether it did.
 func (db *DB) deletePacked(key []byte, now int64) bool {

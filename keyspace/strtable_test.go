@@ -134,6 +134,11 @@ func TestPackedStringsEveryWay(t *testing.T) {
 	if db.Expires() != 500 {
 		t.Fatalf("expires %d", db.Expires())
 	}
+	// A record and its slot: less than an entry, a key string and a map
+	// cell (over 130 bytes), and nothing taken out.
+	if n, ok := db.packedUsage([]byte("k1"), now); !ok || n < 20 || n > 60 || db.packedLen() != 1000 {
+		t.Fatalf("MEMORY USAGE of a packed key: %d %v (used %d), %d packed", n, ok, s.Used(), db.packedLen())
+	}
 	seen := map[string]bool{}
 	for cursor := uint64(0); ; {
 		cursor = db.Scan(cursor, 10, nil, KindNone, now, func(k string) { seen[k] = true })
