@@ -198,7 +198,6 @@ func (db *DB) Expires() int { return db.expires }
 // Get returns the live entry of key, removing it if it has expired. It
 // counts as an access (OBJECT IDLETIME).
 func (db *DB) Get(key []byte, now int64) *Entry {
-	// Small enough to be inlined: this is every command's lookup.
 	e, ok := db.keys[string(key)]
 	if !ok {
 		if db.str == nil {
@@ -206,20 +205,25 @@ func (db *DB) Get(key []byte, now int64) *Entry {
 		}
 		return db.getPacked(key, now, true)
 	}
+	return db.found(key, e, now, true)
+}
+
+// found is what a lookup makes of key's entry e: an expired one is
+// removed (nil); touch records an access.
+func (db *DB) found(key []byte, e *Entry, now int64, touch bool) *Entry {
 	if e.ExpireAt != 0 && e.ExpireAt <= now {
 		db.expire(string(key), e)
 		return nil
 	}
-	// Store only when the second changes, so reads seldom dirty the entry.
-	if db.store.lfu {
-		db.store.lfuAccess(e, now)
-	} else if t := uint32(now/lruClockRes) & lruMask; e.lru&lruMask != t {
-		e.lru = e.lru&^lruMask | t
+	if touch {
+		db.accessed(e, now)
 	}
 	return e
 }
 
-// accessed is Get's record of an access, for the paths Get does not inline.
+// accessed records an access to e (OBJECT IDLETIME, OBJECT FREQ). The LRU
+// clock is stored only when its second changes, so reads seldom dirty the
+// entry.
 func (db *DB) accessed(e *Entry, now int64) {
 	if db.store.lfu {
 		db.store.lfuAccess(e, now)
@@ -238,11 +242,7 @@ func (db *DB) GetNoTouch(key []byte, now int64) *Entry {
 		}
 		return db.getPacked(key, now, false)
 	}
-	if e.ExpireAt != 0 && e.ExpireAt <= now {
-		db.expire(string(key), e)
-		return nil
-	}
-	return e
+	return db.found(key, e, now, false)
 }
 
 // Index is the database's number (it changes with SWAPDB).
@@ -279,7 +279,7 @@ func (db *DB) remove(key string, e *Entry, version uint64) {
 	db.accountKey(key, e, -1)
 	db.tombs[key] = version
 	// The SCAN index drops key lazily (see scan.go), which keeps this
-	// free of calls and Get inlinable.
+	// free of calls.
 }
 
 // Set stores e under key, replacing any value, and gives it a new version.

@@ -30,7 +30,7 @@ import (
 //
 // Deleted keys leave the index lazily: their slots go when SCAN meets them
 // (or stay unused when the key comes back), so deleting and expiring stay
-// free of calls and DB.Get stays small enough to be inlined.
+// free of calls.
 //
 // Cursors do not depend on the index (only on the hash), so dropping and
 // rebuilding it mid-scan is invisible to clients.

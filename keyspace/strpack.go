@@ -124,18 +124,10 @@ func (db *DB) thaw(key []byte) *Entry {
 
 // getPacked is Get's path for a key missing from the map.
 func (db *DB) getPacked(key []byte, now int64, touch bool) *Entry {
-	e := db.thaw(key)
-	if e == nil {
-		return nil
+	if e := db.thaw(key); e != nil {
+		return db.found(key, e, now, touch)
 	}
-	if e.ExpireAt != 0 && e.ExpireAt <= now {
-		db.expire(string(key), e)
-		return nil
-	}
-	if touch {
-		db.accessed(e, now)
-	}
-	return e
+	return nil
 }
 
 // pack moves the string entry e of key from the map into the strTable.
@@ -508,14 +500,7 @@ func (db *DB) GetRead(key []byte, now int64, touch bool) *Entry {
 		}
 		return db.viewPacked(key, now, touch)
 	}
-	if e.ExpireAt != 0 && e.ExpireAt <= now {
-		db.expire(string(key), e)
-		return nil
-	}
-	if touch {
-		db.accessed(e, now)
-	}
-	return e
+	return db.found(key, e, now, touch)
 }
 
 func (db *DB) viewPacked(key []byte, now int64, touch bool) *Entry {
