@@ -158,27 +158,16 @@ func TestAccountingMatchesHeap(t *testing.T) {
 		keys int
 		load func(v *genEnv, i int)
 	}{
-		{"strings of 32 bytes", 100_000, func(v *genEnv, i int) {
-			v.do("SET", "key:"+strconv.Itoa(i), strings.Repeat("x", 24)+strconv.Itoa(10_000_000+i))
+		{"strings of 32 bytes, as entries", 100_000, func(v *genEnv, i int) {
+			// APPEND creates an entry; SET would write the table.
+			v.do("APPEND", "key:"+strconv.Itoa(i), strings.Repeat("x", 24)+strconv.Itoa(10_000_000+i))
 		}},
 		{"strings of 32 bytes, packed", 100_000, func(v *genEnv, i int) {
 			v.do("SET", "key:"+strconv.Itoa(i), strings.Repeat("x", 24)+strconv.Itoa(10_000_000+i))
 			packAll(v, i)
 		}},
-		{"hashes of 10 fields", 10_000, func(v *genEnv, i int) {
-			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
-			for j := range 10 {
-				args = append(args, "field:"+strconv.Itoa(j), "value:"+strconv.Itoa(i+j))
-			}
-			v.do(args...)
-		}},
-		{"hashes of 300 fields", 200, func(v *genEnv, i int) {
-			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
-			for j := range 300 {
-				args = append(args, "field:"+strconv.Itoa(j), "value:"+strconv.Itoa(i+j))
-			}
-			v.do(args...)
-		}},
+		{"hashes of 10 fields", 10_000, func(v *genEnv, i int) { hsetFields(v, i, 10) }},
+		{"hashes of 300 fields", 200, func(v *genEnv, i int) { hsetFields(v, i, 300) }},
 		{"sets of 10 members", 10_000, func(v *genEnv, i int) {
 			args := []string{"SADD", "set:" + strconv.Itoa(i)}
 			for j := range 10 {
@@ -196,11 +185,7 @@ func TestAccountingMatchesHeap(t *testing.T) {
 			packAll(v, i)
 		}},
 		{"hashes of 10 fields, in the table", 10_000, func(v *genEnv, i int) {
-			args := []string{"HSET", "hash:" + strconv.Itoa(i)}
-			for j := range 10 {
-				args = append(args, "field:"+strconv.Itoa(j), "value:"+strconv.Itoa(i+j))
-			}
-			v.do(args...)
+			hsetFields(v, i, 10)
 			packAll(v, i)
 		}},
 		{"lists of 1000", 50, func(v *genEnv, i int) {
@@ -234,6 +219,15 @@ func TestAccountingMatchesHeap(t *testing.T) {
 			runtime.KeepAlive(v)
 		})
 	}
+}
+
+// hsetFields sets hash i to n fields.
+func hsetFields(v *genEnv, i, n int) {
+	args := []string{"HSET", "hash:" + strconv.Itoa(i)}
+	for j := range n {
+		args = append(args, "field:"+strconv.Itoa(j), "value:"+strconv.Itoa(i+j))
+	}
+	v.do(args...)
 }
 
 // packAll packs every value that can be, every thousand keys.

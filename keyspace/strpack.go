@@ -86,14 +86,11 @@ func (db *DB) noteShrunk(key, was, now []byte) {
 // thaw moves key's packed string, if any, into the map as an entry and
 // returns it; expired or not, as the caller decides what to do with it.
 func (db *DB) thaw(key []byte) *Entry {
-	t := db.str
-	if t == nil {
-		return nil
-	}
-	i, r, ok := t.find(key, db.strHash(key))
+	i, r, ok := db.findPacked(key)
 	if !ok {
 		return nil
 	}
+	t := db.str
 	var e *Entry
 	if r.kind() == KindString {
 		e = newStringEntry(r.val(), r.expireAt())
@@ -279,10 +276,7 @@ func (db *DB) packCandidate(k string, e *Entry) bool {
 // packedMeta reads key's type and expiry without taking it out of its
 // table.
 func (db *DB) packedMeta(key []byte) (kind Kind, expireAt int64, ok bool) {
-	if db.str == nil {
-		return KindNone, 0, false
-	}
-	_, r, ok := db.str.find(key, db.strHash(key))
+	_, r, ok := db.findPacked(key)
 	if !ok {
 		return KindNone, 0, false
 	}
@@ -300,36 +294,45 @@ func (db *DB) lookupMeta(key string) (Kind, int64, bool) {
 	return KindNone, 0, false
 }
 
+// findPacked finds key's packed record: its slot and the record.
+func (db *DB) findPacked(key []byte) (int, strRec, bool) {
+	if db.str == nil {
+		return 0, strRec{}, false
+	}
+	return db.str.find(key, db.strHash(key))
+}
+
 // dropPacked removes key's packed record, if any, and reports whether
 // there was one.
 func (db *DB) dropPacked(key []byte) bool {
+	i, r, ok := db.findPacked(key)
+	if ok {
+		db.removePacked(i, &r)
+	}
+	return ok
+}
+
+// removePacked removes record r, in slot i, with what it counted.
+func (db *DB) removePacked(i int, r *strRec) {
 	t := db.str
-	if t == nil {
-		return false
-	}
-	i, r, ok := t.find(key, db.strHash(key))
-	if !ok {
-		return false
-	}
 	d := -strCost(r.size())
 	if r.expireAt() != 0 {
 		db.expires--
 	}
-	t.remove(i, &r)
+	t.remove(i, r)
 	db.used += d
 	db.store.used += d
 	if t.n == 0 {
 		db.str = nil
 	}
-	return true
 }
 
 // packedUsage is MEMORY USAGE of a live packed key: its record and slot.
 func (db *DB) packedUsage(key []byte, now int64) (int64, bool) {
-	if _, ok := db.keys[string(key)]; ok || db.str == nil {
+	if _, ok := db.keys[string(key)]; ok {
 		return 0, false
 	}
-	_, r, ok := db.str.find(key, db.strHash(key))
+	_, r, ok := db.findPacked(key)
 	if !ok || r.expireAt() != 0 && r.expireAt() <= now {
 		return 0, false // missing, or expired: GetNoTouch expires it
 	}
@@ -342,10 +345,11 @@ func (db *DB) deletePacked(key []byte, now int64) bool {
 	if _, ok := db.keys[string(key)]; ok {
 		return false
 	}
-	if _, at, ok := db.packedMeta(key); !ok || at != 0 && at <= now {
+	i, r, ok := db.findPacked(key)
+	if !ok || r.expireAt() != 0 && r.expireAt() <= now {
 		return false // missing, or expired: Get expires it
 	}
-	db.dropPacked(key)
+	db.removePacked(i, &r)
 	db.tombs[string(key)] = db.store.NextVersion()
 	return true
 }
@@ -504,8 +508,7 @@ func (db *DB) GetRead(key []byte, now int64, touch bool) *Entry {
 }
 
 func (db *DB) viewPacked(key []byte, now int64, touch bool) *Entry {
-	t := db.str
-	_, r, ok := t.find(key, db.strHash(key))
+	_, r, ok := db.findPacked(key)
 	if !ok {
 		return nil
 	}
@@ -517,7 +520,7 @@ func (db *DB) viewPacked(key []byte, now int64, touch bool) *Entry {
 	if touch {
 		db.view.setLRUField(r.lru())
 		db.accessed(&db.view, now)
-		t.setLRU(r.pos, db.view.lruField())
+		db.str.setLRU(r.pos, db.view.lruField())
 	}
 	return &db.view
 }
